@@ -1,0 +1,295 @@
+/**
+ * EC2 instance limits: the built-in table of ENI and IPv4 limits per instance type
+ * (instance_limits.json, made by tools/gen_instance_limits.ts and embedded by
+ * `deno compile`), lookups that suggest close names for a typo, and the max-pods
+ * arithmetic of the reference.
+ *
+ * @module
+ */
+
+import data from "./instance_limits.json" with { type: "json" };
+import type { InstanceLimits } from "../pool/types.ts";
+
+/** The hypervisor EC2 reports; most bare-metal types report none ("unknown"). */
+export type Hypervisor = "nitro" | "xen" | "unknown";
+
+/** One network card and the ENIs it can hold. */
+export interface NetworkCard {
+  readonly index: number;
+  readonly maxEnis: number;
+}
+
+/** What the daemon needs to know about an instance type. */
+export interface InstanceTypeInfo {
+  readonly name: string;
+  /** ENIs usable on the default network card. */
+  readonly maxEnis: number;
+  /** IPv4 addresses per ENI, the ENI's own primary address included. */
+  readonly ipv4PerEni: number;
+  readonly hypervisor: Hypervisor;
+  readonly bareMetal: boolean;
+  readonly defaultNetworkCard: number;
+  /** Every network card, by index. */
+  readonly networkCards: readonly NetworkCard[];
+}
+
+/**
+ * An instance type's limits as DescribeInstanceTypes reports them (`NetworkInfo`,
+ * `Hypervisor`, `BareMetal`), for types missing from the built-in table.
+ */
+export interface DescribedInstanceType {
+  /** `NetworkInfo.MaximumNetworkInterfaces`: all network cards together. */
+  readonly maximumNetworkInterfaces: number;
+  /** `NetworkInfo.Ipv4AddressesPerInterface`. */
+  readonly ipv4AddressesPerInterface: number;
+  readonly hypervisor?: string | undefined;
+  readonly bareMetal?: boolean | undefined;
+  /** `NetworkInfo.DefaultNetworkCardIndex`; 0 when left out. */
+  readonly defaultNetworkCardIndex?: number | undefined;
+  /** `NetworkInfo.NetworkCards`; one card holding every ENI when left out. */
+  readonly networkCards?:
+    | readonly { readonly networkCardIndex: number; readonly maximumNetworkInterfaces: number }[]
+    | undefined;
+}
+
+/** Thrown by `lookupInstanceType()` for a type the built-in table does not list. */
+export class UnknownInstanceTypeError extends Error {
+  override readonly name = "UnknownInstanceTypeError";
+  readonly instanceType: string;
+  /** Up to 3 listed names close to the unknown one, closest first. */
+  readonly suggestions: string[];
+
+  constructor(instanceType: string, suggestions: readonly string[], options?: ErrorOptions) {
+    super(unknownTypeMessage(instanceType, suggestions), options);
+    this.instanceType = instanceType;
+    this.suggestions = [...suggestions];
+  }
+}
+
+/** Addresses in a delegated /28 prefix. */
+const ADDRESSES_PER_PREFIX = 16;
+/** The reference's max-pods ceiling with prefix delegation. */
+const PREFIX_DELEGATION_MAX_PODS = 250;
+const MAX_SUGGESTIONS = 3;
+const COLUMNS = ["enis", "ipv4PerEni", "hypervisor", "bareMetal", "defaultNetworkCard", "networkCards"];
+const ROWS: Readonly<Record<string, unknown>> = readTable(data);
+
+/**
+ * Looks an instance type up in the built-in table.
+ *
+ * @throws {UnknownInstanceTypeError} When the table does not list `name`; the error suggests close names.
+ */
+export function lookupInstanceType(name: string): InstanceTypeInfo {
+  if (!Object.hasOwn(ROWS, name)) {
+    throw new UnknownInstanceTypeError(name, suggestInstanceTypes(name, instanceTypeNames()));
+  }
+  return decodeRow(name, ROWS[name]);
+}
+
+/** Every instance type in the built-in table, sorted. */
+export function instanceTypeNames(): string[] {
+  return Object.keys(ROWS).sort();
+}
+
+/**
+ * Builds an `InstanceTypeInfo` from DescribeInstanceTypes facts, for a type the
+ * built-in table does not list. Like the table, `maxEnis` counts the default card only.
+ *
+ * @throws {TypeError} When `name` is empty.
+ * @throws {RangeError} When a count is not a positive integer or the default card is not listed.
+ */
+export function infoFromDescribe(name: string, described: DescribedInstanceType): InstanceTypeInfo {
+  if (name === "") throw new TypeError("Cannot describe an instance type without a name");
+  const check = (field: string, value: number, min: number): number => {
+    if (!Number.isSafeInteger(value) || value < min) {
+      throw new RangeError(
+        `Invalid ${field} ${value} for instance type "${name}": must be an integer >= ${min}`,
+      );
+    }
+    return value;
+  };
+  const defaultNetworkCard = check("default network card index", described.defaultNetworkCardIndex ?? 0, 0);
+  const total = check("maximum network interfaces", described.maximumNetworkInterfaces, 1);
+  const networkCards =
+    (described.networkCards ?? [{ networkCardIndex: defaultNetworkCard, maximumNetworkInterfaces: total }])
+      .map((card) => ({
+        index: check("network card index", card.networkCardIndex, 0),
+        maxEnis: check("network card maximum network interfaces", card.maximumNetworkInterfaces, 1),
+      }))
+      .sort((a, b) => a.index - b.index);
+  const repeated = networkCards.find((card, i) => i > 0 && networkCards[i - 1]?.index === card.index);
+  if (repeated !== undefined) {
+    throw new RangeError(
+      `Invalid network card ${repeated.index} for instance type "${name}": it is listed twice`,
+    );
+  }
+  const defaultCard = networkCards.find((card) => card.index === defaultNetworkCard);
+  if (defaultCard === undefined) {
+    throw new RangeError(
+      `Invalid default network card ${defaultNetworkCard} for instance type "${name}": no such card is listed`,
+    );
+  }
+  const hypervisor = described.hypervisor;
+  return Object.freeze({
+    name,
+    maxEnis: defaultCard.maxEnis,
+    ipv4PerEni: check("IPv4 addresses per interface", described.ipv4AddressesPerInterface, 1),
+    hypervisor: hypervisor === "nitro" || hypervisor === "xen" ? hypervisor : "unknown",
+    bareMetal: described.bareMetal ?? false,
+    defaultNetworkCard,
+    networkCards: Object.freeze(networkCards.map((card) => Object.freeze(card))),
+  });
+}
+
+/** Whether the type can take /28 prefixes: Nitro or bare metal. */
+export function supportsPrefixDelegation(info: Pick<InstanceTypeInfo, "hypervisor" | "bareMetal">): boolean {
+  return info.hypervisor === "nitro" || info.bareMetal;
+}
+
+/**
+ * The reference's default max pods: ENIs × (IPv4 per ENI − 1) + 2 with secondary IPs;
+ * ENIs × (IPv4 per ENI − 1) × 16 + 2, at most 250, with prefix delegation.
+ *
+ * @throws {RangeError} When prefix delegation is asked of a type that does not support it.
+ */
+export function defaultMaxPods(info: InstanceTypeInfo, options: { prefixDelegation: boolean }): number {
+  const slots = info.maxEnis * (info.ipv4PerEni - 1);
+  if (!options.prefixDelegation) return slots + 2;
+  if (!supportsPrefixDelegation(info)) {
+    throw new RangeError(
+      `Cannot use prefix delegation on instance type "${info.name}": it is neither Nitro nor bare metal`,
+    );
+  }
+  return Math.min(slots * ADDRESSES_PER_PREFIX + 2, PREFIX_DELEGATION_MAX_PODS);
+}
+
+/**
+ * The pool's limits for an instance type. `maxPods` defaults to `defaultMaxPods()`.
+ *
+ * @throws {RangeError} When `maxPods` is not a positive integer, or as `defaultMaxPods()` does.
+ */
+export function instanceLimits(
+  info: InstanceTypeInfo,
+  options: { prefixDelegation: boolean; maxPods?: number | undefined },
+): InstanceLimits {
+  const maxPods = options.maxPods ?? defaultMaxPods(info, options);
+  if (!Number.isSafeInteger(maxPods) || maxPods < 1) {
+    throw new RangeError(
+      `Invalid max pods ${maxPods} for instance type "${info.name}": must be a positive integer`,
+    );
+  }
+  return Object.freeze({ maxEnis: info.maxEnis, ipv4PerEni: info.ipv4PerEni, maxPods });
+}
+
+function unknownTypeMessage(instanceType: string, suggestions: readonly string[]): string {
+  const message = `Unknown instance type ${JSON.stringify(instanceType)}`;
+  const quoted = suggestions.map((name) => JSON.stringify(name));
+  const last = quoted.pop();
+  if (last === undefined) return message;
+  return `${message}: did you mean ${quoted.length > 0 ? `${quoted.join(", ")} or ${last}` : last}?`;
+}
+
+/**
+ * The names at the smallest edit distance (at most about a third of the name's
+ * length); failing that, the closest names of the same family (`t3` in `t3.small`).
+ * Ties go to the longer shared prefix, then to name order.
+ */
+function suggestInstanceTypes(name: string, names: readonly string[]): string[] {
+  const wanted = name.trim().toLowerCase();
+  const maxDistance = Math.min(3, Math.max(1, Math.floor(wanted.length / 3)));
+  const scored = names.map((candidate) => ({
+    candidate,
+    distance: editDistance(wanted, candidate),
+    shared: sharedPrefixLength(wanted, candidate),
+  }));
+  const best = Math.min(...scored.map(({ distance }) => distance));
+  const family = familyOf(wanted);
+  const picked = best <= maxDistance
+    ? scored.filter(({ distance }) => distance === best)
+    : scored.filter(({ candidate }) => familyOf(candidate) === family);
+  return picked
+    .sort((a, b) => a.distance - b.distance || b.shared - a.shared)
+    .slice(0, MAX_SUGGESTIONS)
+    .map(({ candidate }) => candidate);
+}
+
+function sharedPrefixLength(a: string, b: string): number {
+  let length = 0;
+  while (length < a.length && a[length] === b[length]) length++;
+  return length;
+}
+
+function familyOf(name: string): string {
+  const dot = name.indexOf(".");
+  return dot === -1 ? name : name.slice(0, dot);
+}
+
+/** Optimal string alignment distance: insertions, deletions, substitutions and adjacent swaps. */
+function editDistance(a: string, b: string): number {
+  let before: number[] = [];
+  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      let distance = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + cost);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
+        distance = Math.min(distance, before[j - 2]! + 1);
+      }
+      current.push(distance);
+    }
+    before = previous;
+    previous = current;
+  }
+  return previous[b.length]!;
+}
+
+function readTable(file: unknown): Readonly<Record<string, unknown>> {
+  const header = isRecord(file) && isRecord(file.header) ? file.header : undefined;
+  const fields = header !== undefined && Array.isArray(header.fields) ? header.fields : [];
+  const names = fields.map((field) => typeof field === "string" ? field.split(":", 1)[0] : undefined);
+  if (names.join() !== COLUMNS.join() || !isRecord(file) || !isRecord(file.instanceTypes)) {
+    throw new SyntaxError(`Cannot read instance_limits.json: expected columns ${JSON.stringify(COLUMNS)}`);
+  }
+  return file.instanceTypes;
+}
+
+function decodeRow(name: string, row: unknown): InstanceTypeInfo {
+  const malformed = (): never => {
+    throw new SyntaxError(`Cannot read instance type "${name}" from instance_limits.json: malformed row`);
+  };
+  const [maxEnis, ipv4PerEni, hypervisor, bareMetal, defaultNetworkCard, runs]: unknown[] = Array.isArray(row)
+    ? row
+    : malformed();
+  if (!isCount(maxEnis) || !isCount(ipv4PerEni) || typeof bareMetal !== "boolean") return malformed();
+  if (hypervisor !== "nitro" && hypervisor !== "xen" && hypervisor !== "unknown") return malformed();
+  if (!Array.isArray(runs) || runs.length === 0) return malformed();
+  const networkCards: NetworkCard[] = [];
+  for (const run of runs) {
+    const [count, cardMaxEnis]: unknown[] = Array.isArray(run) ? run : malformed();
+    if (!isCount(count) || !isCount(cardMaxEnis)) return malformed();
+    for (let n = 0; n < count; n++) {
+      networkCards.push(Object.freeze({ index: networkCards.length, maxEnis: cardMaxEnis }));
+    }
+  }
+  if (typeof defaultNetworkCard !== "number" || networkCards[defaultNetworkCard] === undefined) {
+    return malformed();
+  }
+  return Object.freeze({
+    name,
+    maxEnis,
+    ipv4PerEni,
+    hypervisor,
+    bareMetal,
+    defaultNetworkCard,
+    networkCards: Object.freeze(networkCards),
+  });
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+
+function isCount(value: unknown): value is number {
+  return Number.isSafeInteger(value) && (value as number) > 0;
+}

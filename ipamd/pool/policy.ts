@@ -1,0 +1,242 @@
+/**
+ * The warm-pool policy: one pure function from a snapshot of the node to a plan.
+ *
+ * It follows the reference's semantics (low/high tests, short/over, when an ENI is
+ * created or freed, the primary ENI is kept, minimum ENI age, decrease spacing)
+ * with these deliberate differences:
+ * - placement is deterministic: grow the lowest device with room, release from the
+ *   highest device and address first, free the highest eligible ENI;
+ * - the pool never holds more addresses than max pods (rounded up to whole /28s);
+ * - cooling addresses are not counted as usable and are never released;
+ * - an ENI or address is only given back if the pool would not be low afterwards,
+ *   so nothing flaps (WARM_ENI_TARGET=0 included);
+ * - pods waiting for an address make the pool grow by what they need, whatever
+ *   the targets say;
+ * - one plan covers the whole shortfall instead of one step per 5 s tick.
+ *
+ * @module
+ */
+import type {
+  CidrSnapshot,
+  EniSnapshot,
+  GrowBlock,
+  InstanceLimits,
+  PoolAction,
+  PoolPlan,
+  PoolSettings,
+  PoolSnapshot,
+  PoolStats,
+} from "./types.ts";
+
+/** What the policy is bounded by. */
+export interface PolicyInput {
+  readonly limits: InstanceLimits;
+  readonly settings: PoolSettings;
+  readonly nowMs: number;
+}
+
+/** The policy's arithmetic for one node and one instant. */
+interface Shape {
+  /** Addresses per unit: 1 for secondary IPs, 16 for /28 prefixes. */
+  readonly unitSize: number;
+  /** Units an ENI holds besides its own primary address. */
+  readonly unitsPerEni: number;
+  readonly maxEnis: number;
+  /** Most addresses the pool may hold. */
+  readonly capIps: number;
+  readonly capByPods: boolean;
+  /** Grow by filling whole ENIs (WARM_ENI_TARGET mode). */
+  readonly wholeEnis: boolean;
+  /** Whether single addresses or prefixes are ever given back (not in WARM_ENI_TARGET mode). */
+  readonly releases: boolean;
+  /** Addresses missing for a given usable and total count. */
+  deficit(usable: number, total: number): number;
+}
+
+/** Decides what the pool should do now. Pure: the same input always gives the same plan. */
+export function planPool(snapshot: PoolSnapshot, input: PolicyInput): PoolPlan {
+  const { settings, nowMs } = input;
+  const shape = shapeOf(input, snapshot.waitingAdds);
+  const enis = [...snapshot.enis].sort((a, b) => a.deviceNumber - b.deviceNumber);
+  const cooling = (sinceMs: number) => nowMs < sinceMs + settings.ipCooldownMs;
+  const inMode = (cidr: CidrSnapshot) => cidr.prefix === settings.prefixDelegation;
+  const stats = statsOf(enis, inMode, cooling);
+  const shortIps = shape.deficit(stats.usable, stats.total);
+  const wake = new Wake();
+  for (const eni of enis) {
+    for (const cidr of eni.cidrs) {
+      for (const address of cidr.addresses) {
+        if (address.kind === "cooling" && cooling(address.sinceMs)) {
+          wake.at(address.sinceMs + settings.ipCooldownMs);
+        }
+      }
+    }
+  }
+  if (shortIps > 0) {
+    const { actions, blocked } = grow(enis, shape, stats, shortIps);
+    return { actions, stats, shortIps, blocked, nextWakeMs: wake.ms };
+  }
+  const actions = shrink(enis, { shape, stats, snapshot, input, inMode, cooling, wake });
+  return { actions, stats, shortIps, blocked: null, nextWakeMs: wake.ms };
+}
+
+function shapeOf({ limits, settings }: PolicyInput, waitingAdds: number): Shape {
+  const unitSize = settings.prefixDelegation ? 16 : 1;
+  const unitsPerEni = Math.max(limits.ipv4PerEni - 1, 0);
+  const maxEnis = settings.maxEni > 0 ? Math.min(settings.maxEni, limits.maxEnis) : limits.maxEnis;
+  const podCap = Math.ceil(limits.maxPods / unitSize) * unitSize;
+  const eniCap = maxEnis * unitsPerEni * unitSize;
+  const warmIp = settings.warmIpTarget > 0 || settings.minimumIpTarget > 0;
+  let deficit: Shape["deficit"];
+  if (warmIp) {
+    deficit = (usable, total) =>
+      Math.max(settings.warmIpTarget + waitingAdds - usable, settings.minimumIpTarget - total, 0);
+  } else {
+    const warm = settings.prefixDelegation
+      ? settings.warmPrefixTarget * unitSize
+      : settings.warmEniTarget * unitsPerEni;
+    // A target of zero still keeps one usable address, as the reference does.
+    const need = Math.max(warm, 1) + waitingAdds;
+    deficit = (usable) => Math.max(need - usable, 0);
+  }
+  return {
+    unitSize,
+    unitsPerEni,
+    maxEnis,
+    capIps: Math.min(podCap, eniCap),
+    capByPods: podCap < eniCap,
+    wholeEnis: !warmIp && !settings.prefixDelegation,
+    releases: warmIp || settings.prefixDelegation,
+    deficit,
+  };
+}
+
+function statsOf(
+  enis: readonly EniSnapshot[],
+  inMode: (cidr: CidrSnapshot) => boolean,
+  cooling: (sinceMs: number) => boolean,
+): PoolStats {
+  let total = 0, assigned = 0, cool = 0;
+  for (const eni of enis) {
+    for (const cidr of eni.cidrs) {
+      if (!inMode(cidr)) continue;
+      for (const address of cidr.addresses) {
+        total++;
+        if (address.kind === "assigned") assigned++;
+        else if (address.kind === "cooling" && cooling(address.sinceMs)) cool++;
+      }
+    }
+  }
+  return { enis: enis.length, total, assigned, cooling: cool, usable: total - assigned - cool };
+}
+
+function grow(
+  enis: readonly EniSnapshot[],
+  shape: Shape,
+  stats: PoolStats,
+  shortIps: number,
+): { actions: PoolAction[]; blocked: GrowBlock | null } {
+  const actions: PoolAction[] = [];
+  let remaining = shortIps;
+  let capUnits = Math.max(Math.floor((shape.capIps - stats.total) / shape.unitSize), 0);
+  const want = (room: number) => shape.wholeEnis ? room : Math.ceil(remaining / shape.unitSize);
+  const take = (count: number) => {
+    remaining -= count * shape.unitSize;
+    capUnits -= count;
+  };
+  for (const eni of enis) {
+    const room = shape.unitsPerEni - eni.cidrs.length;
+    const count = Math.min(room, want(room), capUnits);
+    if (remaining <= 0 || count <= 0) continue;
+    actions.push({ kind: "assign", eniId: eni.eniId, count });
+    take(count);
+  }
+  for (let count = enis.length; count < shape.maxEnis && remaining > 0 && capUnits > 0; count++) {
+    const units = Math.min(shape.unitsPerEni, want(shape.unitsPerEni), capUnits);
+    if (units <= 0) break;
+    actions.push({ kind: "create-eni", count: units });
+    take(units);
+  }
+  if (remaining <= 0) return { actions, blocked: null };
+  return { actions, blocked: capUnits <= 0 && shape.capByPods ? "max-pods" : "max-enis" };
+}
+
+interface ShrinkContext {
+  readonly shape: Shape;
+  readonly stats: PoolStats;
+  readonly snapshot: PoolSnapshot;
+  readonly input: PolicyInput;
+  readonly inMode: (cidr: CidrSnapshot) => boolean;
+  readonly cooling: (sinceMs: number) => boolean;
+  readonly wake: Wake;
+}
+
+function shrink(enis: readonly EniSnapshot[], context: ShrinkContext): PoolAction[] {
+  const { shape, snapshot, input, inMode, cooling, wake } = context;
+  const { settings, nowMs } = input;
+  const isFree = (cidr: CidrSnapshot) =>
+    cidr.addresses.every((a) => a.kind === "free" || (a.kind === "cooling" && !cooling(a.sinceMs)));
+  const sizeInMode = (cidrs: readonly CidrSnapshot[]) =>
+    cidrs.reduce((sum, cidr) => sum + (inMode(cidr) ? cidr.addresses.length : 0), 0);
+  let { usable, total } = context.stats;
+  const actions: PoolAction[] = [];
+  const freed = new Set<string>();
+
+  for (const eni of [...enis].reverse()) {
+    if (eni.primary) continue;
+    const held = eni.cidrs.some((cidr) => cidr.addresses.some((a) => a.kind === "assigned"));
+    if (held) continue;
+    const size = sizeInMode(eni.cidrs);
+    if (shape.deficit(usable - size, total - size) > 0) continue;
+    if (!eni.cidrs.every(isFree)) continue; // cooling addresses: the wake above covers their expiry
+    const matureAtMs = eni.createdAtMs + settings.minEniAgeMs;
+    if (nowMs < matureAtMs) {
+      wake.at(matureAtMs);
+      continue;
+    }
+    actions.push({ kind: "free-eni", eniId: eni.eniId });
+    freed.add(eni.eniId);
+    usable -= size;
+    total -= size;
+  }
+
+  const releases: { eniId: string; cidrs: string[] }[] = [];
+  let spent = false;
+  for (const eni of [...enis].reverse()) {
+    if (freed.has(eni.eniId)) continue;
+    const cidrs: string[] = [];
+    for (const cidr of [...eni.cidrs].reverse()) {
+      if (!isFree(cidr)) continue;
+      if (!inMode(cidr)) {
+        cidrs.push(cidr.cidr); // left over from the other mode: never counted, always released
+        continue;
+      }
+      const size = cidr.addresses.length;
+      if (spent || !shape.releases || shape.deficit(usable - size, total - size) > 0) {
+        spent = true;
+        continue;
+      }
+      cidrs.push(cidr.cidr);
+      usable -= size;
+      total -= size;
+    }
+    if (cidrs.length > 0) releases.push({ eniId: eni.eniId, cidrs });
+  }
+  const last = snapshot.lastDecreaseAtMs;
+  const dueAtMs = last === null ? nowMs : last + settings.decreaseIntervalMs;
+  if (releases.length > 0 && nowMs < dueAtMs) {
+    wake.at(dueAtMs);
+  } else {
+    for (const release of releases) actions.push({ kind: "release", ...release });
+  }
+  return actions;
+}
+
+/** The earliest of several due times. */
+class Wake {
+  ms: number | null = null;
+
+  at(ms: number): void {
+    if (this.ms === null || ms < this.ms) this.ms = ms;
+  }
+}
