@@ -1,0 +1,575 @@
+/**
+ * ipamd's settings. One table of environment variables turns an env record into
+ * a frozen, fully resolved `IpamdConfig`. Every bad value is reported at once in
+ * one `ConfigError`; none falls back to a default. An empty value, in the env or
+ * in a flag, means unset. Durations are whole seconds in the env and `…Ms` here.
+ *
+ * @module
+ */
+import { DEFAULT_POOL_SETTINGS, type PoolSettings } from "./pool/types.ts";
+import { parseCidr, parseIpv4 } from "../shared/ipv4.ts";
+
+/** Startup stops on this; `problems` names every bad variable or flag. */
+export class ConfigError extends Error {
+  override readonly name = "ConfigError";
+  readonly problems: readonly string[];
+
+  constructor(problems: readonly string[]) {
+    super(`Invalid settings: ${problems.join("; ")}`);
+    this.problems = Object.freeze([...problems]);
+  }
+}
+
+/** How a variable's text becomes a value. `parse` throws a RangeError, SyntaxError or TypeError with the reason. */
+export interface Parser<T> {
+  /** What the text may be, for the settings table. */
+  readonly accepts: string;
+  parse(text: string, warn: (message: string) => void): T;
+}
+
+/** One row of the settings table. */
+export interface EnvRow<T> {
+  /** The environment variable (or, for flag-only settings, the flag). */
+  readonly name: string;
+  readonly parser: Parser<T>;
+  /** The default as env text; "" means unset. */
+  readonly default: string;
+  readonly doc: string;
+  /** The `plan` or daemon flag that overrides the variable. */
+  readonly flag?: string;
+  /** The reference's name, where it has none or another one. */
+  readonly referenceName?: string;
+  /** The reference's code default, where ours differs. */
+  readonly referenceDefault?: string;
+}
+
+/** Either a value or every problem found, plus warnings either way. */
+export type ConfigResult<T> =
+  | { readonly ok: true; readonly value: T; readonly warnings: readonly string[] }
+  | { readonly ok: false; readonly problems: readonly string[]; readonly warnings: readonly string[] };
+
+/** Log levels, lower case whatever the env spelling. */
+export type LogLevel = "debug" | "info" | "warn" | "error";
+
+type Env = Readonly<Record<string, string>>;
+type Values<R> = { readonly [K in keyof R]: R[K] extends EnvRow<infer T> ? T : never };
+interface Findings {
+  readonly problems: string[];
+  readonly warnings: string[];
+}
+
+/** setTimeout cannot wait longer than 2^31 − 1 ms. */
+const MAX_SECONDS = Math.floor((2 ** 31 - 1) / 1000);
+
+function toInteger(text: string, min: number, max: number): number {
+  if (!/^[+-]?[0-9]+$/.test(text)) throw new SyntaxError("not an integer");
+  const value = Number(text) + 0; // + 0 turns -0 into 0
+  if (value < 0 && min >= 0) throw new RangeError("must not be negative");
+  if (value < min) throw new RangeError(`must be at least ${min}`);
+  if (value > max) throw new RangeError(`must be at most ${max}`);
+  return value;
+}
+
+function integer(min: number, max = Number.MAX_SAFE_INTEGER): Parser<number> {
+  const accepts = max === Number.MAX_SAFE_INTEGER ? `integer ≥ ${min}` : `integer ${min}–${max}`;
+  return { accepts, parse: (text) => toInteger(text, min, max) };
+}
+
+/** Whole seconds in the env, milliseconds in the result. */
+function seconds(min: number): Parser<number> {
+  return {
+    accepts: `seconds ${min}–${MAX_SECONDS}`,
+    parse: (text) => toInteger(text, min, MAX_SECONDS) * 1000,
+  };
+}
+
+const BOOLEAN: Parser<boolean> = {
+  accepts: "true, false, 1 or 0 (any case)",
+  parse(text) {
+    const lower = text.toLowerCase();
+    if (lower === "true" || lower === "1") return true;
+    if (lower === "false" || lower === "0") return false;
+    throw new SyntaxError("must be true, false, 1 or 0");
+  },
+};
+
+/** A boolean that must have one value for now. */
+function only<const T extends boolean>(expected: T, reason: string): Parser<T> {
+  return {
+    accepts: String(expected),
+    parse(text, warn) {
+      if (BOOLEAN.parse(text, warn) !== expected) throw new RangeError(`must be ${expected}: ${reason}`);
+      return expected;
+    },
+  };
+}
+
+function oneOf<const T extends string>(values: readonly T[]): Parser<T> {
+  const accepts = `${values.join(", ")} (any case)`;
+  return {
+    accepts,
+    parse(text) {
+      const found = values.find((value) => value === text.toLowerCase());
+      if (found === undefined) throw new RangeError(`must be one of ${accepts}`);
+      return found;
+    },
+  };
+}
+
+/** `unset` for "", otherwise `parser`. */
+function orUnset<T, U>(parser: Parser<T>, unset: U): Parser<T | U> {
+  return { accepts: parser.accepts, parse: (text, warn) => text === "" ? unset : parser.parse(text, warn) };
+}
+
+const TEXT: Parser<string> = { accepts: "text", parse: (text) => text };
+
+function absolutePath(maxBytes = 4095): Parser<string> {
+  return {
+    accepts: "absolute path",
+    parse(text) {
+      if (!text.startsWith("/") || text.includes("\0")) throw new RangeError("must be an absolute path");
+      const bytes = new TextEncoder().encode(text).length;
+      if (bytes > maxBytes) throw new RangeError(`must be at most ${maxBytes} bytes long`);
+      return text;
+    },
+  };
+}
+
+/** A log destination; the plugin may not use stdout, which carries its CNI result. */
+function logTarget(streams: readonly string[]): Parser<string> {
+  const path = absolutePath();
+  return {
+    accepts: `absolute path, ${streams.join(" or ")}`,
+    parse(text, warn) {
+      if (streams.includes(text)) return text;
+      if (text === "stdout") throw new RangeError("cannot be stdout, which carries the CNI result");
+      if (!text.startsWith("/")) throw new RangeError(`must be an absolute path or ${streams.join(" or ")}`);
+      return path.parse(text, warn);
+    },
+  };
+}
+
+function isCidr(text: string): boolean {
+  try {
+    parseCidr(text);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const CIDR_LIST: Parser<readonly string[]> = {
+  accepts: "comma-separated IPv4 CIDRs",
+  parse(text) {
+    const items = text.split(",").map((item) => item.trim()).filter((item) => item !== "");
+    const bad = items.filter((item) => !isCidr(item));
+    if (bad.length > 0) {
+      throw new SyntaxError(
+        `not IPv4 CIDRs with host bits zero: ${bad.map((item) => `"${item}"`).join(", ")}`,
+      );
+    }
+    return Object.freeze(items);
+  },
+};
+
+const BIND_ADDRESS: Parser<string> = {
+  accepts: "IPv4 address:port",
+  parse(text) {
+    const [, host = "", port = ""] = /^([0-9.]+):([0-9]{1,5})$/.exec(text) ?? [];
+    try {
+      parseIpv4(host);
+    } catch {
+      throw new SyntaxError("must be an IPv4 address and a port, like 127.0.0.1:61679");
+    }
+    if (Number(port) < 1 || Number(port) > 65535) throw new RangeError("port must be 1–65535");
+    return text;
+  },
+};
+
+const MARK: Parser<number> = {
+  accepts: "integer 1–0xffffffff, decimal or 0x hex",
+  parse(text) {
+    const value = /^(0x[0-9a-f]{1,8}|[1-9][0-9]{0,9})$/i.test(text) ? Number(text) : 0;
+    if (value < 1 || value > 0xffffffff) throw new RangeError("must be 1–0xffffffff, decimal or 0x hex");
+    return value;
+  },
+};
+
+const VETH_PREFIX: Parser<string> = {
+  accepts: "1–4 letters, digits, - or _; not eth, lo or vlan",
+  parse(text) {
+    if (!/^[A-Za-z0-9_-]{1,4}$/.test(text)) throw new RangeError("must be 1–4 letters, digits, - or _");
+    if (["eth", "lo", "vlan"].includes(text)) throw new RangeError("is reserved for host interfaces");
+    return text;
+  },
+};
+
+const ENDPOINT: Parser<string> = {
+  accepts: "http or https URL",
+  parse(text) {
+    if (!/^https?:$/.test(URL.parse(text)?.protocol ?? "")) {
+      throw new SyntaxError("must be an http or https URL");
+    }
+    return text;
+  },
+};
+
+/** EC2 tag keys hold 1–128 characters and may not start with "aws:"; values hold 256. */
+const ENI_TAGS: Parser<Readonly<Record<string, string>>> = {
+  accepts: "JSON object of strings",
+  parse(text, warn) {
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch (error) {
+      throw new SyntaxError("not valid JSON", { cause: error });
+    }
+    if (typeof parsed !== "object" || parsed === null || Array.isArray(parsed)) {
+      throw new TypeError("must be a JSON object");
+    }
+    const kept: [string, string][] = [];
+    const bad: string[] = [];
+    for (const [key, value] of Object.entries(parsed)) {
+      if (typeof value !== "string") bad.push(`"${key}" is not a string`);
+      else if (key.includes("k8s.amazonaws.com")) {
+        warn(`dropped tag "${key}": "k8s.amazonaws.com" keys are reserved`);
+      } else if (key === "" || [...key].length > 128) bad.push(`"${key}" must be 1–128 characters`);
+      else if (key.toLowerCase().startsWith("aws:")) bad.push(`"${key}" uses the reserved "aws:" prefix`);
+      else if ([...value].length > 256) bad.push(`"${key}" has a value over 256 characters`);
+      else kept.push([key, value]);
+    }
+    if (bad.length > 0) throw new RangeError(bad.join(", "));
+    return Object.freeze(Object.fromEntries(kept)); // fromEntries, so a "__proto__" key stays a key
+  },
+};
+
+const NO_TAGS: Readonly<Record<string, string>> = Object.freeze({});
+
+const LOG_LEVEL = oneOf<LogLevel>(["debug", "info", "warn", "error"]);
+
+function row<T>(spec: Omit<EnvRow<T>, "doc">, doc: string): EnvRow<T> {
+  return Object.freeze({ ...spec, doc });
+}
+
+/** The pool settings, keyed by `PoolSettings` field. */
+export type PoolEnvRows = {
+  readonly [K in Exclude<keyof PoolSettings, "minEniAgeMs" | "decreaseIntervalMs">]: EnvRow<PoolSettings[K]>;
+};
+
+/** The pool settings' rows, keyed by `PoolSettings` field: env name, `plan` flag, parser, default. */
+export const POOL_ENV: PoolEnvRows = Object.freeze({
+  warmEniTarget: row(
+    { name: "WARM_ENI_TARGET", parser: integer(0), default: "1", flag: "--warm-eni-target" },
+    "Free ENIs to keep attached. Ignored when WARM_IP_TARGET or MINIMUM_IP_TARGET is set.",
+  ),
+  warmIpTarget: row(
+    { name: "WARM_IP_TARGET", parser: integer(0), default: "0", flag: "--warm-ip-target" },
+    "Free IPs to keep ready; 0 = unset. When it or MINIMUM_IP_TARGET is set, the ENI and prefix targets are ignored.",
+  ),
+  minimumIpTarget: row(
+    { name: "MINIMUM_IP_TARGET", parser: integer(0), default: "0", flag: "--minimum-ip-target" },
+    "IPs to hold at least, assigned or free; 0 = unset.",
+  ),
+  maxEni: row(
+    { name: "MAX_ENI", parser: orUnset(integer(1), 0), default: "", flag: "--max-eni" },
+    "Most ENIs to attach, at least 1 when set; unset = the instance limit.",
+  ),
+  prefixDelegation: row(
+    { name: "ENABLE_PREFIX_DELEGATION", parser: BOOLEAN, default: "false", flag: "--prefix-delegation" },
+    "Assign /28 prefixes to ENIs instead of secondary IPs (Nitro instances).",
+  ),
+  warmPrefixTarget: row(
+    {
+      name: "WARM_PREFIX_TARGET",
+      parser: integer(0),
+      default: "1",
+      flag: "--warm-prefix-target",
+      referenceDefault: "0",
+    },
+    "Free /28 prefixes to keep with prefix delegation. If it, WARM_IP_TARGET and MINIMUM_IP_TARGET " +
+      "are all 0, the pool grows only while pods wait for an IP.",
+  ),
+  ipCooldownMs: row(
+    { name: "IP_COOLDOWN_PERIOD", parser: seconds(0), default: "30", flag: "--ip-cooldown-period" },
+    "Seconds a released pod IP rests before another pod may get it.",
+  ),
+});
+
+const HOST_ENV = Object.freeze({
+  enableIpv4: row(
+    {
+      name: "ENABLE_IPv4",
+      parser: only(true, "IPv4 is the only family supported"),
+      default: "true",
+      referenceDefault: "false",
+    },
+    "Give pods IPv4 addresses. Must be true.",
+  ),
+  enableIpv6: row(
+    { name: "ENABLE_IPv6", parser: only(false, "IPv6 pods are not supported yet"), default: "false" },
+    "Give pods IPv6 addresses. Not supported yet, so it must be false.",
+  ),
+  eniMtu: row({ name: "AWS_VPC_ENI_MTU", parser: integer(576, 9001), default: "9001" }, "MTU of the ENIs."),
+  podMtu: row(
+    { name: "POD_MTU", parser: orUnset(integer(576, 9001), null), default: "" },
+    "MTU of pod interfaces; unset = AWS_VPC_ENI_MTU.",
+  ),
+  vethPrefix: row(
+    { name: "AWS_VPC_K8S_CNI_VETHPREFIX", parser: VETH_PREFIX, default: "eni" },
+    "Prefix of host-side veth names.",
+  ),
+  externalSnat: row(
+    { name: "AWS_VPC_K8S_CNI_EXTERNALSNAT", parser: BOOLEAN, default: "false" },
+    "Leave SNAT of traffic leaving the VPC to a NAT device instead of the node.",
+  ),
+  excludeSnatCidrs: row(
+    { name: "AWS_VPC_K8S_CNI_EXCLUDE_SNAT_CIDRS", parser: CIDR_LIST, default: "" },
+    "Destinations outside the VPC that pod traffic reaches without SNAT.",
+  ),
+  randomizeSnat: row(
+    { name: "AWS_VPC_K8S_CNI_RANDOMIZESNAT", parser: oneOf(["prng", "hashrandom", "none"]), default: "prng" },
+    "SNAT source ports: prng (--random-fully), hashrandom (--random) or none.",
+  ),
+  nodePortSupport: row(
+    { name: "AWS_VPC_CNI_NODE_PORT_SUPPORT", parser: BOOLEAN, default: "true" },
+    "Send NodePort replies back out of the primary ENI (connmark rules).",
+  ),
+  connmark: row(
+    { name: "AWS_VPC_K8S_CNI_CONNMARK", parser: MARK, default: "0x80" },
+    "Connection mark of the NodePort rules.",
+  ),
+  externalServiceCidrs: row(
+    { name: "AWS_EXTERNAL_SERVICE_CIDRS", parser: CIDR_LIST, default: "" },
+    "Destinations outside the VPC that pods on secondary ENIs reach through the main routing table.",
+  ),
+  checkpointPath: row(
+    {
+      name: "AWS_VPC_K8S_CNI_BACKING_STORE",
+      parser: absolutePath(),
+      default: "/var/run/aws-node/ipam.json",
+      flag: "--checkpoint",
+    },
+    "File where ipamd keeps IP assignments across restarts.",
+  ),
+  logLevel: row(
+    { name: "AWS_VPC_K8S_CNI_LOGLEVEL", parser: LOG_LEVEL, default: "DEBUG" },
+    "ipamd log level.",
+  ),
+  logFile: row(
+    {
+      name: "AWS_VPC_K8S_CNI_LOG_FILE",
+      parser: logTarget(["stdout", "stderr"]),
+      default: "stderr",
+      referenceDefault: "/host/var/log/aws-routed-eni/ipamd.log",
+    },
+    "Where ipamd logs; stderr goes to the journal under systemd.",
+  ),
+  pluginLogFile: row(
+    {
+      name: "AWS_VPC_K8S_PLUGIN_LOG_FILE",
+      parser: logTarget(["stderr"]),
+      default: "/var/log/aws-routed-eni/plugin.log",
+    },
+    "Where the CNI plugin logs.",
+  ),
+  pluginLogLevel: row(
+    { name: "AWS_VPC_K8S_PLUGIN_LOG_LEVEL", parser: LOG_LEVEL, default: "DEBUG" },
+    "CNI plugin log level.",
+  ),
+  introspectionBindAddress: row(
+    { name: "INTROSPECTION_BIND_ADDRESS", parser: BIND_ADDRESS, default: "127.0.0.1:61679" },
+    "Where the introspection HTTP endpoint listens.",
+  ),
+  disableIntrospection: row(
+    { name: "DISABLE_INTROSPECTION", parser: BOOLEAN, default: "false" },
+    "Turn the introspection endpoint off.",
+  ),
+  metricsBindAddress: row(
+    {
+      name: "METRICS_BIND_ADDRESS",
+      parser: BIND_ADDRESS,
+      default: "127.0.0.1:61678",
+      referenceName: "none (port 61678, fixed)",
+    },
+    "Where the Prometheus metrics endpoint listens.",
+  ),
+  disableMetrics: row(
+    { name: "DISABLE_METRICS", parser: BOOLEAN, default: "false" },
+    "Turn the metrics endpoint off.",
+  ),
+  disableProvisioning: row(
+    { name: "DISABLE_NETWORK_RESOURCE_PROVISIONING", parser: BOOLEAN, default: "false" },
+    "Never create, attach or grow ENIs; use only what the node already has.",
+  ),
+  disableLeakedEniCleanup: row(
+    { name: "DISABLE_LEAKED_ENI_CLEANUP", parser: BOOLEAN, default: "false" },
+    "Do not delete detached ENIs that this cluster's nodes left behind.",
+  ),
+  additionalEniTags: row(
+    { name: "ADDITIONAL_ENI_TAGS", parser: orUnset(ENI_TAGS, NO_TAGS), default: "" },
+    'Extra tags on ENIs ipamd creates, as a JSON object; keys containing "k8s.amazonaws.com" are dropped.',
+  ),
+  clusterName: row(
+    { name: "CLUSTER_NAME", parser: TEXT, default: "" },
+    "Cluster name, for ENI tags and the leaked-ENI filter.",
+  ),
+  ec2Endpoint: row(
+    { name: "AWS_EC2_ENDPOINT", parser: orUnset(ENDPOINT, null), default: "" },
+    "EC2 endpoint URL; unset = the regional default.",
+  ),
+  httpTimeoutMs: row(
+    { name: "HTTP_TIMEOUT", parser: seconds(10), default: "10" },
+    "Seconds an EC2 or IMDS request may take.",
+  ),
+  addWaitTimeoutMs: row(
+    { name: "ADD_WAIT_TIMEOUT", parser: seconds(1), default: "10", referenceName: "none" },
+    "Seconds an ADD waits for a free IP before it fails with try again later (CNI code 11).",
+  ),
+  reconcileIntervalMs: row(
+    {
+      name: "POOL_RECONCILE_INTERVAL",
+      parser: seconds(1),
+      default: "5",
+      referenceName: "none (ipPoolMonitorInterval, 5 s)",
+    },
+    "Seconds between two runs of the pool loop.",
+  ),
+  maxPods: row(
+    {
+      name: "MAX_PODS",
+      parser: orUnset(integer(1), null),
+      default: "",
+      referenceName: "none (node capacity or eni-max-pods.txt)",
+    },
+    "Pods the node runs at most; unset = the instance type's limit.",
+  ),
+});
+
+/** Every variable ipamd reads, pool settings first, for the README table and the env template. */
+export const IPAMD_ENV_TABLE: readonly EnvRow<unknown>[] = Object.freeze([
+  ...Object.values(POOL_ENV),
+  ...Object.values(HOST_ENV),
+]);
+
+/** Where ipamd serves the CNI plugin unless `--socket` says otherwise. */
+export const DEFAULT_SOCKET_PATH = "/var/run/aws-node/ipamd.sock";
+
+const SOCKET_FLAG = row(
+  { name: "--socket", parser: absolutePath(107), default: DEFAULT_SOCKET_PATH },
+  "Unix socket ipamd serves the plugin on (sun_path holds 107 bytes).",
+);
+
+/** Everything ipamd needs on a host, resolved and frozen. */
+export interface IpamdConfig extends Omit<Values<typeof HOST_ENV>, "podMtu"> {
+  readonly pool: PoolSettings;
+  /** AWS_VPC_ENI_MTU when POD_MTU is unset. */
+  readonly podMtu: number;
+  readonly socketPath: string;
+  /** Things dropped on the way, to log at startup. */
+  readonly warnings: readonly string[];
+}
+
+/** The daemon's command-line flags. */
+export interface IpamdFlags {
+  readonly socket?: string;
+  readonly checkpoint?: string;
+}
+
+/** Parses each row from `overrides`, else `env`, else its default; problems and warnings go to `findings`. */
+function readRows<R extends Readonly<Record<string, EnvRow<unknown>>>>(
+  rows: R,
+  sources: { env: Env; overrides: Env },
+  findings: Findings,
+): Values<R> {
+  const values: Record<string, unknown> = {};
+  for (const [key, { name, flag, parser, default: fallback }] of Object.entries(rows)) {
+    const override = sources.overrides[name] ?? "";
+    const label = override === "" ? name : flag ?? name;
+    const text = override || sources.env[name] || fallback;
+    try {
+      values[key] = parser.parse(text, (message) => findings.warnings.push(`${label}: ${message}`));
+    } catch (error) {
+      if (!(error instanceof RangeError || error instanceof SyntaxError || error instanceof TypeError)) {
+        throw error;
+      }
+      findings.problems.push(`${label}=${JSON.stringify(text)}: ${error.message}`);
+    }
+  }
+  return values as Values<R>;
+}
+
+/** Reads the pool settings from `env`, with `overrides` (keyed by env name) winning; collects every problem. */
+export function collectPoolSettings(env: Env, overrides: Env = {}): ConfigResult<PoolSettings> {
+  const findings: Findings = { problems: [], warnings: [] };
+  const known = Object.values(POOL_ENV).map((poolRow) => poolRow.name);
+  for (const name of Object.keys(overrides).filter((name) => !known.includes(name))) {
+    findings.problems.push(`Unknown pool setting "${name}"`);
+  }
+  const values = readRows(POOL_ENV, { env, overrides }, findings);
+  const warnings = Object.freeze(findings.warnings);
+  if (findings.problems.length > 0) {
+    return { ok: false, problems: Object.freeze(findings.problems), warnings };
+  }
+  return { ok: true, value: Object.freeze({ ...DEFAULT_POOL_SETTINGS, ...values }), warnings };
+}
+
+/** Like `collectPoolSettings`, but throws one `ConfigError` naming every problem. */
+export function resolvePoolSettings(env: Env, overrides: Env = {}): PoolSettings {
+  const result = collectPoolSettings(env, overrides);
+  if (!result.ok) throw new ConfigError(result.problems);
+  return result.value;
+}
+
+/** The pool settings from `env` alone; throws one `ConfigError` naming every bad variable. */
+export function parsePoolSettings(env: Env): PoolSettings {
+  return resolvePoolSettings(env);
+}
+
+function splitHostPort(address: string): [string, string] {
+  const colon = address.lastIndexOf(":");
+  return [address.slice(0, colon), address.slice(colon + 1)];
+}
+
+/** Two listeners cannot share a port on the same (or the wildcard) address. */
+function checkListeners(host: Values<typeof HOST_ENV>, findings: Findings): void {
+  const [a, b] = [host.introspectionBindAddress, host.metricsBindAddress];
+  if (host.disableIntrospection || host.disableMetrics || a === undefined || b === undefined) return;
+  const [[hostA, portA], [hostB, portB]] = [splitHostPort(a), splitHostPort(b)];
+  if (portA === portB && (hostA === hostB || hostA === "0.0.0.0" || hostB === "0.0.0.0")) {
+    findings.problems.push(
+      `INTROSPECTION_BIND_ADDRESS="${a}" and METRICS_BIND_ADDRESS="${b}" cannot share a port`,
+    );
+  }
+}
+
+/** Resolves everything ipamd needs from the env and its flags; throws one `ConfigError` naming every problem. */
+export function parseIpamdConfig(env: Env, flags: IpamdFlags = {}): IpamdConfig {
+  const findings: Findings = { problems: [], warnings: [] };
+  const pool = readRows(POOL_ENV, { env, overrides: {} }, findings);
+  const checkpoint = { [HOST_ENV.checkpointPath.name]: flags.checkpoint ?? "" };
+  const host = readRows(HOST_ENV, { env, overrides: checkpoint }, findings);
+  const socket = { [SOCKET_FLAG.name]: flags.socket ?? "" };
+  const { socketPath } = readRows({ socketPath: SOCKET_FLAG }, { env: socket, overrides: {} }, findings);
+  checkListeners(host, findings);
+  if (findings.problems.length > 0) throw new ConfigError(findings.problems);
+  return Object.freeze({
+    ...host,
+    podMtu: host.podMtu ?? host.eniMtu,
+    pool: Object.freeze({ ...DEFAULT_POOL_SETTINGS, ...pool }),
+    socketPath,
+    warnings: Object.freeze(findings.warnings),
+  });
+}
+
+/** A plain, unfrozen copy of `config` for the startup log line (nothing in it is secret). */
+export function describeConfig(config: IpamdConfig): Record<string, unknown> {
+  return {
+    ...config,
+    pool: { ...config.pool },
+    connmark: `0x${config.connmark.toString(16)}`,
+    excludeSnatCidrs: [...config.excludeSnatCidrs],
+    externalServiceCidrs: [...config.externalServiceCidrs],
+    additionalEniTags: { ...config.additionalEniTags },
+    warnings: [...config.warnings],
+  };
+}
