@@ -1,0 +1,270 @@
+/**
+ * A stateful, synchronous, seeded simulation of one EC2 account and VPC, in EC2's
+ * own terms. It backs the in-memory `Ec2Port` (ec2_sim_port.ts), the EC2 Query
+ * emulator and multi-node replays. Time comes from the injected clock; attach and
+ * detach complete lazily against it. Every action goes through one gate that
+ * issues a request id, then applies throttling and forced faults.
+ *
+ * @module
+ */
+
+import type { Clock } from "../../shared/clock.ts";
+import { cidrContains, cidrSize, formatCidr, formatIpv4, parseCidr } from "../../shared/ipv4.ts";
+import {
+  attachNetworkInterface,
+  detachNetworkInterface,
+  launchInstance,
+  registerInstanceType,
+  terminateInstance,
+} from "./ec2_sim_attach_ops.ts";
+import {
+  describeInstances,
+  describeInstanceTypes,
+  describeNetworkInterfaces,
+  describeSubnets,
+} from "./ec2_sim_describe.ts";
+import {
+  assignPrivateIpAddresses,
+  createNetworkInterface,
+  deleteNetworkInterface,
+  modifyNetworkInterfaceAttribute,
+  unassignPrivateIpAddresses,
+} from "./ec2_sim_eni_ops.ts";
+import { Ec2SimError } from "./ec2_sim_error.ts";
+import { Ec2FaultKnobs } from "./ec2_sim_knobs.ts";
+import {
+  DEFAULT_ATTACH_LATENCY,
+  DEFAULT_DETACH_LATENCY,
+  Ec2IdFactory,
+  type LatencyModel,
+  SeededRandom,
+} from "./ec2_sim_random.ts";
+import type * as Req from "./ec2_sim_requests.ts";
+import { SimState } from "./ec2_sim_state.ts";
+import { SubnetAddressPool } from "./ec2_sim_subnet.ts";
+import { createTags } from "./ec2_sim_tags.ts";
+import { Ec2Throttle, type ThrottleCall } from "./ec2_sim_throttle.ts";
+import type {
+  Ec2Action,
+  Ec2Filters,
+  Ec2Response,
+  InstanceTypeSpec,
+  LaunchInstanceRequest,
+  LaunchInstanceResult,
+  SubnetSpec,
+  TerminateInstanceResult,
+} from "./ec2_sim_types.ts";
+import { eniView } from "./ec2_sim_views.ts";
+
+export { Ec2SimError } from "./ec2_sim_error.ts";
+export type { ForcedFault } from "./ec2_sim_knobs.ts";
+export type { LatencyModel } from "./ec2_sim_random.ts";
+export type * from "./ec2_sim_requests.ts";
+export type { ThrottleCategory } from "./ec2_sim_throttle.ts";
+export type * from "./ec2_sim_types.ts";
+
+/** How to build a simulated account. */
+export interface Ec2SimulationOptions {
+  readonly vpcCidr: string;
+  readonly subnets: readonly SubnetSpec[];
+  readonly seed: number;
+  readonly clock: Clock;
+  /** Default: derived from the seed. */
+  readonly vpcId?: string;
+  /** The 12-digit account id; default derived from the seed. */
+  readonly ownerId?: string;
+  readonly instanceTypes?: readonly InstanceTypeSpec[];
+  readonly attachLatency?: LatencyModel;
+  readonly detachLatency?: LatencyModel;
+  /** The IPv4 limit of an ENI not attached to any instance (default 50). */
+  readonly maxUnattachedIpv4PerEni?: number;
+}
+
+const SEQUENTIAL: ThrottleCall = { unfilteredUnpaginated: false };
+
+/** One EC2 account/VPC. Actions throw `Ec2SimError` with EC2's codes. */
+export class Ec2Simulation {
+  readonly clock: Clock;
+  /** Per-action forced errors and transport latencies. */
+  readonly knobs: Ec2FaultKnobs;
+  /** Account-wide request throttling; off until `throttle.enable()`. */
+  readonly throttle = new Ec2Throttle();
+  readonly #state: SimState;
+
+  constructor(options: Ec2SimulationOptions) {
+    const ids = new Ec2IdFactory(options.seed);
+    const vpcCidr = parseCidr(options.vpcCidr);
+    this.clock = options.clock;
+    this.knobs = new Ec2FaultKnobs(new SeededRandom(options.seed, "faults"));
+    this.#state = new SimState(
+      {
+        vpcId: options.vpcId ?? ids.resourceId("vpc"),
+        vpcCidr,
+        ownerId: options.ownerId ?? ids.accountId(),
+        defaultGroupId: ids.resourceId("sg"),
+        attachLatency: options.attachLatency ?? DEFAULT_ATTACH_LATENCY,
+        detachLatency: options.detachLatency ?? DEFAULT_DETACH_LATENCY,
+        maxUnattachedIpv4PerEni: options.maxUnattachedIpv4PerEni ?? 50,
+      },
+      options.clock,
+      ids,
+      new SeededRandom(options.seed, "latency"),
+    );
+    for (const spec of options.subnets) this.#addSubnet(spec);
+    for (const spec of options.instanceTypes ?? []) registerInstanceType(this.#state, spec);
+  }
+
+  /** The VPC's id. */
+  get vpcId(): string {
+    return this.#state.settings.vpcId;
+  }
+
+  /** Makes an instance type known (DescribeInstanceTypes, launches). */
+  registerInstanceType(spec: InstanceTypeSpec): void {
+    registerInstanceType(this.#state, spec);
+  }
+
+  /** Harness action (not gated): a running instance with its primary ENI at device 0. */
+  launchInstance(request: LaunchInstanceRequest): LaunchInstanceResult {
+    this.#state.settle();
+    return launchInstance(this.#state, request);
+  }
+
+  /** Harness action (not gated): deletes delete-on-termination ENIs and leaves the others `available`. */
+  terminateInstance(request: { readonly instanceId: string }): TerminateInstanceResult {
+    this.#state.settle();
+    return terminateInstance(this.#state, request.instanceId);
+  }
+
+  createNetworkInterface(request: Req.CreateNetworkInterfaceRequest): Req.CreateNetworkInterfaceResult {
+    return this.#gate("CreateNetworkInterface", () => ({
+      networkInterface: eniView(this.#state, createNetworkInterface(this.#state, request)),
+    }));
+  }
+
+  deleteNetworkInterface(request: { readonly networkInterfaceId: string }): Ec2Response {
+    return this.#gate("DeleteNetworkInterface", () => {
+      deleteNetworkInterface(this.#state, request.networkInterfaceId);
+      return {};
+    });
+  }
+
+  attachNetworkInterface(request: Req.AttachNetworkInterfaceRequest): Req.AttachNetworkInterfaceResult {
+    return this.#gate("AttachNetworkInterface", () => ({
+      attachmentId: attachNetworkInterface(this.#state, request),
+      networkCardIndex: 0,
+    }));
+  }
+
+  detachNetworkInterface(request: Req.DetachNetworkInterfaceRequest): Ec2Response {
+    return this.#gate("DetachNetworkInterface", () => {
+      detachNetworkInterface(this.#state, request);
+      return {};
+    });
+  }
+
+  modifyNetworkInterfaceAttribute(request: Req.ModifyNetworkInterfaceAttributeRequest): Ec2Response {
+    return this.#gate("ModifyNetworkInterfaceAttribute", () => {
+      modifyNetworkInterfaceAttribute(this.#state, request);
+      return {};
+    });
+  }
+
+  assignPrivateIpAddresses(request: Req.AssignPrivateIpAddressesRequest): Req.AssignPrivateIpAddressesResult {
+    return this.#gate("AssignPrivateIpAddresses", () => {
+      const taken = assignPrivateIpAddresses(this.#state, request);
+      return {
+        networkInterfaceId: request.networkInterfaceId,
+        assignedPrivateIpAddresses: taken.ips.map(formatIpv4),
+        assignedIpv4Prefixes: taken.prefixes.map((base) => formatCidr({ base, bits: 28 })),
+      };
+    });
+  }
+
+  unassignPrivateIpAddresses(request: Req.UnassignPrivateIpAddressesRequest): Ec2Response {
+    return this.#gate("UnassignPrivateIpAddresses", () => {
+      unassignPrivateIpAddresses(this.#state, request);
+      return {};
+    });
+  }
+
+  describeNetworkInterfaces(
+    request: Req.DescribeNetworkInterfacesRequest = {},
+  ): Req.DescribeNetworkInterfacesResult {
+    const unpaged = request.maxResults === undefined && request.nextToken === undefined;
+    return this.#gate(
+      "DescribeNetworkInterfaces",
+      () => describeNetworkInterfaces(this.#state, request),
+      { unfilteredUnpaginated: unpaged && unfiltered(request.filters) },
+    );
+  }
+
+  describeInstances(request: Req.DescribeInstancesRequest = {}): Req.DescribeInstancesResult {
+    return this.#gate(
+      "DescribeInstances",
+      () => ({ reservations: describeInstances(this.#state, request) }),
+      { unfilteredUnpaginated: unfiltered(request.filters) },
+    );
+  }
+
+  describeSubnets(request: Req.DescribeSubnetsRequest = {}): Req.DescribeSubnetsResult {
+    return this.#gate("DescribeSubnets", () => ({ subnets: describeSubnets(this.#state, request) }));
+  }
+
+  describeInstanceTypes(request: Req.DescribeInstanceTypesRequest = {}): Req.DescribeInstanceTypesResult {
+    return this.#gate("DescribeInstanceTypes", () => ({
+      instanceTypes: describeInstanceTypes(this.#state, request),
+    }));
+  }
+
+  createTags(request: Req.CreateTagsRequest): Ec2Response {
+    return this.#gate("CreateTags", () => {
+      createTags(this.#state, request);
+      return {};
+    });
+  }
+
+  /** Issues a request id, completes due transitions, then throttles, injects faults and runs the action. */
+  #gate<T extends object>(action: Ec2Action, run: () => T, call = SEQUENTIAL): T & Ec2Response {
+    const requestId = this.#state.ids.requestId();
+    try {
+      this.#state.settle();
+      if (this.throttle.admit(action, call, this.clock.now()) > 0) {
+        throw new Ec2SimError("RequestLimitExceeded", "Request limit exceeded.");
+      }
+      const forced = this.knobs.draw(action);
+      if (forced !== null) throw forced;
+      return { ...run(), requestId };
+    } catch (error) {
+      if (!(error instanceof Ec2SimError)) throw error;
+      throw new Ec2SimError(error.code, error.message, { httpStatus: error.httpStatus, requestId });
+    }
+  }
+
+  #addSubnet(spec: SubnetSpec): void {
+    const cidr = parseCidr(spec.cidr);
+    const { vpcCidr } = this.#state.settings;
+    if (!cidrContains(vpcCidr, cidr.base) || !cidrContains(vpcCidr, cidr.base + cidrSize(cidr) - 1)) {
+      throw new RangeError(`Cannot add subnet "${spec.subnetId}": ${spec.cidr} lies outside the VPC`);
+    }
+    for (const other of this.#state.subnets.values()) {
+      if (
+        other.subnetId === spec.subnetId || cidrContains(other.pool.cidr, cidr.base) ||
+        cidrContains(cidr, other.pool.cidr.base)
+      ) {
+        throw new RangeError(`Cannot add subnet "${spec.subnetId}": it clashes with "${other.subnetId}"`);
+      }
+    }
+    this.#state.subnets.set(spec.subnetId, {
+      subnetId: spec.subnetId,
+      cidrBlock: spec.cidr,
+      availabilityZone: spec.availabilityZone,
+      tags: new Map((spec.tags ?? []).map((tag) => [tag.key, tag.value])),
+      pool: new SubnetAddressPool(cidr),
+    });
+  }
+}
+
+function unfiltered(filters: Ec2Filters | undefined): boolean {
+  return filters === undefined || Object.keys(filters).length === 0;
+}

@@ -1,0 +1,292 @@
+/**
+ * The pool's EC2 port over the simulation, for one instance. It makes the calls the
+ * real SDK adapter makes (create, attach, mark delete-on-termination, wait; detach,
+ * wait, delete) and translates failures with `cloudErrorFromCode`.
+ *
+ * @module
+ */
+
+import type { ManualClock } from "../../shared/clock.ts";
+import { formatCidr, parseCidr } from "../../shared/ipv4.ts";
+import { cloudErrorFromCode } from "./ec2_codes.ts";
+import type { AddressRequest, AttachedEni, Ec2Port } from "./ec2_port.ts";
+import type { Ec2Simulation } from "./ec2_sim.ts";
+import { Ec2SimError } from "./ec2_sim_error.ts";
+import type { Ec2Action, InstanceView, NetworkInterfaceView } from "./ec2_sim_types.ts";
+import { CloudError } from "./errors.ts";
+
+/** How the port waits. */
+export interface SimEc2PortOptions {
+  /** Waits for transport latency and between polls (default: real timers). */
+  readonly sleep?: (ms: number) => Promise<void>;
+  /** Between polls while waiting for an attach or detach (default 500). */
+  readonly pollIntervalMs?: number;
+  /** Gives up waiting for an attach or detach after this much sleeping (default 60 000). */
+  readonly waitTimeoutMs?: number;
+}
+
+/** A `sleep` for tests: moves the manual clock forward instead of waiting. */
+export function sleepOnManualClock(clock: ManualClock): (ms: number) => Promise<void> {
+  return (ms) => {
+    clock.advance(ms);
+    return Promise.resolve();
+  };
+}
+
+function realSleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}
+
+/** `Ec2Port` for one simulated instance. */
+export class SimEc2Port implements Ec2Port {
+  readonly #sim: Ec2Simulation;
+  readonly #instanceId: string;
+  readonly #sleep: (ms: number) => Promise<void>;
+  readonly #pollIntervalMs: number;
+  readonly #waitTimeoutMs: number;
+  readonly #subnetCidrs = new Map<string, string>();
+
+  constructor(sim: Ec2Simulation, instanceId: string, options: SimEc2PortOptions = {}) {
+    this.#sim = sim;
+    this.#instanceId = instanceId;
+    this.#sleep = options.sleep ?? realSleep;
+    this.#pollIntervalMs = options.pollIntervalMs ?? 500;
+    this.#waitTimeoutMs = options.waitTimeoutMs ?? 60_000;
+  }
+
+  async describeNode(): Promise<AttachedEni[]> {
+    const instance = await this.#instance();
+    const attached = instance.networkInterfaces.filter((eni) => eni.attachment?.status === "attached");
+    const result: AttachedEni[] = [];
+    for (const eni of attached) result.push(await this.#toAttachedEni(eni));
+    return result;
+  }
+
+  async createEni(request: AddressRequest): Promise<AttachedEni> {
+    checkRequest(request);
+    const instance = await this.#instance();
+    const primary = instance.networkInterfaces.find((eni) => eni.attachment?.deviceIndex === 0);
+    const groups = (primary?.groups ?? instance.securityGroups).map((group) => group.groupId);
+    const createdAt = new Date(this.#sim.clock.now()).toISOString().replace(/\.\d+Z$/, "Z");
+    const extra = request.count === 0
+      ? {}
+      : request.prefixes
+      ? { ipv4PrefixCount: request.count }
+      : { secondaryPrivateIpAddressCount: request.count };
+    const created = await this.#call("CreateNetworkInterface", () =>
+      this.#sim.createNetworkInterface({
+        subnetId: instance.subnetId,
+        description: `aws-K8S-${this.#instanceId}`,
+        groups,
+        tags: [
+          { key: "node.k8s.amazonaws.com/instance_id", value: this.#instanceId },
+          { key: "node.k8s.amazonaws.com/createdAt", value: createdAt },
+        ],
+        ...extra,
+      }));
+    const eniId = created.networkInterface.networkInterfaceId;
+    const used = new Set(instance.networkInterfaces.map((eni) => eni.attachment?.deviceIndex));
+    let deviceIndex = 0;
+    while (used.has(deviceIndex)) deviceIndex++;
+    let attachmentId: string;
+    try {
+      const attached = await this.#call(
+        "AttachNetworkInterface",
+        () =>
+          this.#sim.attachNetworkInterface({
+            networkInterfaceId: eniId,
+            instanceId: this.#instanceId,
+            deviceIndex,
+          }),
+      );
+      attachmentId = attached.attachmentId;
+    } catch (error) {
+      await this.#undo(eniId);
+      throw error;
+    }
+    try {
+      await this.#call("ModifyNetworkInterfaceAttribute", () =>
+        this.#sim.modifyNetworkInterfaceAttribute({
+          networkInterfaceId: eniId,
+          attachment: { attachmentId, deleteOnTermination: true },
+        }));
+    } catch (error) {
+      await this.#undo(eniId);
+      throw error;
+    }
+    const view = await this.#waitFor(eniId, "attach", (eni) => eni.attachment?.status === "attached");
+    if (view === null) {
+      throw cloudErrorFromCode("InvalidNetworkInterfaceID.NotFound", `ENI "${eniId}" vanished`);
+    }
+    return this.#toAttachedEni(view);
+  }
+
+  async assignAddresses(eniId: string, request: AddressRequest): Promise<string[]> {
+    checkRequest(request);
+    if (request.count === 0) return [];
+    const result = await this.#call("AssignPrivateIpAddresses", () =>
+      this.#sim.assignPrivateIpAddresses(
+        request.prefixes
+          ? { networkInterfaceId: eniId, ipv4PrefixCount: request.count }
+          : { networkInterfaceId: eniId, secondaryPrivateIpAddressCount: request.count },
+      ));
+    return [...result.assignedPrivateIpAddresses.map((ip) => `${ip}/32`), ...result.assignedIpv4Prefixes];
+  }
+
+  async releaseAddresses(eniId: string, cidrs: readonly string[]): Promise<void> {
+    const ips: string[] = [];
+    const prefixes: string[] = [];
+    for (const text of cidrs) {
+      const cidr = parseCidr(text);
+      if (cidr.bits === 32) ips.push(formatCidr(cidr).slice(0, -"/32".length));
+      else if (cidr.bits === 28) prefixes.push(formatCidr(cidr));
+      else throw new RangeError(`Cannot release "${text}" from ENI "${eniId}": expected a /32 or a /28`);
+    }
+    if (ips.length > 0) {
+      await this.#call(
+        "UnassignPrivateIpAddresses",
+        () => this.#sim.unassignPrivateIpAddresses({ networkInterfaceId: eniId, privateIpAddresses: ips }),
+      );
+    }
+    if (prefixes.length > 0) {
+      await this.#call(
+        "UnassignPrivateIpAddresses",
+        () => this.#sim.unassignPrivateIpAddresses({ networkInterfaceId: eniId, ipv4Prefixes: prefixes }),
+      );
+    }
+  }
+
+  async freeEni(eniId: string): Promise<void> {
+    const eni = await this.#describeEni(eniId);
+    if (eni === null) return;
+    const attachmentId = eni.attachment?.attachmentId;
+    if (attachmentId !== undefined) {
+      await ignoreNotFound(
+        this.#call("DetachNetworkInterface", () => this.#sim.detachNetworkInterface({ attachmentId })),
+      );
+      if (await this.#waitFor(eniId, "detach", (view) => view.status === "available") === null) return;
+    }
+    await ignoreNotFound(
+      this.#call(
+        "DeleteNetworkInterface",
+        () => this.#sim.deleteNetworkInterface({ networkInterfaceId: eniId }),
+      ),
+    );
+  }
+
+  /** Runs one simulated call after its transport latency; EC2 errors leave as `CloudError`. */
+  async #call<T>(action: Ec2Action, run: () => T): Promise<T> {
+    const latencyMs = this.#sim.knobs.latencyMs(action);
+    if (latencyMs > 0) await this.#sleep(latencyMs);
+    try {
+      return run();
+    } catch (error) {
+      if (!(error instanceof Ec2SimError)) throw error;
+      throw cloudErrorFromCode(error.code, error.message, { httpStatus: error.httpStatus, cause: error });
+    }
+  }
+
+  async #instance(): Promise<InstanceView> {
+    const result = await this.#call(
+      "DescribeInstances",
+      () => this.#sim.describeInstances({ instanceIds: [this.#instanceId] }),
+    );
+    const instance = result.reservations[0]?.instances[0];
+    if (instance === undefined) {
+      throw cloudErrorFromCode(
+        "InvalidInstanceID.NotFound",
+        `Instance "${this.#instanceId}" is not described`,
+      );
+    }
+    return instance;
+  }
+
+  async #describeEni(eniId: string): Promise<NetworkInterfaceView | null> {
+    const result = await ignoreNotFound(
+      this.#call(
+        "DescribeNetworkInterfaces",
+        () => this.#sim.describeNetworkInterfaces({ networkInterfaceIds: [eniId] }),
+      ),
+    );
+    return result?.networkInterfaces[0] ?? null;
+  }
+
+  /** Polls until `done` holds (the view), the ENI is gone (null), or the wait times out. */
+  async #waitFor(
+    eniId: string,
+    what: "attach" | "detach",
+    done: (eni: NetworkInterfaceView) => boolean,
+  ): Promise<NetworkInterfaceView | null> {
+    for (let waitedMs = 0;; waitedMs += this.#pollIntervalMs) {
+      let eni: NetworkInterfaceView | null | undefined;
+      try {
+        eni = await this.#describeEni(eniId);
+      } catch (error) {
+        if (!(error instanceof CloudError && error.kind === "throttled")) throw error;
+      }
+      if (eni === null) return null;
+      if (eni !== undefined && done(eni)) return eni;
+      if (waitedMs >= this.#waitTimeoutMs) {
+        throw new CloudError(
+          "unavailable",
+          "Timeout",
+          `Cannot ${what} ENI "${eniId}": not done after ${waitedMs} ms`,
+        );
+      }
+      await this.#sleep(this.#pollIntervalMs);
+    }
+  }
+
+  async #undo(eniId: string): Promise<void> {
+    try {
+      await this.freeEni(eniId);
+    } catch {
+      // The caller reports the original failure; a leftover ENI is tagged, so leaked-ENI cleanup finds it.
+    }
+  }
+
+  async #toAttachedEni(eni: NetworkInterfaceView): Promise<AttachedEni> {
+    return {
+      eniId: eni.networkInterfaceId,
+      deviceNumber: eni.attachment?.deviceIndex ?? -1,
+      primary: eni.attachment?.deviceIndex === 0,
+      mac: eni.macAddress,
+      primaryIp: eni.privateIpAddress,
+      subnetId: eni.subnetId,
+      subnetCidr: await this.#subnetCidr(eni.subnetId),
+      cidrs: [
+        ...eni.privateIpAddresses.filter((ip) => !ip.primary).map((ip) => `${ip.privateIpAddress}/32`),
+        ...eni.ipv4Prefixes.map((prefix) => prefix.ipv4Prefix),
+      ],
+      tags: Object.fromEntries(eni.tagSet.map((tag) => [tag.key, tag.value])),
+    };
+  }
+
+  async #subnetCidr(subnetId: string): Promise<string> {
+    const known = this.#subnetCidrs.get(subnetId);
+    if (known !== undefined) return known;
+    const result = await this.#call(
+      "DescribeSubnets",
+      () => this.#sim.describeSubnets({ subnetIds: [subnetId] }),
+    );
+    const cidr = result.subnets[0]?.cidrBlock ?? "";
+    this.#subnetCidrs.set(subnetId, cidr);
+    return cidr;
+  }
+}
+
+function checkRequest(request: AddressRequest): void {
+  if (!Number.isSafeInteger(request.count) || request.count < 0) {
+    throw new RangeError(`Cannot request ${request.count} addresses: expected a whole number of at least 0`);
+  }
+}
+
+/** Resolves to null when the call failed with a NotFound. */
+async function ignoreNotFound<T>(call: Promise<T>): Promise<T | null> {
+  try {
+    return await call;
+  } catch (error) {
+    if (error instanceof CloudError && error.kind === "not-found") return null;
+    throw error;
+  }
+}

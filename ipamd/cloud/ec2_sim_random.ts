@@ -1,0 +1,136 @@
+/**
+ * Determinism for the simulation: a seeded random stream, latency models drawn
+ * from it, and EC2-format ids derived from the seed and per-kind counters (so
+ * enabling a fault or drawing a latency never changes the ids that follow).
+ *
+ * @module
+ */
+
+/** A seeded pseudo-random stream (mulberry32), independent per `stream` name. */
+export class SeededRandom {
+  #state: number;
+
+  constructor(seed: number, stream: string) {
+    this.#state = hashWords([...seedWords(seed), hashText(stream)]);
+  }
+
+  /** A number in [0, 1). */
+  next(): number {
+    this.#state = (this.#state + 0x6d2b79f5) | 0;
+    let t = Math.imul(this.#state ^ (this.#state >>> 15), 1 | this.#state);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  }
+}
+
+/** How long an attach or detach takes to complete. */
+export type LatencyModel =
+  | { readonly kind: "fixed"; readonly ms: number }
+  | { readonly kind: "uniform"; readonly minMs: number; readonly maxMs: number }
+  | { readonly kind: "lognormal"; readonly medianMs: number; readonly sigma: number; readonly maxMs: number };
+
+/** Attach: median about 2.5 s, p99 about 15 s, capped at 120 s (peers-and-specs §2.3). */
+export const DEFAULT_ATTACH_LATENCY: LatencyModel = {
+  kind: "lognormal",
+  medianMs: 2500,
+  sigma: 0.77,
+  maxMs: 120_000,
+};
+
+/** Detach: 2 to 3 s before the ENI is `available` again (vpc-cni#608). */
+export const DEFAULT_DETACH_LATENCY: LatencyModel = { kind: "uniform", minMs: 2000, maxMs: 3000 };
+
+/** Draws one latency in whole milliseconds. */
+export function sampleLatencyMs(model: LatencyModel, random: SeededRandom): number {
+  switch (model.kind) {
+    case "fixed":
+      return Math.max(0, Math.round(model.ms));
+    case "uniform":
+      return Math.round(model.minMs + random.next() * (model.maxMs - model.minMs));
+    case "lognormal": {
+      // Box-Muller; 1 - next() keeps the logarithm's argument above 0.
+      const normal = Math.sqrt(-2 * Math.log(1 - random.next())) * Math.cos(2 * Math.PI * random.next());
+      return Math.round(Math.min(model.maxMs, model.medianMs * Math.exp(model.sigma * normal)));
+    }
+  }
+}
+
+/** Issues unique EC2-format ids, deterministic from the seed and a counter per kind. */
+export class Ec2IdFactory {
+  readonly #seed: number;
+  readonly #counters = new Map<string, number>();
+  readonly #issued = new Set<string>();
+
+  constructor(seed: number) {
+    this.#seed = seed;
+  }
+
+  /** `<prefix>-0` and 16 hex digits, e.g. `eni-0a1b2c3d4e5f60718`. */
+  resourceId(prefix: string): string {
+    return this.#unique(prefix, (words) => `${prefix}-0${hex(words).slice(0, 16)}`);
+  }
+
+  /** A locally administered unicast MAC, `02:xx:xx:xx:xx:xx`. */
+  macAddress(): string {
+    return this.#unique("mac", (words) => `02${hex(words).slice(0, 10).replace(/(..)/g, ":$1")}`);
+  }
+
+  /** A request id in UUID form. */
+  requestId(): string {
+    return this.#unique("request", (words) => {
+      const h = hex(words);
+      return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
+    });
+  }
+
+  /** A 12-digit account id. */
+  accountId(): string {
+    return this.#unique("account", (words) => String(100_000_000_000 + (words[0]! % 800_000) * 1_000_000));
+  }
+
+  #unique(kind: string, format: (words: readonly number[]) => string): string {
+    for (;;) {
+      const count = (this.#counters.get(kind) ?? 0) + 1;
+      this.#counters.set(kind, count);
+      const base = [...seedWords(this.#seed), hashText(kind), count];
+      const words = [0, 1, 2, 3].map((part) => hashWords([...base, part]));
+      const id = format(words);
+      if (!this.#issued.has(id)) {
+        this.#issued.add(id);
+        return id;
+      }
+    }
+  }
+}
+
+function hex(words: readonly number[]): string {
+  return words.map((word) => word.toString(16).padStart(8, "0")).join("");
+}
+
+function seedWords(seed: number): number[] {
+  if (!Number.isSafeInteger(seed)) throw new RangeError(`Cannot seed a simulation with ${seed}`);
+  const magnitude = Math.abs(seed);
+  return [magnitude >>> 0, Math.floor(magnitude / 4294967296) >>> 0, seed < 0 ? 1 : 0];
+}
+
+function hashText(text: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < text.length; i++) h = Math.imul(h ^ text.charCodeAt(i), 0x01000193);
+  return h >>> 0;
+}
+
+function hashWords(words: readonly number[]): number {
+  let h = 0x9e3779b9;
+  for (const word of words) h = mix32(h ^ mix32(word >>> 0));
+  return h;
+}
+
+function mix32(value: number): number {
+  let h = value;
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
