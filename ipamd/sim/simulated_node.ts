@@ -8,6 +8,7 @@
  */
 import { ManualClock } from "../../shared/clock.ts";
 import { Ec2Simulation } from "../cloud/ec2_sim.ts";
+import type { Ec2Port } from "../cloud/ec2_port.ts";
 import { SimEc2Port, sleepOnManualClock } from "../cloud/ec2_sim_port.ts";
 import type { AllocationKey } from "../pool/datastore.ts";
 import { Datastore } from "../pool/datastore.ts";
@@ -22,6 +23,12 @@ export interface SimulatedNodeOptions {
   readonly seed?: number;
   /** The node's subnet (default 10.0.0.0/18 in VPC 10.0.0.0/16). */
   readonly subnetCidr?: string;
+  /** Wraps the EC2 port the reconciler sees (tests put checks there). */
+  readonly wrapPort?: (port: Ec2Port) => Ec2Port;
+  /** Told of every reconciler pass, with the plan it ended on. */
+  readonly onPass?: (outcome: PassOutcome) => void;
+  /** Told of every address a deleted pod gives back, and when. */
+  readonly onRelease?: (ip: string, atMs: number) => void;
 }
 
 /** The pool as EC2 holds it, ENIs in device order. */
@@ -54,6 +61,8 @@ export class SimulatedNode {
   readonly datastore: Datastore;
   readonly reconciler: Reconciler;
   readonly #pods: Pod[] = [];
+  readonly #onRelease: ((ip: string, atMs: number) => void) | undefined;
+  readonly #onPass: ((outcome: PassOutcome) => void) | undefined;
   #sequence = 0;
 
   private constructor(
@@ -65,10 +74,12 @@ export class SimulatedNode {
     this.clock = clock;
     this.sim = sim;
     this.port = new SimEc2Port(sim, instanceId, { sleep: sleepOnManualClock(clock) });
+    this.#onRelease = options.onRelease;
+    this.#onPass = options.onPass;
     this.datastore = new Datastore({ cooldownMs: options.settings.ipCooldownMs });
     this.reconciler = new Reconciler({
       datastore: this.datastore,
-      ec2: this.port,
+      ec2: options.wrapPort?.(this.port) ?? this.port,
       limits: options.limits,
       settings: options.settings,
       clock,
@@ -106,6 +117,11 @@ export class SimulatedNode {
     return this.#pods.length;
   }
 
+  /** The addresses pods hold now. */
+  podIps(): string[] {
+    return this.#pods.flatMap((pod) => pod.ip === null ? [] : [pod.ip]);
+  }
+
   /** Schedules one pod, as kubelet's ADD would, then lets the pool settle. */
   async addPod(): Promise<void> {
     const key = { networkName: "aws-cni", containerId: `pod-${++this.#sequence}`, ifName: "eth0" };
@@ -115,11 +131,14 @@ export class SimulatedNode {
     await this.settle();
   }
 
-  /** Deletes the newest pod, as kubelet's DEL would, then lets the pool settle. */
-  async removePod(): Promise<void> {
-    const pod = this.#pods.pop();
+  /** Deletes a pod (the newest by default), as kubelet's DEL would, then lets the pool settle. */
+  async removePod(index = this.#pods.length - 1): Promise<void> {
+    const [pod] = this.#pods.splice(index, 1);
     if (pod === undefined) return;
-    if (pod.ip !== null) this.datastore.release(pod.key, this.clock.now());
+    if (pod.ip !== null) {
+      this.datastore.release(pod.key, this.clock.now());
+      this.#onRelease?.(pod.ip, this.clock.now());
+    }
     await this.settle();
   }
 
@@ -134,10 +153,10 @@ export class SimulatedNode {
    * nothing is left to do; returns the passes it ran. Throws if the pool does not
    * settle (that would be flapping).
    */
-  async settle(onPass?: (outcome: PassOutcome) => void): Promise<number> {
+  async settle(): Promise<number> {
     for (let passes = 1; passes <= MAX_SETTLE_PASSES; passes++) {
       const outcome = await this.reconciler.pass();
-      onPass?.(outcome);
+      this.#onPass?.(outcome);
       this.#serve();
       if (outcome.applied.length > 0) continue;
       const due = [outcome.plan.nextWakeMs, outcome.hold?.untilMs ?? null].filter((ms) => ms !== null);
