@@ -1,0 +1,49 @@
+/**
+ * The serving status the gRPC health service reports, per service name.
+ * The daemon sets it; Check reads it and Watch subscribes to it.
+ *
+ * @module
+ */
+import { ServingStatus } from "../../shared/rpc/messages.ts";
+
+/** The service name the reference ipamd registers, probed by its tooling. */
+export const AWS_NODE_HEALTH_SERVICE = "grpc.health.v1.aws-node";
+
+/** Called with the new status of one service. */
+export type HealthListener = (service: string, status: ServingStatus) => void;
+
+/** Serving status per service name; "" is the whole server. */
+export class HealthStatus {
+  readonly #statuses = new Map<string, ServingStatus>();
+  readonly #listeners = new Set<HealthListener>();
+
+  /** Starts with the given statuses, e.g. `{ "": ServingStatus.NOT_SERVING }`. */
+  constructor(initial: Readonly<Record<string, ServingStatus>> = {}) {
+    for (const [service, status] of Object.entries(initial)) this.#statuses.set(service, status);
+  }
+
+  /** The status of a service, or undefined when it is not registered. */
+  get(service: string): ServingStatus | undefined {
+    return this.#statuses.get(service);
+  }
+
+  /** Sets the status of a service and tells the watchers if it changed. */
+  set(service: string, status: ServingStatus): void {
+    if (this.#statuses.get(service) === status) return;
+    this.#statuses.set(service, status);
+    for (const listener of this.#listeners) listener(service, status);
+  }
+
+  /** Sets every registered service to one status (e.g. NOT_SERVING on shutdown). */
+  setAll(status: ServingStatus): void {
+    for (const service of [...this.#statuses.keys()]) this.set(service, status);
+  }
+
+  /** Calls `listener` on every change until the returned function is called. */
+  watch(listener: HealthListener): () => void {
+    this.#listeners.add(listener);
+    return () => void this.#listeners.delete(listener);
+  }
+}
+
+export { ServingStatus };

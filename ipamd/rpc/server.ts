@@ -1,0 +1,180 @@
+/**
+ * ipamd's gRPC server on a Unix socket: `rpc.CNIBackend` (AddNetwork,
+ * DelNetwork) and `grpc.health.v1.Health` (Check, Watch), served by grpc-js
+ * with our codec. Every unary handler runs behind `unary()` (unary.ts).
+ *
+ * @module
+ */
+import * as grpc from "@grpc/grpc-js";
+import type {
+  AddNetworkReply,
+  AddNetworkRequest,
+  DelNetworkReply,
+  DelNetworkRequest,
+  HealthCheckRequest,
+  HealthCheckResponse,
+} from "../../shared/rpc/messages.ts";
+import { Status } from "../../shared/rpc/status.ts";
+import { RpcError } from "./errors.ts";
+import { type HealthStatus, ServingStatus } from "./health.ts";
+import { CNI_BACKEND_SERVER_DEFINITION, type Decoded, HEALTH_SERVER_DEFINITION } from "./service_defs.ts";
+import { type InternalErrorSink, unary, type UnaryHandler } from "./unary.ts";
+
+/** What the RPC server asks of the daemon. */
+export interface CniBackend {
+  /** Assigns addresses to a pod interface; `signal` aborts when the caller gives up. */
+  addNetwork(request: AddNetworkRequest, signal?: AbortSignal): Promise<AddNetworkReply>;
+  /** Releases a pod interface's addresses. */
+  delNetwork(request: DelNetworkRequest): Promise<DelNetworkReply>;
+}
+
+/** Options of `startRpcServer`. */
+export interface RpcServerOptions {
+  /** Path of the Unix socket, e.g. /var/run/aws-node/ipamd.sock. */
+  readonly socketPath: string;
+  readonly backend: CniBackend;
+  /** What the health service reports. */
+  readonly health: HealthStatus;
+  /** Called with errors answered as INTERNAL (for the log); never with the mapped ones. */
+  readonly onInternalError?: InternalErrorSink;
+}
+
+/** A running server. */
+export interface RpcServer {
+  readonly socketPath: string;
+  /**
+   * Stops accepting calls, lets in-flight calls finish for up to `graceMs`,
+   * then cancels the rest and removes the socket file. Safe to call twice.
+   */
+  close(graceMs: number): Promise<void>;
+}
+
+/** Requests are a few hundred bytes; refuse anything much larger. */
+const MAX_REQUEST_BYTES = 64 * 1024;
+
+function checkHealth(health: HealthStatus): UnaryHandler<HealthCheckRequest, HealthCheckResponse> {
+  return (request) => {
+    const status = health.get(request.service);
+    if (status === undefined) {
+      return Promise.reject(new RpcError(Status.NOT_FOUND, `Unknown service "${request.service}"`));
+    }
+    return Promise.resolve({ status });
+  };
+}
+
+/** Health Watch: the current status now, then every change, until the client or `close()` ends it. */
+function watchHealth(
+  health: HealthStatus,
+  watchers: Set<() => void>,
+): grpc.handleServerStreamingCall<Decoded<HealthCheckRequest>, HealthCheckResponse> {
+  return (call) => {
+    if (!call.request.ok) {
+      call.emit("error", { code: Status.INVALID_ARGUMENT, details: call.request.error.message });
+      return;
+    }
+    const service = call.request.value.service;
+    const unwatch = health.watch((changed, status) => {
+      if (changed === service) call.write({ status });
+    });
+    const stop = (): void => {
+      unwatch();
+      watchers.delete(stop);
+      if (!call.cancelled) call.end();
+    };
+    watchers.add(stop);
+    call.once("cancelled", stop);
+    call.write({ status: health.get(service) ?? ServingStatus.SERVICE_UNKNOWN });
+  };
+}
+
+/** Removes a socket file left by a dead server; refuses a live one or a file that is not a socket. */
+async function clearStaleSocket(socketPath: string): Promise<void> {
+  let info: Deno.FileInfo;
+  try {
+    info = await Deno.lstat(socketPath);
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return;
+    throw error;
+  }
+  if (info.isSocket !== true) {
+    throw new Deno.errors.AlreadyExists(
+      `Cannot listen on "${socketPath}": a file that is not a socket is there`,
+    );
+  }
+  try {
+    (await Deno.connect({ transport: "unix", path: socketPath })).close();
+  } catch {
+    await Deno.remove(socketPath);
+    return;
+  }
+  throw new Deno.errors.AddrInUse(`Cannot listen on "${socketPath}": another server is answering there`);
+}
+
+function bind(server: grpc.Server, socketPath: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.bindAsync(`unix:${socketPath}`, grpc.ServerCredentials.createInsecure(), (error) => {
+      if (error === null) resolve();
+      else reject(new Error(`Cannot listen on "${socketPath}": ${error.message}`, { cause: error }));
+    });
+  });
+}
+
+/** Starts the server on `socketPath` (mode 0600) and returns once it accepts calls. */
+export async function startRpcServer(options: RpcServerOptions): Promise<RpcServer> {
+  const { socketPath, backend, health } = options;
+  const onInternalError = options.onInternalError ?? (() => {});
+  await clearStaleSocket(socketPath);
+  const server = new grpc.Server({ "grpc.max_receive_message_length": MAX_REQUEST_BYTES });
+  const watchers = new Set<() => void>();
+  server.addService(CNI_BACKEND_SERVER_DEFINITION, {
+    AddNetwork: unary<AddNetworkRequest, AddNetworkReply>(
+      (request, signal) => backend.addNetwork(request, signal),
+      onInternalError,
+    ),
+    DelNetwork: unary<DelNetworkRequest, DelNetworkReply>(
+      (request) => backend.delNetwork(request),
+      onInternalError,
+    ),
+  });
+  server.addService(HEALTH_SERVER_DEFINITION, {
+    Check: unary(checkHealth(health), onInternalError),
+    Watch: watchHealth(health, watchers),
+  });
+  try {
+    await bind(server, socketPath);
+    await Deno.chmod(socketPath, 0o600);
+  } catch (error) {
+    server.forceShutdown();
+    throw error;
+  }
+  let closing: Promise<void> | undefined;
+  return {
+    socketPath,
+    close(graceMs: number): Promise<void> {
+      closing ??= shutdown(server, watchers, graceMs).then(() => removeSocket(socketPath));
+      return closing;
+    },
+  };
+}
+
+function shutdown(server: grpc.Server, watchers: Set<() => void>, graceMs: number): Promise<void> {
+  for (const stop of [...watchers]) stop();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      server.forceShutdown();
+      resolve();
+    }, graceMs);
+    server.tryShutdown(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}
+
+async function removeSocket(socketPath: string): Promise<void> {
+  try {
+    await Deno.remove(socketPath);
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  }
+}
