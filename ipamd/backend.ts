@@ -1,0 +1,126 @@
+/**
+ * The daemon's answers to the plugin: AddNetwork and DelNetwork against the
+ * datastore, each acknowledged only once the checkpoint holding it is on disk.
+ *
+ * @module
+ */
+import type { Clock } from "../shared/clock.ts";
+import { errorText, type Logger } from "../shared/log.ts";
+import type {
+  AddNetworkReply,
+  AddNetworkRequest,
+  DelNetworkReply,
+  DelNetworkRequest,
+  IpAllocationMetadata,
+} from "../shared/rpc/messages.ts";
+import { Status } from "../shared/rpc/status.ts";
+import type { Allocation, AllocationKey, Datastore } from "./pool/datastore.ts";
+import type { CheckpointJournal } from "./pool/journal.ts";
+import type { AddressQueue } from "./pool/waiters.ts";
+import { RpcError } from "./rpc/errors.ts";
+import type { CniBackend } from "./rpc/server.ts";
+
+/** The network name kubelet's conflist gives when the request carries none. */
+const DEFAULT_NETWORK = "aws-cni";
+/** The main routing table, used for pods on the primary ENI. */
+const MAIN_TABLE = 254;
+
+/** What the backend works with. */
+export interface BackendOptions {
+  readonly datastore: Datastore;
+  readonly queue: AddressQueue;
+  readonly journal: CheckpointJournal;
+  readonly clock: Clock;
+  readonly log: Logger;
+  /** How long an ADD waits for the pool to grow. */
+  readonly addWaitMs: number;
+  /** Told after every ADD and DEL, so the pool can follow. */
+  readonly changed: () => void;
+  readonly useExternalSnat?: boolean;
+  readonly vpcV4Cidrs?: readonly string[];
+}
+
+/** The routing table a pod's address is served from: main for the primary ENI, device+1 otherwise. */
+export function routeTableFor(deviceNumber: number): number {
+  return deviceNumber === 0 ? MAIN_TABLE : deviceNumber + 1;
+}
+
+function metadataOf(allocation: Allocation): IpAllocationMetadata {
+  return {
+    ipv4Addr: allocation.ip,
+    ipv6Addr: "",
+    deviceNumber: allocation.deviceNumber,
+    routeTableId: routeTableFor(allocation.deviceNumber),
+  };
+}
+
+function keyOf(request: { networkName: string; containerId: string; ifName: string }): AllocationKey {
+  if (request.containerId === "") throw new RpcError(Status.INVALID_ARGUMENT, "Missing container ID");
+  if (request.ifName === "") throw new RpcError(Status.INVALID_ARGUMENT, "Missing interface name");
+  return {
+    networkName: request.networkName || DEFAULT_NETWORK,
+    containerId: request.containerId,
+    ifName: request.ifName,
+  };
+}
+
+/** `CniBackend` over the pool. */
+export class IpamBackend implements CniBackend {
+  readonly #o: BackendOptions;
+
+  constructor(options: BackendOptions) {
+    this.#o = options;
+  }
+
+  async addNetwork(request: AddNetworkRequest): Promise<AddNetworkReply> {
+    const { datastore, queue, journal, log } = this.#o;
+    const key = keyOf(request);
+    const isNew = datastore.get(key) === null;
+    const meta = { podNamespace: request.podNamespace, podName: request.podName };
+    const allocation = await queue.acquire(key, meta, this.#o.addWaitMs);
+    const fields = { containerId: key.containerId, ifName: key.ifName, ip: allocation.ip };
+    if (isNew) {
+      try {
+        await journal.commit(() => datastore.rollback(key));
+      } catch (error) {
+        log.error("checkpoint write failed; ADD rolled back", { ...fields, error: errorText(error) });
+        throw new RpcError(Status.UNAVAILABLE, "Cannot write the IPAM checkpoint", { cause: error });
+      }
+    }
+    log.info(isNew ? "assigned address" : "address already assigned", fields);
+    this.#o.changed();
+    return {
+      success: true,
+      ipAllocations: [metadataOf(allocation)],
+      useExternalSnat: this.#o.useExternalSnat ?? false,
+      vpcV4Cidrs: this.#o.vpcV4Cidrs ?? [],
+      podVlanId: 0,
+      podEniMac: "",
+      podEniSubnetGw: "",
+      parentIfIndex: 0,
+      vpcV6Cidrs: [],
+      networkPolicyMode: "",
+    };
+  }
+
+  async delNetwork(request: DelNetworkRequest): Promise<DelNetworkReply> {
+    const { datastore, journal, clock, log } = this.#o;
+    const key = keyOf(request);
+    const released = datastore.release(key, clock.now());
+    const reply = { success: true, podVlanId: 0, networkPolicyMode: "" };
+    if (released === null) {
+      log.debug("release of an unknown pod interface", { containerId: key.containerId, ifName: key.ifName });
+      return { ...reply, ipAllocations: [] };
+    }
+    const fields = { containerId: key.containerId, ifName: key.ifName, ip: released.ip };
+    try {
+      await journal.commit(() => datastore.restore([released], clock.now()));
+    } catch (error) {
+      log.error("checkpoint write failed; DEL rolled back", { ...fields, error: errorText(error) });
+      throw new RpcError(Status.UNAVAILABLE, "Cannot write the IPAM checkpoint", { cause: error });
+    }
+    log.info("released address", { ...fields, reason: request.reason });
+    this.#o.changed();
+    return { ...reply, ipAllocations: [metadataOf(released)] };
+  }
+}

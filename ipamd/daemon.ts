@@ -1,0 +1,148 @@
+/**
+ * ipamd assembled: datastore restored from the checkpoint and reconciled with the
+ * ENIs found on the node, the reconciler loop, and the RPC server. `stop()` is the
+ * orderly shutdown: no more ENI changes, in-flight RPCs finish, the checkpoint is
+ * written and the socket removed.
+ *
+ * @module
+ */
+import type { Clock } from "../shared/clock.ts";
+import { errorText, type Logger } from "../shared/log.ts";
+import { IpamBackend } from "./backend.ts";
+import type { Ec2Port } from "./cloud/ec2_port.ts";
+import type { IpamdConfig } from "./config.ts";
+import { checkpointFromDatastore, type CheckpointStore, restoreFromCheckpoint } from "./pool/checkpoint.ts";
+import { Datastore } from "./pool/datastore.ts";
+import { CheckpointJournal } from "./pool/journal.ts";
+import { Reconciler } from "./pool/reconciler.ts";
+import type { InstanceLimits } from "./pool/types.ts";
+import { AddressQueue, type PoolBlock } from "./pool/waiters.ts";
+import { AWS_NODE_HEALTH_SERVICE, HealthStatus, ServingStatus } from "./rpc/health.ts";
+import { type RpcServer, startRpcServer } from "./rpc/server.ts";
+
+/** The ports a daemon runs on. */
+export interface DaemonDeps {
+  readonly ec2: Ec2Port;
+  readonly limits: InstanceLimits;
+  readonly checkpoint: CheckpointStore;
+  readonly clock: Clock;
+  readonly log: Logger;
+}
+
+/** A running daemon. */
+export interface Daemon {
+  readonly datastore: Datastore;
+  readonly reconciler: Reconciler;
+  readonly queue: AddressQueue;
+  readonly server: RpcServer;
+  readonly journal: CheckpointJournal;
+  /** Orderly shutdown; waits up to `graceMs` for RPCs in flight. Safe to call twice. */
+  stop(graceMs: number): Promise<void>;
+}
+
+/** ENIs tagged with this are left alone (the reference's convention). */
+const NO_MANAGE_TAG = "node.k8s.amazonaws.com/no_manage";
+
+/** Starts ipamd; resolves once the socket serves. */
+export async function startDaemon(config: IpamdConfig, deps: DaemonDeps): Promise<Daemon> {
+  const { ec2, limits, clock, log } = deps;
+  const datastore = new Datastore({ cooldownMs: config.pool.ipCooldownMs });
+  for (const eni of await ec2.describeNode()) {
+    if (eni.tags[NO_MANAGE_TAG] === "true") {
+      log.info("skipping unmanaged ENI", { eniId: eni.eniId });
+      continue;
+    }
+    datastore.addEni({ ...eni, createdAtMs: clock.now() });
+    datastore.addCidrs(eni.eniId, [...eni.cidrs]);
+  }
+  const saved = await deps.checkpoint.load();
+  if (saved !== null) {
+    const { kept, dropped } = restoreFromCheckpoint(datastore, saved, clock.now());
+    for (const { allocation, reason } of dropped) {
+      log.warn("dropped a checkpointed allocation", {
+        containerId: allocation.key.containerId,
+        ifName: allocation.key.ifName,
+        ip: allocation.ip,
+        reason,
+      });
+    }
+    log.info("restored allocations from the checkpoint", { kept: kept.length, dropped: dropped.length });
+  }
+  const journal = new CheckpointJournal(
+    deps.checkpoint,
+    () => checkpointFromDatastore(datastore, clock.now()),
+  );
+  await journal.flush();
+
+  let queue: AddressQueue | undefined;
+  const reconciler = new Reconciler({
+    datastore,
+    ec2,
+    limits,
+    settings: config.pool,
+    clock,
+    log: log.with({ op: "reconcile" }),
+    waitingAdds: () => queue?.waiting ?? 0,
+    onAddresses: () => queue?.serve(),
+  });
+  queue = new AddressQueue({
+    datastore,
+    clock,
+    wake: () => reconciler.wake(),
+    block: () => blockOf(reconciler, clock),
+  });
+  const backend = new IpamBackend({
+    datastore,
+    queue,
+    journal,
+    clock,
+    log: log.with({ op: "rpc" }),
+    addWaitMs: config.addWaitTimeoutMs,
+    changed: () => reconciler.wake(),
+    useExternalSnat: config.externalSnat,
+  });
+  const health = new HealthStatus({
+    "": ServingStatus.NOT_SERVING,
+    [AWS_NODE_HEALTH_SERVICE]: ServingStatus.NOT_SERVING,
+  });
+  const server = await startRpcServer({
+    socketPath: config.socketPath,
+    backend,
+    health,
+    onInternalError: (error) => log.error("RPC failed", { error: errorText(error) }),
+  });
+  const abort = new AbortController();
+  const loop = reconciler.run(abort.signal, config.reconcileIntervalMs).catch((error) => {
+    log.error("reconciler stopped", { error: errorText(error) });
+  });
+  health.setAll(ServingStatus.SERVING);
+  log.info("ipamd serving", { socket: config.socketPath, maxEnis: limits.maxEnis, maxPods: limits.maxPods });
+
+  let stopping: Promise<void> | null = null;
+  const stop = (graceMs: number) =>
+    stopping ??= (async () => {
+      health.setAll(ServingStatus.NOT_SERVING);
+      abort.abort();
+      await loop;
+      await server.close(graceMs);
+      await journal.flush();
+      log.info("ipamd stopped");
+    })();
+  return { datastore, reconciler, queue, server, journal, stop };
+}
+
+/** Why waiting ADDs are not served, from the reconciler's last word. */
+function blockOf(reconciler: Reconciler, clock: Clock): PoolBlock {
+  const hold = reconciler.hold;
+  if (hold !== null) {
+    const retryAfterMs = Math.max(hold.untilMs - clock.now(), 0);
+    const reason = hold.reason === "throttled" || hold.reason === "subnet-full"
+      ? hold.reason
+      : hold.reason === "attachment-limit"
+      ? "max-enis"
+      : "still-warming";
+    return { reason, retryAfterMs, detail: hold.message };
+  }
+  const blocked = reconciler.last?.blocked ?? null;
+  return { reason: blocked ?? "still-warming" };
+}

@@ -1,0 +1,222 @@
+/**
+ * ipamd end to end in one process: the real daemon (datastore, checkpoint,
+ * reconciler, grpc-js server) against the EC2 simulation, called over a real Unix
+ * socket in a temp dir with the plugin's client.
+ */
+import { deepStrictEqual, equal, match, notEqual, ok, rejects } from "node:assert/strict";
+import { systemClock } from "../shared/clock.ts";
+import { silentLogger } from "../shared/log.ts";
+import { IpamdClient, RpcCallError, Status } from "../shared/rpc/client.ts";
+import type { AddNetworkRequest, DelNetworkRequest } from "../shared/rpc/messages.ts";
+import { ServingStatus } from "../shared/rpc/messages.ts";
+import { Ec2Simulation } from "../ipamd/cloud/ec2_sim.ts";
+import { SimEc2Port } from "../ipamd/cloud/ec2_sim_port.ts";
+import { parseIpamdConfig } from "../ipamd/config.ts";
+import { type Daemon, startDaemon } from "../ipamd/daemon.ts";
+import { instanceLimits, lookupInstanceType } from "../ipamd/limits/limits.ts";
+import {
+  type CheckpointStore,
+  FileCheckpointStore,
+  MemoryCheckpointStore,
+} from "../ipamd/pool/checkpoint.ts";
+
+const DEADLINE = { deadlineMs: 15_000 };
+
+interface TestDaemon extends AsyncDisposable {
+  daemon: Daemon;
+  client: IpamdClient;
+  sim: Ec2Simulation;
+  dir: string;
+}
+
+async function startTestDaemon(
+  options: {
+    instanceType?: string;
+    env?: Record<string, string>;
+    checkpoint?: (dir: string) => CheckpointStore;
+    prepare?: (sim: Ec2Simulation, eniId: string) => void;
+  } = {},
+): Promise<TestDaemon> {
+  const dir = await Deno.makeTempDir({ prefix: "aws-cni-ipamd-" });
+  const instanceType = options.instanceType ?? "t3.small";
+  const info = lookupInstanceType(instanceType);
+  const config = parseIpamdConfig(
+    { AWS_VPC_K8S_CNI_BACKING_STORE: `${dir}/ipam.json`, ...options.env },
+    { socket: `${dir}/ipamd.sock` },
+  );
+  const limits = instanceLimits(info, { prefixDelegation: false });
+  const sim = new Ec2Simulation({
+    vpcCidr: "10.0.0.0/16",
+    subnets: [{ subnetId: "subnet-1", cidr: "10.0.0.0/20", availabilityZone: "us-west-2a" }],
+    seed: 7,
+    clock: systemClock,
+    attachLatency: { kind: "fixed", ms: 20 },
+    detachLatency: { kind: "fixed", ms: 20 },
+  });
+  sim.registerInstanceType({ instanceType, maxEnis: info.maxEnis, ipv4PerEni: info.ipv4PerEni });
+  const { instanceId, networkInterfaceId } = sim.launchInstance({ instanceType, subnetId: "subnet-1" });
+  options.prepare?.(sim, networkInterfaceId);
+  const daemon = await startDaemon(config, {
+    ec2: new SimEc2Port(sim, instanceId, { pollIntervalMs: 10 }),
+    limits,
+    checkpoint: options.checkpoint?.(dir) ?? new FileCheckpointStore(config.checkpointPath),
+    clock: systemClock,
+    log: silentLogger,
+  }).catch(async (error) => {
+    await Deno.remove(dir, { recursive: true });
+    throw error;
+  });
+  const client = new IpamdClient(config.socketPath);
+  return {
+    daemon,
+    client,
+    sim,
+    dir,
+    async [Symbol.asyncDispose]() {
+      await client.close();
+      await daemon.stop(1_000);
+      await Deno.remove(dir, { recursive: true });
+    },
+  };
+}
+
+function addRequest(containerId: string, ifName = "eth0"): AddNetworkRequest {
+  return {
+    clientVersion: "test",
+    podName: `pod-${containerId}`,
+    podNamespace: "default",
+    podInfraContainerId: containerId,
+    netns: "/var/run/netns/x",
+    ifName,
+    networkName: "aws-cni",
+    containerId,
+    requiresMultiNicAttachment: false,
+  };
+}
+
+function delRequest(containerId: string, ifName = "eth0"): DelNetworkRequest {
+  return {
+    podName: `pod-${containerId}`,
+    podNamespace: "default",
+    podInfraContainerId: containerId,
+    reason: "PodDeleted",
+    ifName,
+    networkName: "aws-cni",
+    containerId,
+    clientVersion: "test",
+    podUid: "",
+  };
+}
+
+async function addIp(client: IpamdClient, containerId: string): Promise<string> {
+  const reply = await client.addNetwork(addRequest(containerId), DEADLINE);
+  equal(reply.success, true);
+  return reply.ipAllocations[0]!.ipv4Addr;
+}
+
+Deno.test("ipamd answers ADD, repeated ADD, DEL, repeated DEL and health over its socket", async () => {
+  await using t = await startTestDaemon();
+  equal(await t.client.healthCheck(DEADLINE), ServingStatus.SERVING);
+  const mode = (await Deno.stat(`${t.dir}/ipamd.sock`)).mode! & 0o777;
+  equal(mode, 0o600);
+  const first = await t.client.addNetwork(addRequest("c1"), DEADLINE);
+  equal(first.success, true);
+  const [allocation] = first.ipAllocations;
+  ok(allocation !== undefined);
+  match(allocation.ipv4Addr, /^10\.0\./);
+  equal(allocation.routeTableId, 254);
+  deepStrictEqual((await t.client.addNetwork(addRequest("c1"), DEADLINE)).ipAllocations, first.ipAllocations);
+  const other = await addIp(t.client, "c1-second-if");
+  notEqual(other, allocation.ipv4Addr);
+  const del = await t.client.delNetwork(delRequest("c1"), DEADLINE);
+  equal(del.success, true);
+  equal(del.ipAllocations[0]?.ipv4Addr, allocation.ipv4Addr);
+  const again = await t.client.delNetwork(delRequest("c1"), DEADLINE);
+  equal(again.success, true);
+  deepStrictEqual(again.ipAllocations, []);
+  const unknown = await t.client.delNetwork(delRequest("never-added"), DEADLINE);
+  equal(unknown.success, true);
+});
+
+Deno.test("ipamd gives 200 concurrent ADDs 200 distinct addresses", async () => {
+  await using t = await startTestDaemon({ instanceType: "c5.18xlarge" });
+  const ips = await Promise.all(Array.from({ length: 200 }, (_, i) => addIp(t.client, `burst-${i}`)));
+  equal(new Set(ips).size, 200);
+  const saved = JSON.parse(await Deno.readTextFile(`${t.dir}/ipam.json`));
+  equal(saved.allocations.length, 200);
+});
+
+Deno.test("ipamd serves a waiting ADD once the pool refills", async () => {
+  await using t = await startTestDaemon({ env: { WARM_ENI_TARGET: "0" } });
+  const ips = [];
+  for (let i = 0; i < 5; i++) ips.push(await addIp(t.client, `wait-${i}`));
+  equal(new Set(ips).size, 5);
+  ok(t.daemon.datastore.enis().length >= 2, "a second ENI was created for the waiting ADDs");
+});
+
+Deno.test("ipamd fails a waiting ADD with its reason when the pool cannot grow", async () => {
+  await using t = await startTestDaemon({ env: { MAX_ENI: "1", ADD_WAIT_TIMEOUT: "1" } });
+  for (let i = 0; i < 3; i++) await addIp(t.client, `full-${i}`);
+  const started = Date.now();
+  await rejects(t.client.addNetwork(addRequest("full-3"), DEADLINE), (error: unknown) => {
+    ok(error instanceof RpcCallError);
+    equal(error.code, Status.RESOURCE_EXHAUSTED);
+    match(error.details, /max ENIs reached/);
+    return true;
+  });
+  ok(Date.now() - started >= 900, "the ADD waited for its deadline");
+});
+
+Deno.test("ipamd fails an ADD whose checkpoint write fails and rolls the datastore back", async () => {
+  let store: MemoryCheckpointStore | undefined;
+  await using t = await startTestDaemon({ checkpoint: () => (store = new MemoryCheckpointStore()) });
+  store!.failNextSave();
+  await rejects(t.client.addNetwork(addRequest("doomed"), DEADLINE), (error: unknown) => {
+    ok(error instanceof RpcCallError);
+    equal(error.code, Status.UNAVAILABLE);
+    return true;
+  });
+  equal(t.daemon.datastore.allocations().length, 0);
+  const ip = await addIp(t.client, "doomed");
+  equal(t.daemon.datastore.allocations().length, 1);
+  ok(store!.text?.includes(ip));
+});
+
+Deno.test("ipamd loads a checkpoint written by the reference and keeps its allocations", async () => {
+  let held: readonly string[] = [];
+  const prepare = (sim: Ec2Simulation, eniId: string) => {
+    held = sim.assignPrivateIpAddresses({ networkInterfaceId: eniId, secondaryPrivateIpAddressCount: 3 })
+      .assignedPrivateIpAddresses;
+  };
+  const dirFor = (dir: string) => {
+    // The reference's format, byte for byte as its Go encoder writes it.
+    const text = `{"version":"vpc-cni-ipam/1","allocations":[` +
+      `{"networkName":"aws-cni","containerID":"ref-1","ifName":"eth0","ipv4":"${held[1]}",` +
+      `"allocationTimestamp":1732350000123456789,"metadata":{"k8sPodNamespace":"default","k8sPodName":"web-0",` +
+      `"interfacesCount":1}}]}`;
+    Deno.writeTextFileSync(`${dir}/ipam.json`, text);
+    return new FileCheckpointStore(`${dir}/ipam.json`);
+  };
+  await using t = await startTestDaemon({ prepare, checkpoint: dirFor });
+  equal(held.length, 3);
+  equal(await addIp(t.client, "ref-1"), held[1]);
+  const fresh = await addIp(t.client, "new-1");
+  notEqual(fresh, held[1]);
+});
+
+Deno.test("ipamd refuses to start over a corrupt checkpoint and keeps the file", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "aws-cni-ipamd-" });
+  try {
+    await Deno.writeTextFile(`${dir}/ipam.json`, '{"version":"vpc-cni-ipam/1","allocations":[{"networkN');
+    await rejects(
+      startTestDaemon({ checkpoint: () => new FileCheckpointStore(`${dir}/ipam.json`) }),
+      /Cannot load checkpoint/,
+    );
+    equal(
+      await Deno.readTextFile(`${dir}/ipam.json`),
+      '{"version":"vpc-cni-ipam/1","allocations":[{"networkN',
+    );
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
