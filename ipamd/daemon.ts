@@ -74,7 +74,6 @@ export async function startDaemon(config: IpamdConfig, deps: DaemonDeps): Promis
   );
   await journal.flush();
 
-  let queue: AddressQueue | undefined;
   const reconciler = new Reconciler({
     datastore,
     ec2,
@@ -82,10 +81,11 @@ export async function startDaemon(config: IpamdConfig, deps: DaemonDeps): Promis
     settings: config.pool,
     clock,
     log: log.with({ op: "reconcile" }),
-    waitingAdds: () => queue?.waiting ?? 0,
-    onAddresses: () => queue?.serve(),
+    // The queue below is built before the first pass can call these.
+    waitingAdds: () => queue.waiting,
+    onAddresses: () => queue.serve(),
   });
-  queue = new AddressQueue({
+  const queue = new AddressQueue({
     datastore,
     clock,
     wake: () => reconciler.wake(),

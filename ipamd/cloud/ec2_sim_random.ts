@@ -21,6 +21,19 @@ export class SeededRandom {
     t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
     return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
   }
+
+  /** Where the stream stands; `seek()` returns to it. */
+  get position(): number {
+    return this.#state;
+  }
+
+  /** Continues the stream from a `position` read earlier. */
+  seek(position: number): void {
+    if (!Number.isSafeInteger(position) || position < -(2 ** 31) || position >= 2 ** 32) {
+      throw new RangeError(`Cannot seek a random stream to ${position}: expected a 32-bit integer`);
+    }
+    this.#state = position;
+  }
 }
 
 /** How long an attach or detach takes to complete. */
@@ -62,46 +75,82 @@ export class Ec2IdFactory {
   readonly #issued = new Set<string>();
 
   constructor(seed: number) {
+    seedWords(seed);
     this.#seed = seed;
+  }
+
+  /**
+   * A factory that continues from `counters` (see `counters()`): it re-derives the
+   * ids issued so far, so the ids that follow are those the original would issue.
+   */
+  static restore(seed: number, counters: Readonly<Record<string, number>>): Ec2IdFactory {
+    const ids = new Ec2IdFactory(seed);
+    for (const [kind, count] of Object.entries(counters)) {
+      if (!/^[a-z][a-z-]*$/.test(kind) || !Number.isSafeInteger(count) || count < 0) {
+        throw new RangeError(`Cannot restore id counter "${kind}" at ${count}`);
+      }
+      for (let n = 1; n <= count; n++) ids.#issued.add(ids.#format(kind, n));
+      ids.#counters.set(kind, count);
+    }
+    return ids;
+  }
+
+  /** How many ids of each kind have been drawn (collisions skipped included). */
+  counters(): Record<string, number> {
+    return Object.fromEntries(this.#counters);
   }
 
   /** `<prefix>-0` and 16 hex digits, e.g. `eni-0a1b2c3d4e5f60718`. */
   resourceId(prefix: string): string {
-    return this.#unique(prefix, (words) => `${prefix}-0${hex(words).slice(0, 16)}`);
+    if (Object.hasOwn(FORMATS, prefix)) throw new RangeError(`Cannot use "${prefix}" as a resource id prefix`);
+    return this.#unique(prefix);
   }
 
   /** A locally administered unicast MAC, `02:xx:xx:xx:xx:xx`. */
   macAddress(): string {
-    return this.#unique("mac", (words) => `02${hex(words).slice(0, 10).replace(/(..)/g, ":$1")}`);
+    return this.#unique("mac");
   }
 
   /** A request id in UUID form. */
   requestId(): string {
-    return this.#unique("request", (words) => {
-      const h = hex(words);
-      return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
-    });
+    return this.#unique("request");
   }
 
   /** A 12-digit account id. */
   accountId(): string {
-    return this.#unique("account", (words) => String(100_000_000_000 + (words[0]! % 800_000) * 1_000_000));
+    return this.#unique("account");
   }
 
-  #unique(kind: string, format: (words: readonly number[]) => string): string {
+  #unique(kind: string): string {
     for (;;) {
       const count = (this.#counters.get(kind) ?? 0) + 1;
       this.#counters.set(kind, count);
-      const base = [...seedWords(this.#seed), hashText(kind), count];
-      const words = [0, 1, 2, 3].map((part) => hashWords([...base, part]));
-      const id = format(words);
+      const id = this.#format(kind, count);
       if (!this.#issued.has(id)) {
         this.#issued.add(id);
         return id;
       }
     }
   }
+
+  /** The `count`th id of `kind`: a special format, or a resource id with `kind` as its prefix. */
+  #format(kind: string, count: number): string {
+    const base = [...seedWords(this.#seed), hashText(kind), count];
+    const words = [0, 1, 2, 3].map((part) => hashWords([...base, part]));
+    const format = Object.hasOwn(FORMATS, kind) ? FORMATS[kind as keyof typeof FORMATS] : undefined;
+    return format === undefined ? `${kind}-0${hex(words).slice(0, 16)}` : format(words);
+  }
 }
+
+/** The id kinds that are not resource ids, and how each is written. */
+const FORMATS = {
+  mac: (words: readonly number[]) => `02${hex(words).slice(0, 10).replace(/(..)/g, ":$1")}`,
+  request: (words: readonly number[]) => {
+    const h = hex(words);
+    return `${h.slice(0, 8)}-${h.slice(8, 12)}-4${h.slice(13, 16)}-a${h.slice(17, 20)}-${h.slice(20, 32)}`;
+  },
+  account: (words: readonly number[]) => String(100_000_000_000 + (words[0]! % 800_000) * 1_000_000),
+} as const;
 
 function hex(words: readonly number[]): string {
   return words.map((word) => word.toString(16).padStart(8, "0")).join("");

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { cidrContains, cidrSize, type Ipv4Cidr } from "../../shared/ipv4.ts";
+import { cidrContains, cidrSize, formatCidr, type Ipv4Cidr } from "../../shared/ipv4.ts";
 
 const PREFIX_SIZE = 16;
 
@@ -86,6 +86,36 @@ export class SubnetAddressPool {
   takePrefix(base: number): void {
     if (!this.prefixFree(base)) throw new RangeError(`Cannot take prefix at ${base}: not free`);
     for (let i = 0; i < PREFIX_SIZE; i++) this.#mark(base - this.cidr.base + i, true);
+  }
+
+  /** The taken addresses, reserved ones excluded, as inclusive ranges of offsets from the base. */
+  takenRanges(): [number, number][] {
+    const ranges: [number, number][] = [];
+    const last = this.#used.length - 2;
+    for (let offset = 4; offset <= last; offset++) {
+      if (this.#used[offset] === 0) continue;
+      const start = offset;
+      while (offset < last && this.#used[offset + 1] === 1) offset++;
+      ranges.push([start, offset]);
+    }
+    return ranges;
+  }
+
+  /** Takes the addresses of `takenRanges()` output again; they must be free and not reserved. */
+  restoreTaken(ranges: readonly (readonly [number, number])[]): void {
+    const last = this.#used.length - 2;
+    const cidr = formatCidr(this.cidr);
+    for (const [start, end] of ranges) {
+      if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || start < 4 || end < start || end > last) {
+        throw new RangeError(`Cannot restore taken range [${start}, ${end}] of ${cidr}: expected 4 to ${last}`);
+      }
+      for (let offset = start; offset <= end; offset++) {
+        if (this.#used[offset] === 1) {
+          throw new RangeError(`Cannot restore taken range [${start}, ${end}] of ${cidr}: it overlaps another`);
+        }
+        this.#mark(offset, true);
+      }
+    }
   }
 
   /** Returns one address to the subnet. */
