@@ -74,7 +74,7 @@ export async function startDaemon(config: IpamdConfig, deps: DaemonDeps): Promis
   );
   await journal.flush();
 
-  const reconciler = new Reconciler({
+  const reconciler: Reconciler = new Reconciler({
     datastore,
     ec2,
     limits,
@@ -85,7 +85,7 @@ export async function startDaemon(config: IpamdConfig, deps: DaemonDeps): Promis
     waitingAdds: () => queue.waiting,
     onAddresses: () => queue.serve(),
   });
-  const queue = new AddressQueue({
+  const queue: AddressQueue = new AddressQueue({
     datastore,
     clock,
     wake: () => reconciler.wake(),

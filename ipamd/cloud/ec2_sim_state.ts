@@ -8,7 +8,7 @@
  */
 
 import type { Clock } from "../../shared/clock.ts";
-import type { Ipv4Cidr } from "../../shared/ipv4.ts";
+import { cidrContains, cidrSize, type Ipv4Cidr, parseCidr } from "../../shared/ipv4.ts";
 import { Ec2SimError, notFoundError } from "./ec2_sim_error.ts";
 import {
   type Ec2IdFactory,
@@ -16,8 +16,8 @@ import {
   sampleLatencyMs,
   type SeededRandom,
 } from "./ec2_sim_random.ts";
-import type { SubnetAddressPool } from "./ec2_sim_subnet.ts";
-import type { AttachmentStatus, EniStatus } from "./ec2_sim_types.ts";
+import { SubnetAddressPool } from "./ec2_sim_subnet.ts";
+import type { AttachmentStatus, EniStatus, SubnetSpec } from "./ec2_sim_types.ts";
 
 /** A subnet and its address space. */
 export interface SubnetRecord {
@@ -113,6 +113,16 @@ export class SimState {
     return ++this.#seq;
   }
 
+  /** The last ENI sequence number issued; restoring may only move it forward. */
+  get lastSeq(): number {
+    return this.#seq;
+  }
+
+  set lastSeq(seq: number) {
+    if (!Number.isSafeInteger(seq) || seq < this.#seq) throw new RangeError(`Cannot set the ENI sequence to ${seq}`);
+    this.#seq = seq;
+  }
+
   subnet(subnetId: string): SubnetRecord {
     const subnet = this.subnets.get(subnetId);
     if (subnet === undefined) throw notFoundError("InvalidSubnetID.NotFound", "subnet", subnetId);
@@ -182,6 +192,12 @@ export class SimState {
     this.settle();
   }
 
+  /** Tracks a restored ENI whose attach or detach has yet to complete. */
+  resume(eni: EniRecord): void {
+    const phase = eni.attachment?.phase;
+    if (phase === "attaching" || phase === "detaching") this.#pending.add(eni);
+  }
+
   /** Completes every transition whose time has come. Every action calls this first. */
   settle(): void {
     const nowMs = this.clock.now();
@@ -216,4 +232,30 @@ export class SimState {
     for (const prefix of eni.prefixes) pool.releasePrefix(prefix);
     this.enis.delete(eni.networkInterfaceId);
   }
+}
+
+/** Adds a subnet with all its addresses free; it must lie in the VPC and overlap no other. */
+export function addSubnet(state: SimState, spec: SubnetSpec): SubnetRecord {
+  const cidr = parseCidr(spec.cidr);
+  const { vpcCidr } = state.settings;
+  if (!cidrContains(vpcCidr, cidr.base) || !cidrContains(vpcCidr, cidr.base + cidrSize(cidr) - 1)) {
+    throw new RangeError(`Cannot add subnet "${spec.subnetId}": ${spec.cidr} lies outside the VPC`);
+  }
+  for (const other of state.subnets.values()) {
+    if (
+      other.subnetId === spec.subnetId || cidrContains(other.pool.cidr, cidr.base) ||
+      cidrContains(cidr, other.pool.cidr.base)
+    ) {
+      throw new RangeError(`Cannot add subnet "${spec.subnetId}": it clashes with "${other.subnetId}"`);
+    }
+  }
+  const subnet: SubnetRecord = {
+    subnetId: spec.subnetId,
+    cidrBlock: spec.cidr,
+    availabilityZone: spec.availabilityZone,
+    tags: new Map((spec.tags ?? []).map((tag) => [tag.key, tag.value])),
+    pool: new SubnetAddressPool(cidr),
+  };
+  state.subnets.set(spec.subnetId, subnet);
+  return subnet;
 }
