@@ -1,8 +1,6 @@
 /**
- * The only entry point. It reads the process once (env, args, stdin, stdout)
- * and hands that to one role: the CNI plugin, ipamd, or a command.
- *
- * @module
+ * The only entry point: it reads the process once (env, args, stdin, stdout) and
+ * hands that to one role: the CNI plugin, ipamd, or a command. @module
  */
 import type { Io } from "./shared/io.ts";
 import { USAGE } from "./shared/cli/usage.ts";
@@ -31,6 +29,7 @@ async function main([first = "", ...rest]: string[]): Promise<number> {
   const io = processIo(rest);
   if (first === "--daemon") return (await import("./ipamd/mod.ts")).runDaemon(io);
   if (first === "plan") return (await import("./ipamd/cli/plan.ts")).planCommand(io);
+  if (first === "replay") return (await import("./ipamd/cli/replay.ts")).replayCommand(io);
   if (first === "version" || first === "--version") return io.stdout(`aws-cni ${VERSION}\n`), 0;
   if (first === "help" || first === "--help") return io.stdout(USAGE), 0;
   io.stderr(USAGE);

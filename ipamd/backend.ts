@@ -75,8 +75,11 @@ export class IpamBackend implements CniBackend {
   async addNetwork(request: AddNetworkRequest): Promise<AddNetworkReply> {
     const { datastore, queue, journal, log } = this.#o;
     const key = keyOf(request);
-    const isNew = datastore.get(key) === null;
     const meta = { podNamespace: request.podNamespace, podName: request.podName };
+    // A repeated ADD may find an assignment whose checkpoint write is still under
+    // way: wait for it, and start over if that write failed and was rolled back.
+    if (datastore.get(key) !== null) await journal.durable();
+    const isNew = datastore.get(key) === null;
     const allocation = await queue.acquire(key, meta, this.#o.addWaitMs);
     const fields = { containerId: key.containerId, ifName: key.ifName, ip: allocation.ip };
     if (isNew) {
@@ -109,6 +112,7 @@ export class IpamBackend implements CniBackend {
     const released = datastore.release(key, clock.now());
     const reply = { success: true, podVlanId: 0, networkPolicyMode: "" };
     if (released === null) {
+      await journal.durable(); // a DEL of the same key may still be writing
       log.debug("release of an unknown pod interface", { containerId: key.containerId, ifName: key.ifName });
       return { ...reply, ipAllocations: [] };
     }

@@ -7,8 +7,8 @@ import { deepStrictEqual, equal, match, notEqual, ok, rejects } from "node:asser
 import { systemClock } from "../shared/clock.ts";
 import { silentLogger } from "../shared/log.ts";
 import { IpamdClient, RpcCallError, Status } from "../shared/rpc/client.ts";
-import type { AddNetworkRequest, DelNetworkRequest } from "../shared/rpc/messages.ts";
 import { ServingStatus } from "../shared/rpc/messages.ts";
+import { addRequest, delRequest } from "./ipamd_requests.ts";
 import { Ec2Simulation } from "../ipamd/cloud/ec2_sim.ts";
 import { SimEc2Port } from "../ipamd/cloud/ec2_sim_port.ts";
 import { parseIpamdConfig } from "../ipamd/config.ts";
@@ -77,34 +77,6 @@ async function startTestDaemon(
       await daemon.stop(1_000);
       await Deno.remove(dir, { recursive: true });
     },
-  };
-}
-
-function addRequest(containerId: string, ifName = "eth0"): AddNetworkRequest {
-  return {
-    clientVersion: "test",
-    podName: `pod-${containerId}`,
-    podNamespace: "default",
-    podInfraContainerId: containerId,
-    netns: "/var/run/netns/x",
-    ifName,
-    networkName: "aws-cni",
-    containerId,
-    requiresMultiNicAttachment: false,
-  };
-}
-
-function delRequest(containerId: string, ifName = "eth0"): DelNetworkRequest {
-  return {
-    podName: `pod-${containerId}`,
-    podNamespace: "default",
-    podInfraContainerId: containerId,
-    reason: "PodDeleted",
-    ifName,
-    networkName: "aws-cni",
-    containerId,
-    clientVersion: "test",
-    podUid: "",
   };
 }
 
@@ -219,4 +191,34 @@ Deno.test("ipamd refuses to start over a corrupt checkpoint and keeps the file",
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+/** A checkpoint store whose writes wait for `open()`, and fail when told to. */
+class GatedStore extends MemoryCheckpointStore {
+  #gate: PromiseWithResolvers<void> | null = null;
+  hold(): void {
+    this.#gate = Promise.withResolvers<void>();
+  }
+  open(): void {
+    this.#gate?.resolve();
+    this.#gate = null;
+  }
+  override async save(data: Parameters<MemoryCheckpointStore["save"]>[0]): Promise<void> {
+    await this.#gate?.promise;
+    return super.save(data);
+  }
+}
+
+Deno.test("ipamd acknowledges a repeated ADD only once the first one's checkpoint write is done", async () => {
+  let store: GatedStore | undefined;
+  await using t = await startTestDaemon({ checkpoint: () => (store = new GatedStore()) });
+  store!.hold();
+  let firstDone = false, secondDone = false;
+  const first = t.client.addNetwork(addRequest("slow"), DEADLINE).then((r) => (firstDone = true, r));
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  const second = t.client.addNetwork(addRequest("slow"), DEADLINE).then((r) => (secondDone = true, r));
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  equal(firstDone || secondDone, false, "no reply before the write is on disk");
+  store!.open();
+  deepStrictEqual((await second).ipAllocations, (await first).ipAllocations);
 });

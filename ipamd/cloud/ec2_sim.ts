@@ -9,7 +9,7 @@
  */
 
 import type { Clock } from "../../shared/clock.ts";
-import { cidrContains, cidrSize, formatCidr, formatIpv4, parseCidr } from "../../shared/ipv4.ts";
+import { formatCidr, formatIpv4, parseCidr } from "../../shared/ipv4.ts";
 import {
   attachNetworkInterface,
   detachNetworkInterface,
@@ -36,22 +36,24 @@ import {
   DEFAULT_ATTACH_LATENCY,
   DEFAULT_DETACH_LATENCY,
   Ec2IdFactory,
-  type LatencyModel,
   SeededRandom,
 } from "./ec2_sim_random.ts";
 import type * as Req from "./ec2_sim_requests.ts";
-import { SimState } from "./ec2_sim_state.ts";
-import { SubnetAddressPool } from "./ec2_sim_subnet.ts";
+import { restoreSimState } from "./ec2_sim_restore.ts";
+import { type Ec2SimState, snapshotSimState } from "./ec2_sim_snapshot.ts";
+import { parseSimState } from "./ec2_sim_snapshot_parse.ts";
+import { addSubnet, SimState } from "./ec2_sim_state.ts";
 import { createTags } from "./ec2_sim_tags.ts";
 import { Ec2Throttle, type ThrottleCall } from "./ec2_sim_throttle.ts";
 import type {
   Ec2Action,
   Ec2Filters,
+  Ec2Mutation,
   Ec2Response,
+  Ec2SimulationOptions,
   InstanceTypeSpec,
   LaunchInstanceRequest,
   LaunchInstanceResult,
-  SubnetSpec,
   TerminateInstanceResult,
 } from "./ec2_sim_types.ts";
 import { eniView } from "./ec2_sim_views.ts";
@@ -59,43 +61,40 @@ import { eniView } from "./ec2_sim_views.ts";
 export { Ec2SimError } from "./ec2_sim_error.ts";
 export type { ForcedFault } from "./ec2_sim_knobs.ts";
 export type { LatencyModel } from "./ec2_sim_random.ts";
+export { EC2_SIM_STATE_VERSION } from "./ec2_sim_snapshot.ts";
+export type * from "./ec2_sim_snapshot.ts";
 export type * from "./ec2_sim_requests.ts";
 export type { ThrottleCategory } from "./ec2_sim_throttle.ts";
 export type * from "./ec2_sim_types.ts";
 
-/** How to build a simulated account. */
-export interface Ec2SimulationOptions {
-  readonly vpcCidr: string;
-  readonly subnets: readonly SubnetSpec[];
-  readonly seed: number;
-  readonly clock: Clock;
-  /** Default: derived from the seed. */
-  readonly vpcId?: string;
-  /** The 12-digit account id; default derived from the seed. */
-  readonly ownerId?: string;
-  readonly instanceTypes?: readonly InstanceTypeSpec[];
-  readonly attachLatency?: LatencyModel;
-  readonly detachLatency?: LatencyModel;
-  /** The IPv4 limit of an ENI not attached to any instance (default 50). */
-  readonly maxUnattachedIpv4PerEni?: number;
-}
-
 const SEQUENTIAL: ThrottleCall = { unfilteredUnpaginated: false };
 
-/** One EC2 account/VPC. Actions throw `Ec2SimError` with EC2's codes. */
+/** A listener told of each successful change, synchronously, before the action returns. */
+export type Ec2MutationListener = (mutation: Ec2Mutation) => void;
+
+/**
+ * One EC2 account/VPC. Actions throw `Ec2SimError` with EC2's codes. Its state can
+ * be taken as plain data (`exportState`) and rebuilt (`fromState`); fault knobs and
+ * throttle settings are not part of it.
+ */
 export class Ec2Simulation {
   readonly clock: Clock;
   /** Per-action forced errors and transport latencies. */
   readonly knobs: Ec2FaultKnobs;
   /** Account-wide request throttling; off until `throttle.enable()`. */
   readonly throttle = new Ec2Throttle();
-  readonly #state: SimState;
+  readonly #seed: number;
+  readonly #faultRandom: SeededRandom;
+  readonly #listeners = new Set<Ec2MutationListener>();
+  #state: SimState;
 
   constructor(options: Ec2SimulationOptions) {
     const ids = new Ec2IdFactory(options.seed);
     const vpcCidr = parseCidr(options.vpcCidr);
     this.clock = options.clock;
-    this.knobs = new Ec2FaultKnobs(new SeededRandom(options.seed, "faults"));
+    this.#seed = options.seed;
+    this.#faultRandom = new SeededRandom(options.seed, "faults");
+    this.knobs = new Ec2FaultKnobs(this.#faultRandom);
     this.#state = new SimState(
       {
         vpcId: options.vpcId ?? ids.resourceId("vpc"),
@@ -110,8 +109,44 @@ export class Ec2Simulation {
       ids,
       new SeededRandom(options.seed, "latency"),
     );
-    for (const spec of options.subnets) this.#addSubnet(spec);
+    for (const spec of options.subnets) addSubnet(this.#state, spec);
     for (const spec of options.instanceTypes ?? []) registerInstanceType(this.#state, spec);
+  }
+
+  /**
+   * A simulation equal to the one `state` was exported from, on `clock`: ids,
+   * addresses and latencies continue as the original's would. Throws a RangeError
+   * for an unknown version and a TypeError or RangeError for malformed state.
+   */
+  static fromState(state: unknown, options: { readonly clock: Clock }): Ec2Simulation {
+    const snapshot = parseSimState(state);
+    const records = restoreSimState(snapshot, options.clock);
+    const sim = new Ec2Simulation({
+      vpcCidr: snapshot.vpc.cidrBlock,
+      subnets: [],
+      seed: snapshot.seed,
+      clock: options.clock,
+      vpcId: snapshot.vpc.vpcId,
+      ownerId: snapshot.vpc.ownerId,
+    });
+    sim.#state = records;
+    sim.#faultRandom.seek(snapshot.random.faults);
+    return sim;
+  }
+
+  /** Everything `fromState` needs, as fresh JSON-able data (pending transitions are not settled first). */
+  exportState(): Ec2SimState {
+    return snapshotSimState(this.#state, { seed: this.#seed, faultsPosition: this.#faultRandom.position });
+  }
+
+  /**
+   * Calls `listener` synchronously after each successful mutating action, launch,
+   * termination or instance type registration, before the call returns; an error it
+   * throws reaches the caller (the change stays made). Returns a function that removes it.
+   */
+  onMutation(listener: Ec2MutationListener): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
   }
 
   /** The VPC's id. */
@@ -122,18 +157,23 @@ export class Ec2Simulation {
   /** Makes an instance type known (DescribeInstanceTypes, launches). */
   registerInstanceType(spec: InstanceTypeSpec): void {
     registerInstanceType(this.#state, spec);
+    this.#mutated("RegisterInstanceType");
   }
 
   /** Harness action (not gated): a running instance with its primary ENI at device 0. */
   launchInstance(request: LaunchInstanceRequest): LaunchInstanceResult {
     this.#state.settle();
-    return launchInstance(this.#state, request);
+    const result = launchInstance(this.#state, request);
+    this.#mutated("LaunchInstance");
+    return result;
   }
 
   /** Harness action (not gated): deletes delete-on-termination ENIs and leaves the others `available`. */
   terminateInstance(request: { readonly instanceId: string }): TerminateInstanceResult {
     this.#state.settle();
-    return terminateInstance(this.#state, request.instanceId);
+    const result = terminateInstance(this.#state, request.instanceId);
+    this.#mutated("TerminateInstance");
+    return result;
   }
 
   createNetworkInterface(request: Req.CreateNetworkInterfaceRequest): Req.CreateNetworkInterfaceResult {
@@ -224,9 +264,13 @@ export class Ec2Simulation {
     });
   }
 
-  /** Issues a request id, completes due transitions, then throttles, injects faults and runs the action. */
+  /**
+   * Issues a request id, completes due transitions, then throttles, injects faults and
+   * runs the action; after a successful mutating action, tells the mutation listeners.
+   */
   #gate<T extends object>(action: Ec2Action, run: () => T, call = SEQUENTIAL): T & Ec2Response {
     const requestId = this.#state.ids.requestId();
+    let result: T;
     try {
       this.#state.settle();
       if (this.throttle.admit(action, call, this.clock.now()) > 0) {
@@ -234,34 +278,17 @@ export class Ec2Simulation {
       }
       const forced = this.knobs.draw(action);
       if (forced !== null) throw forced;
-      return { ...run(), requestId };
+      result = run();
     } catch (error) {
       if (!(error instanceof Ec2SimError)) throw error;
       throw new Ec2SimError(error.code, error.message, { httpStatus: error.httpStatus, requestId });
     }
+    if (!action.startsWith("Describe")) this.#mutated(action as Ec2Mutation);
+    return { ...result, requestId };
   }
 
-  #addSubnet(spec: SubnetSpec): void {
-    const cidr = parseCidr(spec.cidr);
-    const { vpcCidr } = this.#state.settings;
-    if (!cidrContains(vpcCidr, cidr.base) || !cidrContains(vpcCidr, cidr.base + cidrSize(cidr) - 1)) {
-      throw new RangeError(`Cannot add subnet "${spec.subnetId}": ${spec.cidr} lies outside the VPC`);
-    }
-    for (const other of this.#state.subnets.values()) {
-      if (
-        other.subnetId === spec.subnetId || cidrContains(other.pool.cidr, cidr.base) ||
-        cidrContains(cidr, other.pool.cidr.base)
-      ) {
-        throw new RangeError(`Cannot add subnet "${spec.subnetId}": it clashes with "${other.subnetId}"`);
-      }
-    }
-    this.#state.subnets.set(spec.subnetId, {
-      subnetId: spec.subnetId,
-      cidrBlock: spec.cidr,
-      availabilityZone: spec.availabilityZone,
-      tags: new Map((spec.tags ?? []).map((tag) => [tag.key, tag.value])),
-      pool: new SubnetAddressPool(cidr),
-    });
+  #mutated(mutation: Ec2Mutation): void {
+    for (const listener of this.#listeners) listener(mutation);
   }
 }
 

@@ -89,7 +89,9 @@ export class Ec2IdFactory {
       if (!/^[a-z][a-z-]*$/.test(kind) || !Number.isSafeInteger(count) || count < 0) {
         throw new RangeError(`Cannot restore id counter "${kind}" at ${count}`);
       }
-      for (let n = 1; n <= count; n++) ids.#issued.add(ids.#format(kind, n));
+      if (kind !== "request") {
+        for (let n = 1; n <= count; n++) ids.#issued.add(ids.#format(kind, n));
+      }
       ids.#counters.set(kind, count);
     }
     return ids;
@@ -102,7 +104,9 @@ export class Ec2IdFactory {
 
   /** `<prefix>-0` and 16 hex digits, e.g. `eni-0a1b2c3d4e5f60718`. */
   resourceId(prefix: string): string {
-    if (Object.hasOwn(FORMATS, prefix)) throw new RangeError(`Cannot use "${prefix}" as a resource id prefix`);
+    if (Object.hasOwn(FORMATS, prefix)) {
+      throw new RangeError(`Cannot use "${prefix}" as a resource id prefix`);
+    }
     return this.#unique(prefix);
   }
 
@@ -121,16 +125,25 @@ export class Ec2IdFactory {
     return this.#unique("account");
   }
 
+  /**
+   * The next id of `kind` not issued before. Request ids (about 122 random bits, one
+   * per call) are not remembered, so a long run neither grows memory nor slows `restore`.
+   */
   #unique(kind: string): string {
+    if (kind === "request") return this.#next(kind);
     for (;;) {
-      const count = (this.#counters.get(kind) ?? 0) + 1;
-      this.#counters.set(kind, count);
-      const id = this.#format(kind, count);
+      const id = this.#next(kind);
       if (!this.#issued.has(id)) {
         this.#issued.add(id);
         return id;
       }
     }
+  }
+
+  #next(kind: string): string {
+    const count = (this.#counters.get(kind) ?? 0) + 1;
+    this.#counters.set(kind, count);
+    return this.#format(kind, count);
   }
 
   /** The `count`th id of `kind`: a special format, or a resource id with `kind` as its prefix. */

@@ -119,7 +119,9 @@ export class SimState {
   }
 
   set lastSeq(seq: number) {
-    if (!Number.isSafeInteger(seq) || seq < this.#seq) throw new RangeError(`Cannot set the ENI sequence to ${seq}`);
+    if (!Number.isSafeInteger(seq) || seq < this.#seq) {
+      throw new RangeError(`Cannot set the ENI sequence to ${seq}`);
+    }
     this.#seq = seq;
   }
 

@@ -106,12 +106,18 @@ export class SubnetAddressPool {
     const last = this.#used.length - 2;
     const cidr = formatCidr(this.cidr);
     for (const [start, end] of ranges) {
-      if (!Number.isSafeInteger(start) || !Number.isSafeInteger(end) || start < 4 || end < start || end > last) {
-        throw new RangeError(`Cannot restore taken range [${start}, ${end}] of ${cidr}: expected 4 to ${last}`);
+      if (
+        !Number.isSafeInteger(start) || !Number.isSafeInteger(end) || start < 4 || end < start || end > last
+      ) {
+        throw new RangeError(
+          `Cannot restore taken range [${start}, ${end}] of ${cidr}: expected 4 to ${last}`,
+        );
       }
       for (let offset = start; offset <= end; offset++) {
         if (this.#used[offset] === 1) {
-          throw new RangeError(`Cannot restore taken range [${start}, ${end}] of ${cidr}: it overlaps another`);
+          throw new RangeError(
+            `Cannot restore taken range [${start}, ${end}] of ${cidr}: it overlaps another`,
+          );
         }
         this.#mark(offset, true);
       }

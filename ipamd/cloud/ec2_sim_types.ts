@@ -5,6 +5,9 @@
  * @module
  */
 
+import type { Clock } from "../../shared/clock.ts";
+import type { LatencyModel } from "./ec2_sim_random.ts";
+
 /** The EC2 actions the simulation answers through its gate (faults, throttling, request ids). */
 export type Ec2Action =
   | "AssignPrivateIpAddresses"
@@ -169,4 +172,28 @@ export interface TerminateInstanceResult {
   readonly deletedNetworkInterfaceIds: readonly string[];
   /** The other ENIs, now `available` (leaked unless someone cleans them up). */
   readonly detachedNetworkInterfaceIds: readonly string[];
+}
+
+/** A successful change `onMutation` listeners hear of: a mutating action or a harness operation. */
+export type Ec2Mutation =
+  | Exclude<Ec2Action, `Describe${string}`>
+  | "LaunchInstance"
+  | "TerminateInstance"
+  | "RegisterInstanceType";
+
+/** How to build a simulated account. */
+export interface Ec2SimulationOptions {
+  readonly vpcCidr: string;
+  readonly subnets: readonly SubnetSpec[];
+  readonly seed: number;
+  readonly clock: Clock;
+  /** Default: derived from the seed. */
+  readonly vpcId?: string;
+  /** The 12-digit account id; default derived from the seed. */
+  readonly ownerId?: string;
+  readonly instanceTypes?: readonly InstanceTypeSpec[];
+  readonly attachLatency?: LatencyModel;
+  readonly detachLatency?: LatencyModel;
+  /** The IPv4 limit of an ENI not attached to any instance (default 50). */
+  readonly maxUnattachedIpv4PerEni?: number;
 }

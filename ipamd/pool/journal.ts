@@ -30,6 +30,7 @@ export class CheckpointJournal {
   readonly #store: CheckpointStore;
   readonly #snapshot: () => CheckpointData;
   #pending: Batch | null = null;
+  #current: Batch | null = null;
   #writing: Promise<void> | null = null;
   #writes = 0;
 
@@ -55,6 +56,14 @@ export class CheckpointJournal {
     return done;
   }
 
+  /**
+   * Settles once every change made so far has been written or rolled back, so a
+   * request that finds the result of another's change never acknowledges it early.
+   */
+  async durable(): Promise<void> {
+    await Promise.allSettled([this.#current?.done, this.#pending?.done]);
+  }
+
   /** Writes the current state and waits for every write under way. */
   async flush(): Promise<void> {
     await this.commit(() => {});
@@ -64,6 +73,7 @@ export class CheckpointJournal {
     while (this.#pending !== null) {
       const batch = this.#pending;
       this.#pending = null;
+      this.#current = batch;
       try {
         await this.#store.save(this.#snapshot());
         this.#writes++;
@@ -73,6 +83,7 @@ export class CheckpointJournal {
         batch.reject(error);
       }
     }
+    this.#current = null;
     this.#writing = null;
   }
 }

@@ -11,6 +11,8 @@ Roles:
 Commands:
   aws-cni plan --instance-type T --pods A,B,C [settings] [--json]
                           show how the warm pool settles for each pod count
+  aws-cni replay --instance-type T (--scenario burst|churn|launch | --trace FILE) [--policy aws-cni|reference]
+                          forecast EC2 calls, idle addresses and pod waits in simulated time
   aws-cni version         print the version
   aws-cni help            print this text
 

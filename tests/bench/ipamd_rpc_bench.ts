@@ -1,0 +1,111 @@
+/**
+ * ipamd over its socket: AddNetwork+DelNetwork pairs per second and their latency
+ * with 16 concurrent clients, and the daemon's resident memory holding 250
+ * allocations. Run: `deno run -A tests/bench/ipamd_rpc_bench.ts` after `make build`.
+ * Aims: ≥ 2,000 pairs/s, p99 ≤ 10 ms, RSS ≤ 120 MB.
+ */
+import { IpamdClient } from "../../shared/rpc/client.ts";
+import { ServingStatus } from "../../shared/rpc/messages.ts";
+import { addRequest, delRequest } from "../ipamd_requests.ts";
+
+const CLIENTS = 16;
+const DURATION_MS = Number(Deno.env.get("BENCH_SECONDS") ?? "5") * 1000;
+const HELD = 250;
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+}
+
+async function rssMb(pid: number): Promise<number> {
+  const status = await Deno.readTextFile(`/proc/${pid}/status`);
+  const kb = Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? NaN);
+  return kb / 1024;
+}
+
+async function waitServing(socket: string): Promise<void> {
+  for (let i = 0; i < 400; i++) {
+    const client = new IpamdClient(socket);
+    try {
+      if (await client.healthCheck({ deadlineMs: 500 }) === ServingStatus.SERVING) return;
+    } catch {
+      // not up yet
+    } finally {
+      await client.close();
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error("ipamd did not start");
+}
+
+export async function benchIpamdRpc(): Promise<Record<string, number>> {
+  const dir = await Deno.makeTempDir({ prefix: "aws-cni-bench-" });
+  const socket = `${dir}/ipamd.sock`;
+  const child = new Deno.Command("dist/aws-cni", {
+    args: ["--daemon", "--simulate", "c5.18xlarge", "--simulate-latency-ms", "20", "--socket", socket],
+    env: {
+      AWS_VPC_K8S_CNI_BACKING_STORE: `${dir}/ipam.json`,
+      AWS_VPC_K8S_CNI_LOGLEVEL: "ERROR",
+      WARM_IP_TARGET: "300",
+    },
+    stdout: "null",
+    stderr: "inherit",
+  }).spawn();
+  const clients = Array.from({ length: CLIENTS }, () => new IpamdClient(socket));
+  try {
+    await waitServing(socket);
+    // Let the warm pool fill so the measurement is of warm-pool hits.
+    for (let i = 0; i < 100; i++) {
+      const probe = await clients[0]!.addNetwork(addRequest("warmup"), { deadlineMs: 20_000 });
+      await clients[0]!.delNetwork(delRequest("warmup"), { deadlineMs: 5_000 });
+      if (probe.success) break;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 1_000));
+    const latencies: number[] = [];
+    const until = performance.now() + DURATION_MS;
+    const started = performance.now();
+    await Promise.all(clients.map(async (client, c) => {
+      for (let i = 0; performance.now() < until; i++) {
+        const id = `bench-${c}-${i}`;
+        const t0 = performance.now();
+        await client.addNetwork(addRequest(id), { deadlineMs: 10_000 });
+        await client.delNetwork(delRequest(id), { deadlineMs: 10_000 });
+        latencies.push(performance.now() - t0);
+      }
+    }));
+    const elapsedS = (performance.now() - started) / 1000;
+    latencies.sort((a, b) => a - b);
+    await Promise.all(
+      Array.from({ length: HELD }, (_, i) =>
+        clients[i % CLIENTS]!.addNetwork(addRequest(`held-${i}`), {
+          deadlineMs: 20_000,
+        })),
+    );
+    return {
+      pairsPerSecond: latencies.length / elapsedS,
+      p50Ms: percentile(latencies, 50),
+      p99Ms: percentile(latencies, 99),
+      rssMbWith250: await rssMb(child.pid),
+    };
+  } finally {
+    await Promise.all(clients.map((client) => client.close()));
+    child.kill("SIGTERM");
+    await child.status;
+    await Deno.remove(dir, { recursive: true });
+  }
+}
+
+if (import.meta.main) {
+  const r = await benchIpamdRpc();
+  const line = (name: string, value: string, aim: string) => `| ${name} | ${value} | ${aim} |`;
+  const text = [
+    `ipamd over its socket, ${CLIENTS} concurrent clients, ${DURATION_MS / 1000} s`,
+    "",
+    "| measure | value | aim |",
+    "|---|---|---|",
+    line("ADD+DEL pairs per second", r.pairsPerSecond!.toFixed(0), "≥ 2,000"),
+    line("pair latency p50", `${r.p50Ms!.toFixed(2)} ms`, ""),
+    line("pair latency p99", `${r.p99Ms!.toFixed(2)} ms`, "≤ 10 ms"),
+    line("daemon RSS with 250 allocations", `${r.rssMbWith250!.toFixed(1)} MB`, "≤ 120 MB"),
+  ].join("\n");
+  Deno.stdout.writeSync(new TextEncoder().encode(text + "\n"));
+}
