@@ -7,6 +7,7 @@
  * @module
  */
 import type { Clock } from "../shared/clock.ts";
+import { readReleaseQueue, releaseQueuePath } from "../shared/release_queue.ts";
 import { errorText, type Logger } from "../shared/log.ts";
 import { IpamBackend } from "./backend.ts";
 import type { Ec2Port } from "./cloud/ec2_port.ts";
@@ -40,6 +41,9 @@ export interface Daemon {
   stop(graceMs: number): Promise<void>;
 }
 
+/** The health service that says whether an ADD can be served (the plugin's STATUS). */
+export const POOL_HEALTH_SERVICE = "aws-cni.pool";
+
 /** ENIs tagged with this are left alone (the reference's convention). */
 const NO_MANAGE_TAG = "node.k8s.amazonaws.com/no_manage";
 
@@ -72,8 +76,35 @@ export async function startDaemon(config: IpamdConfig, deps: DaemonDeps): Promis
     deps.checkpoint,
     () => checkpointFromDatastore(datastore, clock.now()),
   );
+  const queuePath = releaseQueuePath(config.socketPath);
+  const queued = await readReleaseQueue(queuePath);
+  for (const { request } of queued) {
+    const key = {
+      networkName: request.networkName || "aws-cni",
+      containerId: request.containerId,
+      ifName: request.ifName,
+    };
+    const released = datastore.release(key, clock.now());
+    log.info("applied a release the plugin queued while ipamd was down", {
+      containerId: key.containerId,
+      ifName: key.ifName,
+      ip: released?.ip ?? null,
+    });
+  }
   await journal.flush();
+  if (queued.length > 0) await Deno.truncate(queuePath);
 
+  const health = new HealthStatus({
+    "": ServingStatus.NOT_SERVING,
+    [AWS_NODE_HEALTH_SERVICE]: ServingStatus.NOT_SERVING,
+    [POOL_HEALTH_SERVICE]: ServingStatus.NOT_SERVING,
+  });
+  /** The pool serves when an address is free now or the pool can still grow. */
+  const updatePoolHealth = () => {
+    const free = datastore.stats(clock.now()).free > 0;
+    const stuck = reconciler.hold !== null || (reconciler.last?.blocked ?? null) !== null;
+    health.set(POOL_HEALTH_SERVICE, free || !stuck ? ServingStatus.SERVING : ServingStatus.NOT_SERVING);
+  };
   const reconciler: Reconciler = new Reconciler({
     datastore,
     ec2,
@@ -84,6 +115,7 @@ export async function startDaemon(config: IpamdConfig, deps: DaemonDeps): Promis
     // The queue below is built before the first pass can call these.
     waitingAdds: () => queue.waiting,
     onAddresses: () => queue.serve(),
+    onPass: () => updatePoolHealth(),
   });
   const queue: AddressQueue = new AddressQueue({
     datastore,
@@ -98,12 +130,11 @@ export async function startDaemon(config: IpamdConfig, deps: DaemonDeps): Promis
     clock,
     log: log.with({ op: "rpc" }),
     addWaitMs: config.addWaitTimeoutMs,
-    changed: () => reconciler.wake(),
+    changed: () => {
+      updatePoolHealth();
+      reconciler.wake();
+    },
     useExternalSnat: config.externalSnat,
-  });
-  const health = new HealthStatus({
-    "": ServingStatus.NOT_SERVING,
-    [AWS_NODE_HEALTH_SERVICE]: ServingStatus.NOT_SERVING,
   });
   const server = await startRpcServer({
     socketPath: config.socketPath,
@@ -115,7 +146,9 @@ export async function startDaemon(config: IpamdConfig, deps: DaemonDeps): Promis
   const loop = reconciler.run(abort.signal, config.reconcileIntervalMs).catch((error) => {
     log.error("reconciler stopped", { error: errorText(error) });
   });
-  health.setAll(ServingStatus.SERVING);
+  health.set("", ServingStatus.SERVING);
+  health.set(AWS_NODE_HEALTH_SERVICE, ServingStatus.SERVING);
+  updatePoolHealth();
   log.info("ipamd serving", { socket: config.socketPath, maxEnis: limits.maxEnis, maxPods: limits.maxPods });
 
   let stopping: Promise<void> | null = null;

@@ -35,6 +35,7 @@ async function startTestDaemon(
     env?: Record<string, string>;
     checkpoint?: (dir: string) => CheckpointStore;
     prepare?: (sim: Ec2Simulation, eniId: string) => void;
+    before?: (dir: string) => void;
   } = {},
 ): Promise<TestDaemon> {
   const dir = await Deno.makeTempDir({ prefix: "aws-cni-ipamd-" });
@@ -56,6 +57,7 @@ async function startTestDaemon(
   sim.registerInstanceType({ instanceType, maxEnis: info.maxEnis, ipv4PerEni: info.ipv4PerEni });
   const { instanceId, networkInterfaceId } = sim.launchInstance({ instanceType, subnetId: "subnet-1" });
   options.prepare?.(sim, networkInterfaceId);
+  options.before?.(dir);
   const daemon = await startDaemon(config, {
     ec2: new SimEc2Port(sim, instanceId, { pollIntervalMs: 10 }),
     limits,
@@ -221,4 +223,45 @@ Deno.test("ipamd acknowledges a repeated ADD only once the first one's checkpoin
   equal(firstDone || secondDone, false, "no reply before the write is on disk");
   store!.open();
   deepStrictEqual((await second).ipAllocations, (await first).ipAllocations);
+});
+
+Deno.test("ipamd reports through the aws-cni.pool health service when the pool is empty and cannot grow", async () => {
+  await using t = await startTestDaemon({ env: { MAX_ENI: "1", ADD_WAIT_TIMEOUT: "1" } });
+  const pool = { ...DEADLINE, service: "aws-cni.pool" };
+  equal(await t.client.healthCheck(pool), ServingStatus.SERVING);
+  for (let i = 0; i < 3; i++) await addIp(t.client, `fill-${i}`);
+  await t.daemon.reconciler.pass();
+  equal(await t.client.healthCheck(pool), ServingStatus.NOT_SERVING);
+  await t.client.delNetwork(delRequest("fill-0"), DEADLINE);
+  equal(
+    await t.client.healthCheck(pool),
+    ServingStatus.NOT_SERVING,
+    "a cooling address cannot be handed out",
+  );
+});
+
+Deno.test("ipamd applies the releases the plugin queued while it was down, then empties the queue", async () => {
+  let held: readonly string[] = [];
+  const prepare = (sim: Ec2Simulation, eniId: string) => {
+    held = sim.assignPrivateIpAddresses({ networkInterfaceId: eniId, secondaryPrivateIpAddressCount: 2 })
+      .assignedPrivateIpAddresses;
+  };
+  const before = (dir: string) => {
+    const allocations = ["gone", "kept"].map((id, i) => ({
+      networkName: "aws-cni",
+      containerID: id,
+      ifName: "eth0",
+      ipv4: held[i],
+      allocationTimestamp: 1,
+      metadata: { k8sPodNamespace: "default", k8sPodName: id },
+    }));
+    Deno.writeTextFileSync(`${dir}/ipam.json`, JSON.stringify({ version: "vpc-cni-ipam/1", allocations }));
+    const line = { v: 1, queuedAt: Date.now(), ipv4Addrs: [held[0]], request: delRequest("gone") };
+    Deno.writeTextFileSync(`${dir}/pending-releases.jsonl`, JSON.stringify(line) + "\n");
+  };
+  await using t = await startTestDaemon({ prepare, before });
+  deepStrictEqual(t.daemon.datastore.allocations().map((a) => a.key.containerId), ["kept"]);
+  equal(await Deno.readTextFile(`${t.dir}/pending-releases.jsonl`), "");
+  const saved = JSON.parse(await Deno.readTextFile(`${t.dir}/ipam.json`));
+  deepStrictEqual(saved.allocations.map((a: { containerID: string }) => a.containerID), ["kept"]);
 });

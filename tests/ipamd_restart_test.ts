@@ -149,7 +149,6 @@ Deno.test("ipamd killed with SIGKILL mid-storm restarts without losing or doubli
       // already gone
     }
     await child.status;
-    if (Deno.env.get("KEEP_TEST_DIR")) console.error(`kept ${dir}`);
-    else await Deno.remove(dir, { recursive: true });
+    await Deno.remove(dir, { recursive: true });
   }
 });

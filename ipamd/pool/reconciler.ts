@@ -46,6 +46,8 @@ export interface ReconcilerOptions {
   readonly waitingAdds?: () => number;
   /** Called after addresses joined the pool, so waiting ADDs can be served. */
   readonly onAddresses?: () => void;
+  /** Called after every pass with its outcome. */
+  readonly onPass?: (outcome: PassOutcome) => void;
   /** Pause after a full subnet or fragmented prefixes (default 120 s, as the reference). */
   readonly subnetFullHoldMs?: number;
 }
@@ -165,6 +167,7 @@ export class Reconciler {
     }
     const outcome: PassOutcome = { plan, applied, failed, blocked: plan.blocked, hold: this.hold };
     this.#last = outcome;
+    this.#o.onPass?.(outcome);
     return outcome;
   }
 

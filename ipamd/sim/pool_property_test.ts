@@ -97,7 +97,7 @@ function checkingPort(port: Ec2Port, c: Case, node: () => SimulatedNode, release
       await checkTotals();
       return cidrs;
     },
-    async releaseAddresses(eniId: string, cidrs: readonly string[]) {
+    releaseAddresses(eniId: string, cidrs: readonly string[]) {
       for (const cidr of cidrs) {
         const why = inUse(cidr, node().clock.now());
         equal(why, null, `released ${cidr} while ${why}`);
@@ -136,11 +136,11 @@ function checkingPort(port: Ec2Port, c: Case, node: () => SimulatedNode, release
 
 async function runCase(c: Case): Promise<{ views: unknown[]; log: string[] }> {
   const released = new Map<string, number>();
-  let node: SimulatedNode | undefined;
+  const ref: { node?: SimulatedNode } = {};
   let port: ReturnType<typeof checkingPort> | undefined;
-  node = await SimulatedNode.start({
+  const node = ref.node = await SimulatedNode.start({
     ...c,
-    wrapPort: (inner) => (port = checkingPort(inner, c, () => node!, released)).checked,
+    wrapPort: (inner) => (port = checkingPort(inner, c, () => ref.node!, released)).checked,
     onRelease: (ip, atMs) => released.set(ip, atMs),
     onPass: (outcome) => port!.checkPlan(outcome.plan.actions),
   });

@@ -1,0 +1,59 @@
+/**
+ * DEL: idempotent. Releases the address through ipamd (queued when ipamd is
+ * unreachable), removes the pod interface (which takes the veth pair and the
+ * host route with it) and the host rules. Anything already gone is success.
+ *
+ * @module
+ */
+import { CniError, CniErrorCode, NotFoundError } from "../shared/errors.ts";
+import { errorText } from "../shared/log.ts";
+import type { VerbContext } from "./deps.ts";
+import { hostTeardownCommands, podTeardownCommands } from "./pod_net.ts";
+import { releaseOrQueue } from "./release.ts";
+import { delRequest } from "./requests.ts";
+import { findAttachment } from "./result.ts";
+
+/** Runs DEL. Throws only for failures a retry could fix. */
+export async function cmdDel(ctx: VerbContext): Promise<void> {
+  const { env, conf, log } = ctx;
+  const known = conf.prevResult === undefined ? [] : findAttachment(conf.prevResult, env.ifName).podIps;
+  let releaseError: unknown;
+  let released: readonly string[] = [];
+  try {
+    const outcome = await releaseOrQueue(ctx, delRequest(env, conf, "PodDeleted"), known);
+    if (outcome.kind === "released") released = outcome.ipv4Addrs;
+  } catch (error) {
+    releaseError = error;
+  }
+  const podIps = [...new Set([...known, ...released])];
+  const problems = await teardown(ctx, podIps);
+  log.info("pod unwired", { op: "DEL", ips: podIps.join(","), problems: problems.length });
+  if (releaseError !== undefined) throw releaseError;
+  if (problems.length > 0) {
+    throw new CniError(CniErrorCode.INTERNAL, `Cannot remove pod interface "${env.ifName}" completely`, {
+      details: problems.map(errorText).join("; "),
+    });
+  }
+}
+
+/** Pod end and host rules, in parallel; returns the failures that are not "already gone". */
+export async function teardown(ctx: VerbContext, podIps: readonly string[]): Promise<Error[]> {
+  const { env, deps } = ctx;
+  const podSide = env.netns !== "" && await deps.isNetns(env.netns)
+    ? deps.ip.applyAll(podTeardownCommands(env.ifName), { netns: env.netns })
+    : Promise.resolve([]);
+  const hostSide = deps.ip.applyAll(hostTeardownCommands(podIps));
+  const results = await Promise.allSettled([podSide, hostSide]);
+  const problems: Error[] = [];
+  for (const result of results) {
+    if (result.status === "rejected") {
+      const error = result.reason instanceof Error ? result.reason : new Error(String(result.reason));
+      if (!(error instanceof NotFoundError)) problems.push(error);
+      continue;
+    }
+    for (const failure of result.value) {
+      if (!(failure.error instanceof NotFoundError)) problems.push(failure.error);
+    }
+  }
+  return problems;
+}

@@ -1,0 +1,40 @@
+/**
+ * What the plugin's verbs need from the outside world, as one record, and the
+ * per-invocation context each verb handler receives.
+ *
+ * @module
+ */
+import type { IpRunner } from "../shared/ip_cmd.ts";
+import type { Logger } from "../shared/log.ts";
+import type { CniEnv } from "./env.ts";
+import type { IpamdApi } from "./ipamd_api.ts";
+import type { NetConf } from "./netconf.ts";
+import type { ReleaseQueue } from "../shared/release_queue.ts";
+
+/** The plugin's ports. `runPlugin` builds the real ones; tests pass fakes. */
+export interface PluginDeps {
+  /** Opens the ipamd API for a socket path (no I/O until the first call). */
+  readonly ipamd: (socketPath: string) => IpamdApi;
+  readonly ip: IpRunner;
+  /** The durable queue for releases ipamd could not take, by queue path. */
+  readonly releaseQueue: (path: string) => ReleaseQueue;
+  /** Whether a path is an existing namespace file (CNI_NETNS checks). */
+  readonly isNetns: (path: string) => Promise<boolean>;
+  /** Fills bytes with randomness (MACs). */
+  readonly randomBytes: (bytes: Uint8Array) => void;
+  /** Opens the plugin log for a netconf; `stderr` is the fallback writer. */
+  readonly openLog: (conf: NetConf, stderr: (text: string) => void) => Logger;
+  /** Milliseconds since the epoch. */
+  readonly now: () => number;
+  /** Deadlines of ipamd calls. */
+  readonly deadlines: { readonly addMs: number; readonly delMs: number; readonly queryMs: number };
+}
+
+/** What a verb handler gets. */
+export interface VerbContext {
+  readonly env: CniEnv;
+  readonly conf: NetConf;
+  readonly ipamd: IpamdApi;
+  readonly deps: PluginDeps;
+  readonly log: Logger;
+}

@@ -1,0 +1,59 @@
+import assert from "node:assert/strict";
+import { envProblems, ifNameProblem, parseCniArgs, parseVerb, readCniEnv } from "./env.ts";
+
+Deno.test("envProblems() names every missing or invalid variable for the verb", () => {
+  assert.deepEqual(envProblems("ADD", {}), [
+    "CNI_CONTAINERID is not set",
+    "CNI_NETNS is not set",
+    "CNI_IFNAME is not set",
+  ]);
+  assert.deepEqual(
+    envProblems("DEL", { CNI_CONTAINERID: "a", CNI_IFNAME: "eth0" }),
+    [],
+    "DEL needs no netns",
+  );
+  assert.deepEqual(envProblems("STATUS", {}), []);
+  assert.deepEqual(envProblems("GC", {}), ["CNI_PATH is not set"]);
+  assert.deepEqual(envProblems("DEL", { CNI_CONTAINERID: "a", CNI_IFNAME: "eth0", CNI_NETNS: "rel/x" }), [
+    "CNI_NETNS not an absolute path",
+  ]);
+});
+
+Deno.test("ifNameProblem() follows the kernel's rules plus ip -batch's special characters", async (t) => {
+  const bad = [
+    "a".repeat(16),
+    "\u00e9".repeat(8),
+    ".",
+    "..",
+    "a/b",
+    "a b",
+    "a:b",
+    'a"b',
+    "a#b",
+    "a\\b",
+    "a\u0001b",
+  ];
+  for (const name of bad) {
+    await t.step(JSON.stringify(name), () => assert.notEqual(ifNameProblem(name), undefined));
+  }
+  for (const name of ["eth0", "a".repeat(15), "net-1_x.y"]) assert.equal(ifNameProblem(name), undefined);
+});
+
+Deno.test("parseCniArgs() splits K=V pairs and refuses a pair without a key", () => {
+  assert.deepEqual([...parseCniArgs("IgnoreUnknown=1;K8S_POD_NAME=a=b")], [["IgnoreUnknown", "1"], [
+    "K8S_POD_NAME",
+    "a=b",
+  ]]);
+  assert.throws(() => parseCniArgs("K8S_POD_NAME"), SyntaxError);
+  assert.throws(() => parseCniArgs("=x"), SyntaxError);
+});
+
+Deno.test("readCniEnv() reads the Kubernetes args, empty when absent", () => {
+  const env = readCniEnv("ADD", {
+    CNI_CONTAINERID: "c",
+    CNI_ARGS: "K8S_POD_NAMESPACE=ns;K8S_POD_NAME=p;K8S_POD_UID=u",
+  });
+  assert.deepEqual(env.k8s, { podName: "p", podNamespace: "ns", podInfraContainerId: "", podUid: "u" });
+  assert.equal(parseVerb("add"), undefined);
+  assert.equal(parseVerb("GC"), "GC");
+});

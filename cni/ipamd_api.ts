@@ -1,0 +1,131 @@
+/**
+ * What the plugin asks of ipamd (`IpamdApi`), its adapter over the lean gRPC
+ * client in shared/rpc, and the one table that turns gRPC statuses into CNI
+ * errors. Failures are `RpcCallError`s with a gRPC status, from the real client
+ * and from the fake alike.
+ *
+ * `listAllocations` (GC, CHECK) and the pool readiness of `poolStatus` (STATUS)
+ * are not in the reference contract; see the notes on each for what ipamd
+ * needs to offer.
+ *
+ * @module
+ */
+import { CniError, CniErrorCode } from "../shared/errors.ts";
+import { IpamdClient } from "../shared/rpc/client.ts";
+import {
+  type AddNetworkReply,
+  type AddNetworkRequest,
+  type DelNetworkReply,
+  type DelNetworkRequest,
+  ServingStatus,
+} from "../shared/rpc/messages.ts";
+import { RpcCallError, Status, statusName } from "../shared/rpc/status.ts";
+
+/** One address ipamd holds for a pod interface. */
+export interface Allocation {
+  readonly containerId: string;
+  readonly ifName: string;
+  readonly networkName: string;
+  readonly ipv4Addr: string;
+}
+
+/** Whether ipamd can serve an ADD now. */
+export interface PoolReadiness {
+  readonly ready: boolean;
+  /** Why not, for the STATUS error's details. */
+  readonly reason: string;
+}
+
+/** The plugin's view of ipamd. Every call takes a deadline in milliseconds from now. */
+export interface IpamdApi {
+  addNetwork(request: AddNetworkRequest, deadlineMs: number): Promise<AddNetworkReply>;
+  delNetwork(request: DelNetworkRequest, deadlineMs: number): Promise<DelNetworkReply>;
+  /**
+   * Every allocation ipamd holds for `networkName`. Proposed RPC
+   * `rpc.CNIBackend/ListAllocations`; rejects with UNIMPLEMENTED until ipamd has it.
+   */
+  listAllocations(networkName: string, deadlineMs: number): Promise<readonly Allocation[]>;
+  /** Readiness for STATUS; rejects when ipamd cannot be reached. */
+  poolStatus(deadlineMs: number): Promise<PoolReadiness>;
+  /** Closes the connection. */
+  close(): Promise<void>;
+}
+
+/**
+ * Health service name ipamd should register (proposal): SERVING while it has a
+ * free address or can get more, NOT_SERVING when the pool is empty and cannot
+ * grow. Until it exists, STATUS falls back to the whole server's health ("").
+ */
+export const POOL_HEALTH_SERVICE = "aws-cni.pool";
+
+/** `IpamdApi` over `IpamdClient` (node:http2, no grpc-js). */
+export class RpcIpamdApi implements IpamdApi {
+  readonly #client: IpamdClient;
+
+  constructor(socketPath: string) {
+    this.#client = new IpamdClient(socketPath);
+  }
+
+  addNetwork(request: AddNetworkRequest, deadlineMs: number): Promise<AddNetworkReply> {
+    return this.#client.addNetwork(request, { deadlineMs });
+  }
+
+  delNetwork(request: DelNetworkRequest, deadlineMs: number): Promise<DelNetworkReply> {
+    return this.#client.delNetwork(request, { deadlineMs });
+  }
+
+  listAllocations(_networkName: string, _deadlineMs: number): Promise<readonly Allocation[]> {
+    return Promise.reject(
+      new RpcCallError(Status.UNIMPLEMENTED, "ipamd's contract has no ListAllocations method yet"),
+    );
+  }
+
+  async poolStatus(deadlineMs: number): Promise<PoolReadiness> {
+    let status: number;
+    try {
+      status = await this.#client.healthCheck({ deadlineMs, service: POOL_HEALTH_SERVICE });
+    } catch (error) {
+      if (!(error instanceof RpcCallError) || error.code !== Status.NOT_FOUND) throw error;
+      const server = await this.#client.healthCheck({ deadlineMs });
+      return server === ServingStatus.SERVING
+        ? { ready: true, reason: "" }
+        : { ready: false, reason: "ipamd is not serving" };
+    }
+    return status === ServingStatus.SERVING
+      ? { ready: true, reason: "" }
+      : { ready: false, reason: "the address pool is empty and cannot grow" };
+  }
+
+  close(): Promise<void> {
+    return this.#client.close();
+  }
+}
+
+/** Statuses that mean "ipamd could not be asked": the request may be queued or retried. */
+export function isUnreachable(error: unknown): boolean {
+  return error instanceof RpcCallError &&
+    (error.code === Status.UNAVAILABLE || error.code === Status.DEADLINE_EXCEEDED);
+}
+
+/** Statuses a retry may fix: CNI code 11. Everything else is 999. */
+const TRY_AGAIN_STATUSES: ReadonlySet<number> = new Set([
+  Status.UNAVAILABLE,
+  Status.DEADLINE_EXCEEDED,
+  Status.RESOURCE_EXHAUSTED,
+  Status.ABORTED,
+  Status.CANCELLED,
+]);
+
+/** Turns a failed ipamd call into a CNI error; `action` completes "Cannot …". Typed errors pass through. */
+export function cniErrorFromIpamd(error: unknown, action: string): CniError {
+  if (error instanceof CniError) return error;
+  if (error instanceof RpcCallError) {
+    const code = TRY_AGAIN_STATUSES.has(error.code) ? CniErrorCode.TRY_AGAIN_LATER : CniErrorCode.INTERNAL;
+    return new CniError(code, `Cannot ${action}: ipamd answered ${statusName(error.code)}`, {
+      details: error.details,
+      cause: error,
+    });
+  }
+  const text = error instanceof Error ? error.message : String(error);
+  return new CniError(CniErrorCode.INTERNAL, `Cannot ${action}`, { details: text, cause: error });
+}

@@ -1,0 +1,150 @@
+/**
+ * Real network namespaces for tests (root only). Every namespace is made with
+ * `ip netns add` under a unique name and removed on dispose, even when the
+ * test fails. Tests only ever change namespaces they created.
+ *
+ * @module
+ */
+
+/** Result of running a program. */
+export interface RunResult {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+/** Runs a program with arguments (never a shell); `stdin` is written and closed. */
+export async function run(
+  program: string,
+  args: readonly string[],
+  options: { stdin?: string | Uint8Array; env?: Record<string, string>; clearEnv?: boolean } = {},
+): Promise<RunResult> {
+  const child = new Deno.Command(program, {
+    args: [...args],
+    stdin: "piped",
+    stdout: "piped",
+    stderr: "piped",
+    ...(options.env === undefined ? {} : { env: options.env }),
+    ...(options.clearEnv === true ? { clearEnv: true } : {}),
+  }).spawn();
+  const writer = child.stdin.getWriter();
+  const input = typeof options.stdin === "string" ? new TextEncoder().encode(options.stdin) : options.stdin;
+  await writer.write(input ?? new Uint8Array()).catch(() => {});
+  await writer.close().catch(() => {});
+  const out = await child.output();
+  const decoder = new TextDecoder();
+  return { code: out.code, stdout: decoder.decode(out.stdout), stderr: decoder.decode(out.stderr) };
+}
+
+/** Runs a program and throws with its stderr when it fails. */
+export async function mustRun(program: string, args: readonly string[], stdin?: string): Promise<string> {
+  const result = await run(program, args, stdin === undefined ? {} : { stdin });
+  if (result.code !== 0) {
+    throw new Error(`Cannot run ${program} ${args.join(" ")}: exit ${result.code}: ${result.stderr.trim()}`);
+  }
+  return result.stdout;
+}
+
+/** A namespace the test owns. */
+export interface Netns extends AsyncDisposable {
+  readonly name: string;
+  /** /run/netns/<name>. */
+  readonly path: string;
+  /** Runs `ip -batch -` in the namespace with one command per line. */
+  ip(...lines: string[]): Promise<string>;
+  /** Runs `ip -j <words>` in the namespace and parses the JSON. */
+  ipJson(...words: string[]): Promise<Record<string, unknown>[]>;
+  /** Runs a program inside the namespace (`ip netns exec`). */
+  exec(program: string, args: readonly string[], options?: Parameters<typeof run>[2]): Promise<RunResult>;
+}
+
+let counter = 0;
+
+/** Whether this process may create namespaces: root with a working `ip netns add`. */
+export async function canCreateNetns(): Promise<boolean> {
+  if (Deno.uid() !== 0) return false;
+  try {
+    await using _probe = await createNetns("probe");
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Creates `awscni-<label>-<pid>-<n>`; disposing deletes it (and every link inside). */
+export async function createNetns(label: string): Promise<Netns> {
+  const name = `awscni-${label}-${Deno.pid}-${counter++}`;
+  await mustRun("ip", ["netns", "add", name]);
+  const path = `/run/netns/${name}`;
+  try {
+    await mustRun("ip", ["-n", name, "link", "set", "lo", "up"]);
+  } catch (error) {
+    await run("ip", ["netns", "del", name]);
+    throw error;
+  }
+  return {
+    name,
+    path,
+    ip: (...lines) => mustRun("ip", ["-n", name, "-batch", "-"], lines.join("\n") + "\n"),
+    ipJson: async (...words) => JSON.parse(await mustRun("ip", ["-n", name, "-j", ...words]) || "[]"),
+    exec: (program, args, options) => run("ip", ["netns", "exec", name, program, ...args], options),
+    async [Symbol.asyncDispose]() {
+      await run("ip", ["netns", "del", name]);
+    },
+  };
+}
+
+async function hasPing(): Promise<boolean> {
+  return (await run("sh", ["-c", "command -v ping"])).code === 0;
+}
+
+/**
+ * Checks that `from` reaches `address` in `to`: ICMP with `ping` when it is
+ * installed, else a TCP round trip between two `deno eval` processes (one
+ * listening inside `to`, one connecting from `from`). Returns how it probed.
+ */
+export async function reach(from: Netns, to: Netns, address: string): Promise<"icmp" | "tcp"> {
+  if (await hasPing()) {
+    const result = await from.exec("ping", ["-c", "1", "-W", "2", address]);
+    if (result.code !== 0) throw new Error(`Cannot ping ${address} from ${from.name}: ${result.stdout}`);
+    return "icmp";
+  }
+  const port = 20000 + Math.floor(Math.random() * 20000);
+  const target = JSON.stringify({ hostname: address, port });
+  const serve = `const l = Deno.listen(${target}); console.log("ready");` +
+    `const c = await l.accept(); await c.write(new TextEncoder().encode("pong")); c.close(); l.close();`;
+  const listener = new Deno.Command("ip", {
+    args: ["netns", "exec", to.name, Deno.execPath(), "eval", serve],
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  try {
+    const reader = listener.stdout.getReader();
+    const first = await reader.read();
+    reader.releaseLock();
+    if (!new TextDecoder().decode(first.value).includes("ready")) {
+      throw new Error("The TCP listener did not start");
+    }
+    const connect = `const c = await Deno.connect(${target}); const b = new Uint8Array(4);` +
+      `await c.read(b); c.close(); console.log(new TextDecoder().decode(b));`;
+    const result = await from.exec("timeout", ["5", Deno.execPath(), "eval", connect]);
+    if (!result.stdout.includes("pong")) {
+      throw new Error(`Cannot reach ${address} from ${from.name} over TCP: ${result.stderr.trim()}`);
+    }
+    return "tcp";
+  } finally {
+    try {
+      listener.kill();
+    } catch {
+      // It already exited after answering.
+    }
+    await listener.stdout.cancel().catch(() => {});
+    await listener.output().catch(() => {});
+  }
+}
+
+/** A temp directory removed on dispose. */
+export async function createTempDir(prefix: string): Promise<{ path: string } & AsyncDisposable> {
+  const path = await Deno.makeTempDir({ prefix });
+  return { path, [Symbol.asyncDispose]: () => Deno.remove(path, { recursive: true }).catch(() => {}) };
+}
