@@ -120,7 +120,7 @@ export async function startDaemon(config: IpamdConfig, deps: DaemonDeps): Promis
   const queue: AddressQueue = new AddressQueue({
     datastore,
     clock,
-    wake: () => reconciler.wake(),
+    wake: () => reconciler.wake(true),
     block: () => blockOf(reconciler, clock),
   });
   const backend = new IpamBackend({

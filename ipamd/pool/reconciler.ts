@@ -46,6 +46,8 @@ export interface ReconcilerOptions {
   readonly waitingAdds?: () => number;
   /** Called after addresses joined the pool, so waiting ADDs can be served. */
   readonly onAddresses?: () => void;
+  /** How long a non-urgent wake-up may wait to be folded into the next (default 50 ms). */
+  readonly settleMs?: number;
   /** Called after every pass with its outcome. */
   readonly onPass?: (outcome: PassOutcome) => void;
   /** Pause after a full subnet or fragmented prefixes (default 120 s, as the reference). */
@@ -66,10 +68,14 @@ export class Reconciler {
   #running: Promise<PassOutcome> | null = null;
   #queued: Promise<PassOutcome> | null = null;
   #wake: (() => void) | null = null;
+  #soon: ReturnType<typeof setTimeout> | undefined;
+  #woken = false;
+  readonly #settleMs: number;
 
   constructor(options: ReconcilerOptions) {
     this.#o = options;
     this.#log = options.log ?? silentLogger;
+    this.#settleMs = options.settleMs ?? 50;
   }
 
   /** The outcome of the last finished pass, if any. */
@@ -110,9 +116,26 @@ export class Reconciler {
     return this.#queued;
   }
 
-  /** Asks the loop started by `run()` for a pass now. */
-  wake(): void {
-    this.#wake?.();
+  /**
+   * Asks the loop started by `run()` for a pass: at once when `urgent` (ADDs are
+   * waiting), else within `settleMs`, so a stream of ADDs and DELs costs a few
+   * passes, not one each.
+   */
+  wake(urgent = false): void {
+    if (urgent || this.#settleMs === 0) {
+      this.#rouse();
+      return;
+    }
+    this.#soon ??= setTimeout(() => {
+      this.#soon = undefined;
+      this.#rouse();
+    }, this.#settleMs);
+  }
+
+  /** Ends the loop's sleep, or, during a pass, makes it skip the next sleep. */
+  #rouse(): void {
+    if (this.#wake !== null) this.#wake();
+    else this.#woken = true;
   }
 
   /**
@@ -121,8 +144,10 @@ export class Reconciler {
    */
   async run(signal: AbortSignal, intervalMs: number): Promise<void> {
     while (!signal.aborted) {
+      this.#woken = false;
       const outcome = await this.pass();
       if (signal.aborted) break;
+      if (this.#woken) continue; // woken during the pass: look again at once
       const due = outcome.plan.nextWakeMs ?? Infinity;
       const holdEnd = outcome.hold?.untilMs ?? Infinity;
       const delayMs = Math.max(
@@ -141,6 +166,8 @@ export class Reconciler {
         this.#wake = done;
       });
     }
+    clearTimeout(this.#soon);
+    this.#soon = undefined;
   }
 
   async #pass(): Promise<PassOutcome> {
