@@ -19,6 +19,7 @@ function processIo(args: string[]): Io {
     readStdin: async () => new Uint8Array(await new Response(Deno.stdin.readable).arrayBuffer()),
     stdout: (text) => writeAll(Deno.stdout, text),
     stderr: (text) => writeAll(Deno.stderr, text),
+    stderrIsTerminal: Deno.stderr.isTerminal(),
   };
 }
 

@@ -17,6 +17,8 @@ export interface Io {
   stdout(text: string): void;
   /** Writes text to stderr. */
   stderr(text: string): void;
+  /** Whether stderr is a terminal (for progress bars). */
+  readonly stderrIsTerminal?: boolean;
 }
 
 /** An `Io` that records output, for tests. */

@@ -1,0 +1,211 @@
+/**
+ * `aws-cni replay`: forecasts of a warm-pool policy (ours, or a faithful model of
+ * the reference's loop) under a trace or a built-in scenario, on many nodes sharing
+ * one simulated EC2 account, in simulated time.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import type { Io } from "../../shared/io.ts";
+import { ConfigError, resolvePoolSettings } from "../config.ts";
+import {
+  instanceLimits,
+  lookupInstanceType,
+  supportsPrefixDelegation,
+  UnknownInstanceTypeError,
+} from "../limits/limits.ts";
+import type { LatencyModel } from "../cloud/ec2_sim.ts";
+import { DEFAULT_TIMING, parseLatencyModel, type TimingModel } from "../replay/account.ts";
+import { type ReplayOptions, runReplay } from "../replay/engine.ts";
+import { progressBar } from "../replay/progress.ts";
+import { buildReport, renderReport } from "../replay/report.ts";
+import { parseTrace, scenario, type ScenarioName, SCENARIOS, type Workload } from "../replay/scenarios.ts";
+import { renderSvg } from "../replay/svg.ts";
+
+const USAGE =
+  `usage: aws-cni replay --instance-type T [--nodes N] [settings as in plan] [--policy aws-cni|reference]
+  (--trace FILE | --scenario burst|churn|launch) [--seed S] [--json] [--plot FILE.svg]
+
+  settings: --warm-eni-target N --warm-ip-target N --minimum-ip-target N --max-eni N --max-pods N
+            --prefix-delegation --warm-prefix-target N --ip-cooldown-period S (or the daemon's env vars)
+  scenario: --pods N (burst/launch: per node; churn: mean) --lifetime S --duration S (churn)
+  timing:   --attach-latency M --detach-latency M --imds-lag M (fixed:MS | uniform:MIN:MAX |
+            lognormal:MEDIAN:SIGMA:MAX) --call-latency-ms N
+  --progress draws a progress bar on stderr (on by default when stderr is a terminal)
+`;
+
+/** Flags that map onto the daemon's env var names (as in `plan`). */
+const SETTING_FLAGS = {
+  "warm-eni-target": "WARM_ENI_TARGET",
+  "warm-ip-target": "WARM_IP_TARGET",
+  "minimum-ip-target": "MINIMUM_IP_TARGET",
+  "max-eni": "MAX_ENI",
+  "warm-prefix-target": "WARM_PREFIX_TARGET",
+  "ip-cooldown-period": "IP_COOLDOWN_PERIOD",
+} as const;
+
+const STRING_FLAGS = [
+  "instance-type",
+  "nodes",
+  "pods",
+  "policy",
+  "trace",
+  "scenario",
+  "seed",
+  "plot",
+  "max-pods",
+  "lifetime",
+  "duration",
+  "attach-latency",
+  "detach-latency",
+  "imds-lag",
+  "call-latency-ms",
+  ...Object.keys(SETTING_FLAGS),
+];
+
+/** `Io` plus whether stderr is a terminal (for the progress bar) and file access. */
+export interface ReplayIo extends Io {
+  readonly readTextFile?: (path: string) => Promise<string>;
+  readonly writeTextFile?: (path: string, text: string) => Promise<void>;
+}
+
+class UsageError extends Error {
+  override readonly name = "UsageError";
+}
+
+/** Runs `replay` with the given process IO; returns the exit code. */
+export async function replayCommand(io: ReplayIo): Promise<number> {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    values = parseArgs({
+      args: [...io.args],
+      options: {
+        ...Object.fromEntries(STRING_FLAGS.map((name) => [name, { type: "string" as const }])),
+        "prefix-delegation": { type: "boolean" },
+        json: { type: "boolean" },
+        progress: { type: "boolean" },
+        help: { type: "boolean", short: "h" },
+      },
+      strict: true,
+      allowPositionals: false,
+    }).values as Record<string, string | boolean | undefined>;
+  } catch (error) {
+    io.stderr(`aws-cni replay: ${error instanceof Error ? error.message : String(error)}\n${USAGE}`);
+    return 2;
+  }
+  if (values.help === true) return io.stdout(USAGE), 0;
+  let options: Omit<ReplayOptions, "onProgress">;
+  try {
+    options = await resolveOptions(values, io);
+  } catch (error) {
+    if (
+      error instanceof UsageError || error instanceof ConfigError ||
+      error instanceof UnknownInstanceTypeError ||
+      error instanceof RangeError || error instanceof TypeError || error instanceof SyntaxError ||
+      error instanceof Deno.errors.NotFound
+    ) {
+      io.stderr(`aws-cni replay: ${error.message}\n`);
+      return 2;
+    }
+    throw error;
+  }
+  const bar = values.progress === true || (values.progress === undefined && io.stderrIsTerminal === true)
+    ? progressBar(io.stderr, `replay ${options.workload.name} (${options.policy})`)
+    : null;
+  const result = await runReplay({ ...options, ...(bar ? { onProgress: bar.update } : {}) });
+  bar?.done();
+  const report = buildReport(result);
+  io.stdout(values.json === true ? JSON.stringify(report, null, 2) + "\n" : renderReport(report));
+  if (typeof values.plot === "string") {
+    const title =
+      `${report.workload} on ${report.instanceType} × ${report.nodes.length}, policy ${report.policy}`;
+    await (io.writeTextFile ?? Deno.writeTextFile)(values.plot, renderSvg(result.samples, title));
+  }
+  return 0;
+}
+
+async function resolveOptions(
+  values: Record<string, string | boolean | undefined>,
+  io: ReplayIo,
+): Promise<Omit<ReplayOptions, "onProgress">> {
+  const text = (name: string) => typeof values[name] === "string" ? values[name] as string : undefined;
+  const integer = (name: string, min: number) => {
+    const raw = text(name);
+    if (raw === undefined) return undefined;
+    if (!/^[0-9]{1,7}$/.test(raw) || Number(raw) < min) {
+      throw new UsageError(`Invalid --${name} "${raw}": expected a whole number of at least ${min}`);
+    }
+    return Number(raw);
+  };
+  const instanceType = text("instance-type");
+  if (instanceType === undefined || instanceType === "") throw new UsageError("Missing --instance-type");
+  const policy = text("policy") ?? "aws-cni";
+  if (policy !== "aws-cni" && policy !== "reference") {
+    throw new UsageError(`Invalid --policy "${policy}": expected aws-cni or reference`);
+  }
+  const overrides: Record<string, string> = {};
+  for (const [flag, name] of Object.entries(SETTING_FLAGS)) {
+    const value = text(flag);
+    if (value !== undefined) overrides[name] = value;
+  }
+  if (values["prefix-delegation"] === true) overrides.ENABLE_PREFIX_DELEGATION = "true";
+  const settings = resolvePoolSettings(io.env, overrides);
+  const info = lookupInstanceType(instanceType);
+  if (settings.prefixDelegation && !supportsPrefixDelegation(info)) {
+    throw new UsageError(`Instance type "${instanceType}" does not support prefix delegation (not Nitro)`);
+  }
+  const maxPodsText = text("max-pods") ?? io.env.MAX_PODS;
+  const maxPods = maxPodsText === undefined || maxPodsText === "" ? undefined : Number(maxPodsText);
+  if (maxPods !== undefined && !(Number.isInteger(maxPods) && maxPods > 0)) {
+    throw new UsageError(`Invalid max pods "${maxPodsText}": must be a positive integer`);
+  }
+  const limits = instanceLimits(info, { prefixDelegation: settings.prefixDelegation, maxPods });
+  const seed = integer("seed", 0) ?? 1;
+  const workload = await workloadOf(io, { seed, integer, text });
+  const model = (flag: string, fallback: LatencyModel) => {
+    const raw = text(flag);
+    return raw === undefined ? fallback : parseLatencyModel(raw);
+  };
+  const timing: TimingModel = {
+    attachLatency: model("attach-latency", DEFAULT_TIMING.attachLatency),
+    detachLatency: model("detach-latency", DEFAULT_TIMING.detachLatency),
+    imdsLag: model("imds-lag", DEFAULT_TIMING.imdsLag),
+    callLatencyMs: integer("call-latency-ms", 0) ?? DEFAULT_TIMING.callLatencyMs,
+  };
+  return { instanceType: info.name, limits, settings, policy, workload, seed, timing };
+}
+
+async function workloadOf(
+  io: ReplayIo,
+  helpers: {
+    seed: number;
+    integer: (name: string, min: number) => number | undefined;
+    text: (name: string) => string | undefined;
+  },
+): Promise<Workload> {
+  const { seed, integer, text } = helpers;
+  const trace = text("trace");
+  const name = text("scenario");
+  if ((trace === undefined) === (name === undefined)) {
+    throw new UsageError("Give exactly one of --trace FILE and --scenario burst|churn|launch");
+  }
+  const nodes = integer("nodes", 1);
+  if (trace !== undefined) {
+    const workload = parseTrace(await (io.readTextFile ?? Deno.readTextFile)(trace), trace);
+    const extra = Array.from(
+      { length: Math.max((nodes ?? 0) - workload.nodes.length, 0) },
+      (_, i) => `idle-${i + 1}`,
+    );
+    return { ...workload, nodes: [...workload.nodes, ...extra] };
+  }
+  if (!(SCENARIOS as readonly string[]).includes(name!)) {
+    throw new UsageError(`Invalid --scenario "${name}": expected ${SCENARIOS.join(", ")}`);
+  }
+  return scenario(name as ScenarioName, {
+    seed,
+    nodes,
+    pods: integer("pods", 1),
+    lifetimeS: integer("lifetime", 1),
+    durationS: integer("duration", 1),
+  });
+}
