@@ -16,7 +16,7 @@ import type {
 import { Status } from "../shared/rpc/status.ts";
 import type { Allocation, AllocationKey, Datastore } from "./pool/datastore.ts";
 import type { CheckpointJournal } from "./pool/journal.ts";
-import type { AddressQueue } from "./pool/waiters.ts";
+import { AddCancelledError, type AddressQueue } from "./pool/waiters.ts";
 import { RpcError } from "./rpc/errors.ts";
 import type { CniBackend } from "./rpc/server.ts";
 
@@ -80,7 +80,12 @@ export class IpamBackend implements CniBackend {
     // way: wait for it, and start over if that write failed and was rolled back.
     if (datastore.get(key) !== null) await journal.durable();
     const isNew = datastore.get(key) === null;
-    const allocation = await queue.acquire(key, meta, this.#o.addWaitMs);
+    const allocation = await queue.acquire(key, meta, this.#o.addWaitMs).catch((error) => {
+      if (error instanceof AddCancelledError) {
+        throw new RpcError(Status.ABORTED, error.message, { cause: error });
+      }
+      throw error;
+    });
     const fields = { containerId: key.containerId, ifName: key.ifName, ip: allocation.ip };
     if (isNew) {
       try {
@@ -107,8 +112,9 @@ export class IpamBackend implements CniBackend {
   }
 
   async delNetwork(request: DelNetworkRequest): Promise<DelNetworkReply> {
-    const { datastore, journal, clock, log } = this.#o;
+    const { datastore, queue, journal, clock, log } = this.#o;
     const key = keyOf(request);
+    queue.cancel(key);
     const released = datastore.release(key, clock.now());
     const reply = { success: true, podVlanId: 0, networkPolicyMode: "" };
     if (released === null) {

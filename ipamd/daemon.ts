@@ -17,7 +17,7 @@ import { Datastore } from "./pool/datastore.ts";
 import { CheckpointJournal } from "./pool/journal.ts";
 import { Reconciler } from "./pool/reconciler.ts";
 import type { InstanceLimits } from "./pool/types.ts";
-import { AddressQueue, type PoolBlock } from "./pool/waiters.ts";
+import { AddressQueue } from "./pool/waiters.ts";
 import { AWS_NODE_HEALTH_SERVICE, HealthStatus, ServingStatus } from "./rpc/health.ts";
 import { type RpcServer, startRpcServer } from "./rpc/server.ts";
 
@@ -121,7 +121,7 @@ export async function startDaemon(config: IpamdConfig, deps: DaemonDeps): Promis
     datastore,
     clock,
     wake: () => reconciler.wake(true),
-    block: () => blockOf(reconciler, clock),
+    block: () => reconciler.block,
   });
   const backend = new IpamBackend({
     datastore,
@@ -162,20 +162,4 @@ export async function startDaemon(config: IpamdConfig, deps: DaemonDeps): Promis
       log.info("ipamd stopped");
     })();
   return { datastore, reconciler, queue, server, journal, stop };
-}
-
-/** Why waiting ADDs are not served, from the reconciler's last word. */
-function blockOf(reconciler: Reconciler, clock: Clock): PoolBlock {
-  const hold = reconciler.hold;
-  if (hold !== null) {
-    const retryAfterMs = Math.max(hold.untilMs - clock.now(), 0);
-    const reason = hold.reason === "throttled" || hold.reason === "subnet-full"
-      ? hold.reason
-      : hold.reason === "attachment-limit"
-      ? "max-enis"
-      : "still-warming";
-    return { reason, retryAfterMs, detail: hold.message };
-  }
-  const blocked = reconciler.last?.blocked ?? null;
-  return { reason: blocked ?? "still-warming" };
 }

@@ -265,3 +265,18 @@ Deno.test("ipamd applies the releases the plugin queued while it was down, then 
   const saved = JSON.parse(await Deno.readTextFile(`${t.dir}/ipam.json`));
   deepStrictEqual(saved.allocations.map((a: { containerID: string }) => a.containerID), ["kept"]);
 });
+
+Deno.test("ipamd cancels a waiting ADD when its DEL arrives first, so no address goes to a deleted pod", async () => {
+  await using t = await startTestDaemon({ env: { MAX_ENI: "1", ADD_WAIT_TIMEOUT: "5" } });
+  for (let i = 0; i < 3; i++) await addIp(t.client, `busy-${i}`);
+  const waiting = t.client.addNetwork(addRequest("late"), DEADLINE);
+  await new Promise((resolve) => setTimeout(resolve, 100));
+  await t.client.delNetwork(delRequest("late"), DEADLINE);
+  await rejects(waiting, (error: unknown) => {
+    ok(error instanceof RpcCallError);
+    equal(error.code, Status.ABORTED);
+    return true;
+  });
+  await t.client.delNetwork(delRequest("busy-0"), DEADLINE);
+  equal(t.daemon.datastore.allocations().some((a) => a.key.containerId === "late"), false);
+});

@@ -9,10 +9,12 @@
  */
 import type { Clock } from "../../shared/clock.ts";
 import { errorText, type Logger, silentLogger } from "../../shared/log.ts";
+import { type Nap, realTimers, type Timers } from "../../shared/timers.ts";
 import type { Ec2Port } from "../cloud/ec2_port.ts";
 import { CloudError } from "../cloud/errors.ts";
 import type { Datastore } from "./datastore.ts";
 import { planPool } from "./policy.ts";
+import type { PoolBlock } from "./waiters.ts";
 import type { GrowBlock, InstanceLimits, PoolAction, PoolPlan, PoolSettings } from "./types.ts";
 
 /** Why growth is paused after a cloud failure, and until when. */
@@ -46,6 +48,8 @@ export interface ReconcilerOptions {
   readonly waitingAdds?: () => number;
   /** Called after addresses joined the pool, so waiting ADDs can be served. */
   readonly onAddresses?: () => void;
+  /** How the loop waits (default: real timers). */
+  readonly timers?: Timers;
   /** How long a non-urgent wake-up may wait to be folded into the next (default 50 ms). */
   readonly settleMs?: number;
   /** Called after every pass with its outcome. */
@@ -67,15 +71,17 @@ export class Reconciler {
   #last: PassOutcome | null = null;
   #running: Promise<PassOutcome> | null = null;
   #queued: Promise<PassOutcome> | null = null;
-  #wake: (() => void) | null = null;
-  #soon: ReturnType<typeof setTimeout> | undefined;
+  #nap: Nap | null = null;
+  #cancelSoon: (() => void) | undefined;
   #woken = false;
   readonly #settleMs: number;
+  readonly #timers: Timers;
 
   constructor(options: ReconcilerOptions) {
     this.#o = options;
     this.#log = options.log ?? silentLogger;
     this.#settleMs = options.settleMs ?? 50;
+    this.#timers = options.timers ?? realTimers;
   }
 
   /** The outcome of the last finished pass, if any. */
@@ -86,6 +92,21 @@ export class Reconciler {
   /** The current growth pause, if it has not run out. */
   get hold(): GrowHold | null {
     return this.#hold !== null && this.#o.clock.now() < this.#hold.untilMs ? this.#hold : null;
+  }
+
+  /** Why ADDs waiting now would not be served, as far as this reconciler knows. */
+  get block(): PoolBlock {
+    const hold = this.hold;
+    if (hold !== null) {
+      const retryAfterMs = Math.max(hold.untilMs - this.#o.clock.now(), 0);
+      const reason = hold.reason === "throttled" || hold.reason === "subnet-full"
+        ? hold.reason
+        : hold.reason === "attachment-limit"
+        ? "max-enis"
+        : "still-warming";
+      return { reason, retryAfterMs, detail: hold.message };
+    }
+    return { reason: this.#last?.blocked ?? "still-warming" };
   }
 
   /** When addresses were last given back to EC2. */
@@ -126,15 +147,15 @@ export class Reconciler {
       this.#rouse();
       return;
     }
-    this.#soon ??= setTimeout(() => {
-      this.#soon = undefined;
+    this.#cancelSoon ??= this.#timers.after(this.#settleMs, () => {
+      this.#cancelSoon = undefined;
       this.#rouse();
-    }, this.#settleMs);
+    });
   }
 
   /** Ends the loop's sleep, or, during a pass, makes it skip the next sleep. */
   #rouse(): void {
-    if (this.#wake !== null) this.#wake();
+    if (this.#nap !== null) this.#nap.wake();
     else this.#woken = true;
   }
 
@@ -143,6 +164,8 @@ export class Reconciler {
    * decision comes due, and at once on `wake()`.
    */
   async run(signal: AbortSignal, intervalMs: number): Promise<void> {
+    const onAbort = () => this.#nap?.wake();
+    signal.addEventListener("abort", onAbort);
     while (!signal.aborted) {
       this.#woken = false;
       const outcome = await this.pass();
@@ -150,24 +173,14 @@ export class Reconciler {
       if (this.#woken) continue; // woken during the pass: look again at once
       const due = outcome.plan.nextWakeMs ?? Infinity;
       const holdEnd = outcome.hold?.untilMs ?? Infinity;
-      const delayMs = Math.max(
-        Math.min(intervalMs, due - this.#o.clock.now(), holdEnd - this.#o.clock.now()),
-        0,
-      );
-      await new Promise<void>((resolve) => {
-        const done = () => {
-          clearTimeout(timer);
-          signal.removeEventListener("abort", done);
-          this.#wake = null;
-          resolve();
-        };
-        const timer = setTimeout(done, delayMs);
-        signal.addEventListener("abort", done);
-        this.#wake = done;
-      });
+      const nowMs = this.#o.clock.now();
+      this.#nap = this.#timers.nap(Math.max(Math.min(intervalMs, due - nowMs, holdEnd - nowMs), 0));
+      await this.#nap.done;
+      this.#nap = null;
     }
-    clearTimeout(this.#soon);
-    this.#soon = undefined;
+    signal.removeEventListener("abort", onAbort);
+    this.#cancelSoon?.();
+    this.#cancelSoon = undefined;
   }
 
   async #pass(): Promise<PassOutcome> {

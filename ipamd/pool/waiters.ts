@@ -7,6 +7,7 @@
  */
 import type { Clock } from "../../shared/clock.ts";
 import { PoolExhaustedError } from "../../shared/errors.ts";
+import { realTimers, type Timers } from "../../shared/timers.ts";
 import type { Allocation, AllocationKey, AllocationMeta, Datastore } from "./datastore.ts";
 
 /** Why no address could be given. */
@@ -51,7 +52,17 @@ interface Waiter {
   readonly key: AllocationKey;
   readonly meta: AllocationMeta;
   readonly resolve: (allocation: Allocation) => void;
+  readonly reject: (error: Error) => void;
   done: boolean;
+}
+
+/** A waiting ADD whose pod was deleted before it got an address. */
+export class AddCancelledError extends Error {
+  override readonly name = "AddCancelledError";
+}
+
+function sameKey(a: AllocationKey, b: AllocationKey): boolean {
+  return a.containerId === b.containerId && a.ifName === b.ifName && a.networkName === b.networkName;
 }
 
 /** The queue of ADDs waiting for an address. */
@@ -61,12 +72,22 @@ export class AddressQueue {
   readonly #wake: () => void;
   readonly #block: () => PoolBlock;
   readonly #queue: Waiter[] = [];
+  readonly #timers: Timers;
 
-  constructor(options: { datastore: Datastore; clock: Clock; wake: () => void; block: () => PoolBlock }) {
+  constructor(
+    options: {
+      datastore: Datastore;
+      clock: Clock;
+      wake: () => void;
+      block: () => PoolBlock;
+      timers?: Timers;
+    },
+  ) {
     this.#datastore = options.datastore;
     this.#clock = options.clock;
     this.#wake = options.wake;
     this.#block = options.block;
+    this.#timers = options.timers ?? realTimers;
   }
 
   /** ADDs waiting now. */
@@ -85,27 +106,42 @@ export class AddressQueue {
       const allocation = this.#datastore.assign(key, meta, this.#clock.now());
       if (allocation !== null) return Promise.resolve(allocation);
     }
-    const startMs = Date.now();
+    const startMs = this.#clock.now();
     return new Promise<Allocation>((resolve, reject) => {
       const waiter: Waiter = {
         key,
         meta,
         done: false,
         resolve: (allocation) => {
-          clearTimeout(timer);
+          cancel();
           resolve(allocation);
         },
+        reject: (error) => {
+          cancel();
+          reject(error);
+        },
       };
-      const timer = setTimeout(() => {
+      const cancel = this.#timers.after(timeoutMs, () => {
         if (waiter.done) return;
         waiter.done = true;
         this.#queue.splice(this.#queue.indexOf(waiter), 1);
         const block = this.#block();
-        reject(new NoAddressError(block.reason, { ...block, waitedMs: Date.now() - startMs }));
-      }, timeoutMs);
+        reject(new NoAddressError(block.reason, { ...block, waitedMs: this.#clock.now() - startMs }));
+      });
       this.#queue.push(waiter);
       this.#wake();
     });
+  }
+
+  /** Ends the waits of ADDs for `key` (its DEL arrived first), so no address is given to a deleted pod. */
+  cancel(key: AllocationKey): number {
+    const gone = this.#queue.filter((waiter) => sameKey(waiter.key, key));
+    for (const waiter of gone) {
+      this.#queue.splice(this.#queue.indexOf(waiter), 1);
+      waiter.done = true;
+      waiter.reject(new AddCancelledError(`ADD of "${key.containerId}" cancelled by its DEL`));
+    }
+    return gone.length;
   }
 
   /** Hands free addresses to waiters, first come first served. */

@@ -1,11 +1,8 @@
 /**
- * Our daemon on one replay node: the real datastore, policy and reconciler, the
- * EC2 port over the shared account, and the waiting-ADD queue, all in simulated
- * time. The loop is the daemon's `Reconciler.run()` (a pass, then a wait of the
- * interval or until a deferred decision or a hold ends, cut short by a wake), and
- * the queue keeps `AddressQueue`'s semantics (first come first served, a deadline,
- * then the runtime retries); both are rebuilt here on the scheduler because the
- * daemon's versions wait on real timers.
+ * Our daemon on one replay node: the real datastore, policy, reconciler loop
+ * (`Reconciler.run()`) and waiting-ADD queue (`AddressQueue`), with the EC2 port
+ * over the shared account, all waiting on the replay's scheduler instead of real
+ * timers.
  *
  * @module
  */
@@ -15,10 +12,11 @@ import { CloudError } from "../cloud/errors.ts";
 import { Datastore } from "../pool/datastore.ts";
 import { Reconciler } from "../pool/reconciler.ts";
 import type { InstanceLimits, PoolSettings } from "../pool/types.ts";
-import { NO_ADDRESS_TEXT, type NoAddressReason } from "../pool/waiters.ts";
+import { AddressQueue, NO_ADDRESS_TEXT, NoAddressError } from "../pool/waiters.ts";
+import type { Timers } from "../../shared/timers.ts";
 import { countingView, newTally, type ReplayAccount } from "./account.ts";
 import type { AddOutcome, AddressCounts, PodRef, ReplayNode } from "./replay_node.ts";
-import type { Nap, Scheduler, Timer } from "./scheduler.ts";
+import type { Scheduler } from "./scheduler.ts";
 
 /** How our node is set up. */
 export interface OurNodeOptions {
@@ -36,10 +34,15 @@ export interface OurNodeOptions {
 
 const START_BACKOFF_MS = [1_000, 2_000, 4_000, 8_000, 16_000, 30_000];
 
-interface Waiter {
-  readonly pod: PodRef;
-  readonly done: (outcome: AddOutcome) => void;
-  readonly timer: Timer;
+/** The scheduler as the daemon's timers. */
+function schedulerTimers(scheduler: Scheduler): Timers {
+  return {
+    nap: (ms) => scheduler.nap(ms),
+    after: (ms, fn) => {
+      const timer = scheduler.at(scheduler.now() + ms, fn);
+      return () => timer.cancel();
+    },
+  };
 }
 
 /** Our policy on one node. */
@@ -48,10 +51,9 @@ export class OurNode implements ReplayNode {
   readonly tally = newTally();
   readonly datastore: Datastore;
   readonly reconciler: Reconciler;
+  readonly queue: AddressQueue;
   readonly #o: OurNodeOptions;
   readonly #port: SimEc2Port;
-  readonly #queue: Waiter[] = [];
-  #nap: Nap | null = null;
   /** Daemon starts that failed on a cloud error (the node was restarted). */
   startFailures = 0;
 
@@ -59,6 +61,7 @@ export class OurNode implements ReplayNode {
     this.#o = options;
     this.name = options.name;
     const { scheduler, settings, limits } = options;
+    const timers = schedulerTimers(scheduler);
     const sim = countingView(options.account.sim, this.tally);
     this.#port = new SimEc2Port(sim, options.instanceId, { sleep: (ms) => scheduler.sleep(ms) });
     this.datastore = new Datastore({ cooldownMs: settings.ipCooldownMs });
@@ -68,8 +71,16 @@ export class OurNode implements ReplayNode {
       limits,
       settings,
       clock: scheduler.clock,
-      waitingAdds: () => this.#queue.length,
-      onAddresses: () => this.#serve(),
+      timers,
+      waitingAdds: () => this.queue.waiting,
+      onAddresses: () => this.queue.serve(),
+    });
+    this.queue = new AddressQueue({
+      datastore: this.datastore,
+      clock: scheduler.clock,
+      timers,
+      wake: () => this.reconciler.wake(true),
+      block: () => this.reconciler.block,
     });
   }
 
@@ -81,38 +92,28 @@ export class OurNode implements ReplayNode {
         this.datastore.addCidrs(eni.eniId, [...eni.cidrs]);
       }
       scheduler.at(scheduler.now(), onReady);
-      await this.#loop();
+      await this.reconciler.run(new AbortController().signal, this.#o.intervalMs ?? 5_000);
     });
   }
 
   add(pod: PodRef, done: (outcome: AddOutcome) => void): void {
-    const { scheduler } = this.#o;
-    const held = this.datastore.get(pod.key);
-    if (held !== null) return done({ ok: true, ip: held.ip });
-    if (this.#queue.length === 0) {
-      const allocation = this.datastore.assign(pod.key, meta(pod), scheduler.now());
-      if (allocation !== null) {
-        this.#nap?.wake();
-        return done({ ok: true, ip: allocation.ip });
-      }
-    }
-    const timer = scheduler.at(scheduler.now() + (this.#o.addWaitMs ?? 10_000), () => {
-      const index = this.#queue.findIndex((w) => w.pod === pod);
-      if (index < 0) return;
-      this.#queue.splice(index, 1);
-      done({ ok: false, reason: NO_ADDRESS_TEXT[this.#blockReason()] });
-    });
-    this.#queue.push({ pod, done, timer });
-    this.#nap?.wake();
+    const meta = { podNamespace: "default", podName: pod.key.containerId };
+    this.queue.acquire(pod.key, meta, this.#o.addWaitMs ?? 10_000).then(
+      (allocation) => {
+        this.reconciler.wake();
+        done({ ok: true, ip: allocation.ip });
+      },
+      (error) =>
+        done({
+          ok: false,
+          reason: error instanceof NoAddressError ? NO_ADDRESS_TEXT[error.reason] : String(error),
+        }),
+    );
   }
 
   del(pod: PodRef): void {
-    const index = this.#queue.findIndex((w) => w.pod === pod);
-    if (index >= 0) {
-      this.#queue[index]!.timer.cancel();
-      this.#queue.splice(index, 1);
-    }
-    if (this.datastore.release(pod.key, this.#o.scheduler.now()) !== null) this.#nap?.wake();
+    this.queue.cancel(pod.key);
+    if (this.datastore.release(pod.key, this.#o.scheduler.now()) !== null) this.reconciler.wake();
   }
 
   counts(nowMs: number): AddressCounts {
@@ -136,48 +137,4 @@ export class OurNode implements ReplayNode {
       }
     }
   }
-
-  /** `Reconciler.run()` in simulated time. */
-  async #loop(): Promise<void> {
-    const { scheduler } = this.#o;
-    const intervalMs = this.#o.intervalMs ?? 5_000;
-    for (;;) {
-      const outcome = await this.reconciler.pass();
-      this.#serve();
-      const nowMs = scheduler.now();
-      const due = outcome.plan.nextWakeMs ?? Infinity;
-      const holdEnd = outcome.hold?.untilMs ?? Infinity;
-      const delayMs = Math.max(Math.min(intervalMs, due - nowMs, holdEnd - nowMs), 0);
-      this.#nap = scheduler.nap(delayMs);
-      await this.#nap.done;
-      this.#nap = null;
-    }
-  }
-
-  /** `AddressQueue.serve()`: hands free addresses to waiters, first come first served. */
-  #serve(): void {
-    const nowMs = this.#o.scheduler.now();
-    while (this.#queue.length > 0) {
-      const head = this.#queue[0]!;
-      const allocation = this.datastore.assign(head.pod.key, meta(head.pod), nowMs);
-      if (allocation === null) return;
-      this.#queue.shift();
-      head.timer.cancel();
-      head.done({ ok: true, ip: allocation.ip });
-    }
-  }
-
-  /** The daemon's `blockOf()`: why waiting ADDs are not served. */
-  #blockReason(): NoAddressReason {
-    const hold = this.reconciler.hold;
-    if (hold !== null) {
-      if (hold.reason === "throttled" || hold.reason === "subnet-full") return hold.reason;
-      return hold.reason === "attachment-limit" ? "max-enis" : "still-warming";
-    }
-    return this.reconciler.last?.blocked ?? "still-warming";
-  }
-}
-
-function meta(pod: PodRef): { podNamespace: string; podName: string } {
-  return { podNamespace: "default", podName: pod.key.containerId };
 }

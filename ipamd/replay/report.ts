@@ -141,7 +141,7 @@ const OUR_ASSUMPTIONS = [
   "aws-cni: an ADD waits in ipamd up to 10 s for an address (first come first served), then fails and kubelet retries",
   "aws-cni: a new ENI is confirmed by polling DescribeNetworkInterfaces every 500 ms, not IMDS",
   "aws-cni: a daemon whose first DescribeInstances fails is restarted after 1 to 30 s (service manager)",
-  "aws-cni: the loop is Reconciler.run(): a pass, then the 5 s interval, a due decision or the end of a hold; ADDs and DELs wake it (a wake during a pass is lost, as in the daemon)",
+  "aws-cni: the loop is Reconciler.run(): a pass, then the 5 s interval, a due decision or the end of a hold; ADDs and DELs wake it; waiting ADDs use the daemon's AddressQueue",
 ];
 
 const REFERENCE_ASSUMPTIONS = [
