@@ -293,6 +293,16 @@ export const POOL_ENV: PoolEnvRows = Object.freeze({
     { name: "IP_COOLDOWN_PERIOD", parser: seconds(0), default: "30", flag: "--ip-cooldown-period" },
     "Seconds a released pod IP rests before another pod may get it.",
   ),
+  scaleDownWindowMs: row(
+    {
+      name: "POOL_SCALE_DOWN_WINDOW",
+      parser: seconds(0),
+      default: "300",
+      flag: "--scale-down-window",
+      referenceName: "none (frees at once)",
+    },
+    "Seconds a demand peak keeps the pool from shrinking below it; 0 shrinks as soon as the targets allow.",
+  ),
 });
 
 const HOST_ENV = Object.freeze({

@@ -18,10 +18,11 @@ import type { InstanceLimits, PoolSettings } from "../pool/types.ts";
 const PLAN_USAGE =
   `usage: aws-cni plan --instance-type T --pods A,B,C [--warm-eni-target N] [--warm-ip-target N]
   [--minimum-ip-target N] [--max-eni N] [--max-pods N] [--prefix-delegation] [--warm-prefix-target N]
-  [--ip-cooldown-period S] [--json]
+  [--ip-cooldown-period S] [--scale-down-window S] [--json]
 
 Settings are also read from the daemon's env vars (WARM_ENI_TARGET, WARM_IP_TARGET, MINIMUM_IP_TARGET,
-MAX_ENI, ENABLE_PREFIX_DELEGATION, WARM_PREFIX_TARGET, IP_COOLDOWN_PERIOD, MAX_PODS); flags win.
+MAX_ENI, ENABLE_PREFIX_DELEGATION, WARM_PREFIX_TARGET, IP_COOLDOWN_PERIOD, POOL_SCALE_DOWN_WINDOW,
+MAX_PODS); flags win.
 `;
 
 /** Flags that map onto the daemon's env var names. */
@@ -32,6 +33,7 @@ const SETTING_FLAGS = {
   "max-eni": "MAX_ENI",
   "warm-prefix-target": "WARM_PREFIX_TARGET",
   "ip-cooldown-period": "IP_COOLDOWN_PERIOD",
+  "scale-down-window": "POOL_SCALE_DOWN_WINDOW",
 } as const;
 
 /** Runs `plan` with the given process IO; returns the exit code. */

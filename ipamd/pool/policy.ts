@@ -9,7 +9,8 @@
  * - the pool never holds more addresses than max pods (rounded up to whole /28s);
  * - cooling addresses are not counted as usable and are never released;
  * - an ENI or address is only given back if the pool would not be low afterwards,
- *   so nothing flaps (WARM_ENI_TARGET=0 included);
+ *   so nothing flaps (WARM_ENI_TARGET=0 included), nor low at the demand peak of
+ *   the scale-down window, so churn around a mean does not create and free ENIs;
  * - pods waiting for an address make the pool grow by what they need, whatever
  *   the targets say;
  * - one plan covers the whole shortfall instead of one step per 5 s tick.
@@ -179,6 +180,12 @@ function shrink(enis: readonly EniSnapshot[], context: ShrinkContext): PoolActio
   const sizeInMode = (cidrs: readonly CidrSnapshot[]) =>
     cidrs.reduce((sum, cidr) => sum + (inMode(cidr) ? cidr.addresses.length : 0), 0);
   let { usable, total } = context.stats;
+  const peak = snapshot.peakDemand;
+  if (peak !== undefined && peak.addresses > total - usable) {
+    // Shrink as if the peak were here now, and look again once it leaves the window.
+    usable = Math.max(total - peak.addresses, 0);
+    wake.at(peak.untilMs);
+  }
   const actions: PoolAction[] = [];
   const freed = new Set<string>();
 

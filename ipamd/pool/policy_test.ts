@@ -256,3 +256,19 @@ Deno.test("planPool() grows large instances in one plan", () => {
     count: 11,
   }]);
 });
+
+Deno.test("planPool() keeps what the scale-down window's demand peak needs, and wakes when the peak leaves", () => {
+  const enis = [eni(0, "aff"), eni(1, "fff"), eni(2, "fff")];
+  const peakDemand = { addresses: 7, untilMs: NOW + 120_000 };
+  const held = planPool(
+    { enis, waitingAdds: 0, lastDecreaseAtMs: null, peakDemand },
+    { limits: T3_SMALL, settings: DEFAULT_POOL_SETTINGS, nowMs: NOW },
+  );
+  assertEquals(held.actions, []);
+  assertEquals(held.nextWakeMs, NOW + 120_000);
+  const gone = planPool(
+    { enis, waitingAdds: 0, lastDecreaseAtMs: null, peakDemand: { addresses: 1, untilMs: NOW + 1 } },
+    { limits: T3_SMALL, settings: DEFAULT_POOL_SETTINGS, nowMs: NOW },
+  );
+  assertEquals(gone.actions, [{ kind: "free-eni", eniId: "eni-2" }]);
+});

@@ -75,12 +75,14 @@ export class Reconciler {
   #cancelSoon: (() => void) | undefined;
   #woken = false;
   readonly #settleMs: number;
+  readonly #peaks: PeakWindow;
   readonly #timers: Timers;
 
   constructor(options: ReconcilerOptions) {
     this.#o = options;
     this.#log = options.log ?? silentLogger;
     this.#settleMs = options.settleMs ?? 50;
+    this.#peaks = new PeakWindow(options.settings.scaleDownWindowMs);
     this.#timers = options.timers ?? realTimers;
   }
 
@@ -215,8 +217,10 @@ export class Reconciler {
     const { datastore, limits, settings, clock } = this.#o;
     const nowMs = clock.now();
     const waitingAdds = this.#o.waitingAdds?.() ?? 0;
+    const { assigned, cooling } = datastore.stats(nowMs);
+    const peakDemand = this.#peaks.note(nowMs, assigned + cooling + waitingAdds);
     const snapshot = datastore.snapshot(nowMs, { waitingAdds, lastDecreaseAtMs: this.#lastDecreaseAtMs });
-    return planPool(snapshot, { limits, settings, nowMs });
+    return planPool({ ...snapshot, ...(peakDemand ? { peakDemand } : {}) }, { limits, settings, nowMs });
   }
 
   /** Carries out one action; false when the datastore no longer allows it. */
@@ -298,5 +302,26 @@ export class Reconciler {
       default:
         holdFor("cloud-error", 1_000);
     }
+  }
+}
+
+/** The largest value seen within a sliding time window (a monotonic queue). */
+class PeakWindow {
+  readonly #windowMs: number;
+  readonly #samples: { atMs: number; value: number }[] = [];
+
+  constructor(windowMs: number) {
+    this.#windowMs = windowMs;
+  }
+
+  /** Records `value` at `nowMs`; returns the window's peak and when it leaves, or null with no window. */
+  note(nowMs: number, value: number): { addresses: number; untilMs: number } | null {
+    if (this.#windowMs <= 0) return null;
+    const samples = this.#samples;
+    while (samples.length > 0 && samples[samples.length - 1]!.value <= value) samples.pop();
+    samples.push({ atMs: nowMs, value });
+    while (samples[0]!.atMs + this.#windowMs <= nowMs) samples.shift();
+    const peak = samples[0]!;
+    return { addresses: peak.value, untilMs: peak.atMs + this.#windowMs };
   }
 }

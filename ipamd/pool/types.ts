@@ -39,6 +39,12 @@ export interface PoolSnapshot {
   readonly waitingAdds: number;
   /** When addresses were last released to EC2, or null if never. */
   readonly lastDecreaseAtMs: number | null;
+  /**
+   * The most addresses pods held or waited for (assigned + cooling + waiting) within
+   * the scale-down window, and when that peak leaves the window. The pool only
+   * shrinks below what the peak needs, so churn around a mean does not flap.
+   */
+  readonly peakDemand?: { readonly addresses: number; readonly untilMs: number };
 }
 
 /** What the instance allows. */
@@ -67,6 +73,8 @@ export interface PoolSettings {
   readonly minEniAgeMs: number;
   /** Least time between two releases of addresses to EC2. */
   readonly decreaseIntervalMs: number;
+  /** How long a demand peak keeps the pool from shrinking below it. */
+  readonly scaleDownWindowMs: number;
 }
 
 /** Defaults of the reference where the settings leave a value out. */
@@ -80,6 +88,7 @@ export const DEFAULT_POOL_SETTINGS: PoolSettings = Object.freeze({
   ipCooldownMs: 30_000,
   minEniAgeMs: 60_000,
   decreaseIntervalMs: 30_000,
+  scaleDownWindowMs: 300_000,
 });
 
 /** One step of a plan. Counts are IPs, or /28 prefixes with prefix delegation. */

@@ -117,6 +117,13 @@ export async function scoreboard(options: { seed: number; launchNodes: number })
       reference: String(r.idleIpSeconds),
       target: "ours ≤ reference",
       met: o.idleIpSeconds <= r.idleIpSeconds,
+    }, {
+      scenario: "",
+      metric: "pod wait for an address, p99 (failed ADDs)",
+      ours: `${s(o.waitMs?.p99 ?? 0)} (${o.failedAdds})`,
+      reference: `${s(r.waitMs?.p99 ?? 0)} (${r.failedAdds})`,
+      target: "(reported)",
+      met: null,
     });
   }
 
