@@ -14,10 +14,12 @@ import type { Ec2Port } from "./cloud/ec2_port.ts";
 import type { IpamdConfig } from "./config.ts";
 import { checkpointFromDatastore, type CheckpointStore, restoreFromCheckpoint } from "./pool/checkpoint.ts";
 import { Datastore } from "./pool/datastore.ts";
+import type { NodeNetwork } from "./node_network.ts";
 import { CheckpointJournal } from "./pool/journal.ts";
 import { Reconciler } from "./pool/reconciler.ts";
 import type { InstanceLimits } from "./pool/types.ts";
-import { AddressQueue } from "./pool/waiters.ts";
+import type { AddressQueue } from "./pool/waiters.ts";
+import { type BudgetWaits, DaemonOps, MeteredAddressQueue } from "./ops/mod.ts";
 import { AWS_NODE_HEALTH_SERVICE, HealthStatus, ServingStatus } from "./rpc/health.ts";
 import { type RpcServer, startRpcServer } from "./rpc/server.ts";
 
@@ -28,6 +30,10 @@ export interface DaemonDeps {
   readonly checkpoint: CheckpointStore;
   readonly clock: Clock;
   readonly log: Logger;
+  /** Host networking (per-ENI tables and rules, SNAT); none leaves the host alone. */
+  readonly network?: NodeNetwork;
+  /** Time EC2 calls waited for the adapter's request budget, for the metrics. */
+  readonly budget?: BudgetWaits;
 }
 
 /** A running daemon. */
@@ -37,9 +43,14 @@ export interface Daemon {
   readonly queue: AddressQueue;
   readonly server: RpcServer;
   readonly journal: CheckpointJournal;
+  /** Metrics, introspection and recent cloud failures. */
+  readonly ops: DaemonOps;
   /** Orderly shutdown; waits up to `graceMs` for RPCs in flight. Safe to call twice. */
   stop(graceMs: number): Promise<void>;
 }
+
+/** How often host networking is re-applied, in case another tool flushed it. */
+const NETWORK_REFRESH_MS = 60_000;
 
 /** The health service that says whether an ADD can be served (the plugin's STATUS). */
 export const POOL_HEALTH_SERVICE = "aws-cni.pool";
@@ -49,7 +60,9 @@ const NO_MANAGE_TAG = "node.k8s.amazonaws.com/no_manage";
 
 /** Starts ipamd; resolves once the socket serves. */
 export async function startDaemon(config: IpamdConfig, deps: DaemonDeps): Promise<Daemon> {
-  const { ec2, limits, clock, log } = deps;
+  const { limits, clock, log } = deps;
+  const ops = new DaemonOps(config, { limits, clock, log, budget: deps.budget });
+  const ec2 = ops.meterEc2(deps.ec2);
   const datastore = new Datastore({ cooldownMs: config.pool.ipCooldownMs });
   for (const eni of await ec2.describeNode()) {
     if (eni.tags[NO_MANAGE_TAG] === "true") {
@@ -115,9 +128,16 @@ export async function startDaemon(config: IpamdConfig, deps: DaemonDeps): Promis
     // The queue below is built before the first pass can call these.
     waitingAdds: () => queue.waiting,
     onAddresses: () => queue.serve(),
-    onPass: () => updatePoolHealth(),
+    onPass: (outcome) => {
+      updatePoolHealth();
+      ops.onPass(outcome);
+    },
+    ...(deps.network === undefined ? {} : {
+      onEniCreated: (eni) => deps.network!.added(eni),
+      onEniFreed: (eni) => deps.network!.removed(eni),
+    }),
   });
-  const queue: AddressQueue = new AddressQueue({
+  const queue: AddressQueue = new MeteredAddressQueue(ops.metrics, {
     datastore,
     clock,
     wake: () => reconciler.wake(true),
@@ -136,16 +156,21 @@ export async function startDaemon(config: IpamdConfig, deps: DaemonDeps): Promis
     },
     useExternalSnat: config.externalSnat,
   });
+  await deps.network?.refresh(datastore.enis());
   const server = await startRpcServer({
     socketPath: config.socketPath,
-    backend,
+    backend: ops.meterBackend(backend),
     health,
     onInternalError: (error) => log.error("RPC failed", { error: errorText(error) }),
   });
+  const refresher = deps.network === undefined
+    ? undefined
+    : setInterval(() => void deps.network!.refresh(datastore.enis()), NETWORK_REFRESH_MS);
   const abort = new AbortController();
   const loop = reconciler.run(abort.signal, config.reconcileIntervalMs).catch((error) => {
     log.error("reconciler stopped", { error: errorText(error) });
   });
+  ops.serve({ datastore, reconciler, queue });
   health.set("", ServingStatus.SERVING);
   health.set(AWS_NODE_HEALTH_SERVICE, ServingStatus.SERVING);
   updatePoolHealth();
@@ -156,10 +181,12 @@ export async function startDaemon(config: IpamdConfig, deps: DaemonDeps): Promis
     stopping ??= (async () => {
       health.setAll(ServingStatus.NOT_SERVING);
       abort.abort();
+      clearInterval(refresher);
       await loop;
       await server.close(graceMs);
+      await ops.close();
       await journal.flush();
       log.info("ipamd stopped");
     })();
-  return { datastore, reconciler, queue, server, journal, stop };
+  return { datastore, reconciler, queue, server, journal, ops, stop };
 }

@@ -3,7 +3,7 @@
  *
  * ```
  * aws-cni --daemon [--socket PATH] [--checkpoint PATH] --simulate INSTANCE_TYPE
- *   [--simulate-state FILE] [--subnet-cidr CIDR] [--simulate-latency-ms MS]
+ *   [--simulate-state FILE] [--subnet-cidr CIDR] [--simulate-latency-ms MS] [--host-network]
  * ```
  *
  * @module
@@ -16,10 +16,23 @@ import { ConfigError, type IpamdConfig, parseIpamdConfig } from "./config.ts";
 import { startDaemon } from "./daemon.ts";
 import { instanceLimits, lookupInstanceType, UnknownInstanceTypeError } from "./limits/limits.ts";
 import { CheckpointError, FileCheckpointStore } from "./pool/checkpoint.ts";
+import { parseCidr } from "../shared/ipv4.ts";
+import type { Ec2Port } from "./cloud/ec2_port.ts";
+import { HostNetwork } from "./host/mod.ts";
+import { NodeNetwork } from "./node_network.ts";
+import { announceReady } from "./ops/mod.ts";
 import { openSimulatedNode } from "./sim/daemon_node.ts";
+import { SimLinkPort } from "./sim/sim_link_port.ts";
 
 const DAEMON_USAGE = `usage: aws-cni --daemon [--socket PATH] [--checkpoint PATH] --simulate INSTANCE_TYPE
-  [--simulate-state FILE] [--subnet-cidr CIDR] [--simulate-latency-ms MS]
+  [--simulate-state FILE] [--subnet-cidr CIDR] [--simulate-latency-ms MS] [--host-network]
+
+With --simulate, host networking (per-ENI links, tables, rules and SNAT) is set up only
+with --host-network, on stand-in links in the daemon's own network namespace: run it
+inside a namespace made for it, never on a real node's root namespace.
+
+--write-conflist DIR writes DIR/10-aws.conflist once the socket serves, so kubelet sees
+the network as ready only then; under systemd (NOTIFY_SOCKET) READY=1 follows.
 `;
 
 /** Time in-flight RPCs get to finish at shutdown. */
@@ -38,6 +51,8 @@ export async function runDaemon(io: Io): Promise<number> {
         "simulate-state": { type: "string" },
         "subnet-cidr": { type: "string" },
         "simulate-latency-ms": { type: "string" },
+        "host-network": { type: "boolean" },
+        "write-conflist": { type: "string" },
       },
       strict: true,
     }).values;
@@ -78,13 +93,33 @@ export async function runDaemon(io: Io): Promise<number> {
     });
     await ensureDir(config.socketPath);
     await ensureDir(config.checkpointPath);
+    let ec2: Ec2Port = node.port;
+    let network: NodeNetwork | undefined;
+    if (values["host-network"] === true) {
+      const linked = new SimLinkPort(node.port);
+      await linked.attachExisting((eni) => parseCidr(eni.subnetCidr).bits);
+      ec2 = linked;
+      const host = new HostNetwork({ log: log.with({ op: "host" }), eniMtu: config.eniMtu });
+      network = new NodeNetwork(host, { config, vpcCidrs: [node.vpcCidr], log: log.with({ op: "host" }) });
+    }
     const daemon = await startDaemon(config, {
-      ec2: node.port,
+      ec2,
       limits,
       checkpoint: new FileCheckpointStore(config.checkpointPath),
       clock: systemClock,
       log,
+      ...(network === undefined ? {} : { network }),
     });
+    const ready = await announceReady(config, {
+      conflistDir: values["write-conflist"],
+      notifySocket: io.env["NOTIFY_SOCKET"],
+      log,
+    });
+    if (!ready.ok) {
+      await daemon.stop(SHUTDOWN_GRACE_MS);
+      io.stderr("aws-cni --daemon: cannot write the CNI network configuration (see the log)\n");
+      return 1;
+    }
     await new Promise<void>((resolve) => {
       const onSignal = () => {
         Deno.removeSignalListener("SIGTERM", onSignal);

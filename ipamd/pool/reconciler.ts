@@ -10,9 +10,9 @@
 import type { Clock } from "../../shared/clock.ts";
 import { errorText, type Logger, silentLogger } from "../../shared/log.ts";
 import { type Nap, realTimers, type Timers } from "../../shared/timers.ts";
-import type { Ec2Port } from "../cloud/ec2_port.ts";
+import type { AttachedEni, Ec2Port } from "../cloud/ec2_port.ts";
 import { CloudError } from "../cloud/errors.ts";
-import type { Datastore } from "./datastore.ts";
+import type { Datastore, EniInfo } from "./datastore.ts";
 import { planPool } from "./policy.ts";
 import type { PoolBlock } from "./waiters.ts";
 import type { GrowBlock, InstanceLimits, PoolAction, PoolPlan, PoolSettings } from "./types.ts";
@@ -52,6 +52,10 @@ export interface ReconcilerOptions {
   readonly timers?: Timers;
   /** How long a non-urgent wake-up may wait to be folded into the next (default 50 ms). */
   readonly settleMs?: number;
+  /** Called once a new ENI is in the datastore (host networking sets it up). */
+  readonly onEniCreated?: (eni: AttachedEni) => Promise<void>;
+  /** Called once an ENI was freed in EC2 (host networking tears it down). */
+  readonly onEniFreed?: (eni: EniInfo) => Promise<void>;
   /** Called after every pass with its outcome. */
   readonly onPass?: (outcome: PassOutcome) => void;
   /** Pause after a full subnet or fragmented prefixes (default 120 s, as the reference). */
@@ -238,6 +242,7 @@ export class Reconciler {
         const eni = await ec2.createEni({ count: action.count, prefixes });
         datastore.addEni({ ...eni, createdAtMs: clock.now() });
         datastore.addCidrs(eni.eniId, [...eni.cidrs]);
+        await this.#o.onEniCreated?.(eni);
         this.#grew("created ENI", { eniId: eni.eniId, device: eni.deviceNumber, count: eni.cidrs.length });
         return true;
       }
@@ -264,6 +269,7 @@ export class Reconciler {
           datastore.addCidrs(eni.eniId, [...eni.cidrs]);
           throw error;
         }
+        await this.#o.onEniFreed?.(eni);
         this.#log.info("freed ENI", { eniId: action.eniId });
         return true;
       }

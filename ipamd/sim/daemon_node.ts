@@ -28,9 +28,12 @@ export interface SimulatedInstance {
   readonly sim: Ec2Simulation;
   readonly instanceId: string;
   readonly port: SimEc2Port;
+  /** The simulated VPC's IPv4 CIDR. */
+  readonly vpcCidr: string;
 }
 
 const SUBNET_ID = "subnet-0a1b2c3d4e5f60718";
+const VPC_CIDR = "10.0.0.0/16";
 
 /** Opens (or creates) the simulated cloud and finds or launches this node's instance. */
 export async function openSimulatedNode(options: SimulatedInstanceOptions): Promise<SimulatedInstance> {
@@ -43,7 +46,7 @@ export async function openSimulatedNode(options: SimulatedInstanceOptions): Prom
     : { kind: "fixed" as const, ms: options.latencyMs };
   const create = () => {
     const sim = new Ec2Simulation({
-      vpcCidr: "10.0.0.0/16",
+      vpcCidr: VPC_CIDR,
       subnets: [{
         subnetId: SUBNET_ID,
         cidr: options.subnetCidr ?? "10.0.0.0/20",
@@ -68,5 +71,6 @@ export async function openSimulatedNode(options: SimulatedInstanceOptions): Prom
     sim,
     instanceId: instance.instanceId,
     port: new SimEc2Port(sim, instance.instanceId, { pollIntervalMs: 50 }),
+    vpcCidr: VPC_CIDR,
   };
 }
