@@ -1,0 +1,152 @@
+/**
+ * CNI ADD and DEL latency for a warm-pool hit, exec'd as a runtime does, in one
+ * run and one namespace setup: `dist/aws-cni` against the real ipamd
+ * (`--daemon --simulate`, warm pool filled first), and Debian's Go `ptp` with
+ * `host-local` IPAM from /usr/lib/cni. Run as root after `make build`:
+ * `deno run -A tests/bench/cni_bench.ts`. Aims: our ADD median ≤ 3× Go's, DEL ≤ 2×.
+ */
+import { IpamdClient } from "../../shared/rpc/client.ts";
+import { ServingStatus } from "../../shared/rpc/messages.ts";
+import { createNetns, createTempDir, type Netns } from "../netns.ts";
+import { PLUGIN, pluginEnv } from "../netns_node.ts";
+
+const PODS = Number(Deno.env.get("BENCH_PODS") ?? "20");
+const GO_PTP = "/usr/lib/cni/ptp";
+
+interface Stats {
+  min: number;
+  median: number;
+  max: number;
+}
+
+function stats(samples: number[]): Stats {
+  const sorted = [...samples].sort((a, b) => a - b);
+  return { min: sorted[0]!, median: sorted[Math.floor(sorted.length / 2)]!, max: sorted.at(-1)! };
+}
+
+async function timed(
+  node: Netns,
+  program: string,
+  env: Record<string, string>,
+  stdin: string,
+): Promise<number> {
+  const started = performance.now();
+  const result = await node.exec(program, [], { stdin, env: pluginEnv(env), clearEnv: true });
+  const ms = performance.now() - started;
+  if (result.code !== 0) {
+    throw new Error(`${program} ${env.CNI_COMMAND} failed: ${result.stdout}${result.stderr}`);
+  }
+  return ms;
+}
+
+async function measure(
+  node: Netns,
+  pods: Netns[],
+  program: string,
+  netconf: Record<string, unknown>,
+  cniPath: string,
+): Promise<{ add: Stats; del: Stats }> {
+  const add: number[] = [];
+  const del: number[] = [];
+  const env = (command: string, i: number) => ({
+    CNI_COMMAND: command,
+    CNI_CONTAINERID: `bench${i}`,
+    CNI_NETNS: pods[i]!.path,
+    CNI_IFNAME: "eth0",
+    CNI_PATH: cniPath,
+    CNI_ARGS: `IgnoreUnknown=1;K8S_POD_NAMESPACE=bench;K8S_POD_NAME=pod${i}`,
+  });
+  for (let i = 0; i < pods.length; i++) {
+    add.push(await timed(node, program, env("ADD", i), JSON.stringify(netconf)));
+  }
+  for (let i = 0; i < pods.length; i++) {
+    del.push(await timed(node, program, env("DEL", i), JSON.stringify(netconf)));
+  }
+  return { add: stats(add), del: stats(del) };
+}
+
+async function waitServing(socket: string): Promise<void> {
+  for (let i = 0; i < 400; i++) {
+    const client = new IpamdClient(socket);
+    try {
+      if (await client.healthCheck({ deadlineMs: 500 }) === ServingStatus.SERVING) return;
+    } catch {
+      // not up yet
+    } finally {
+      await client.close();
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error("ipamd did not start");
+}
+
+/** Runs both plugins; returns their statistics in ms. */
+export async function benchCni(): Promise<
+  { ours: { add: Stats; del: Stats }; go: { add: Stats; del: Stats } }
+> {
+  await using node = await createNetns("bench-node");
+  await using dir = await createTempDir("aws-cni-bench-");
+  const pods: Netns[] = [];
+  try {
+    for (let i = 0; i < PODS; i++) pods.push(await createNetns(`bench-pod${i}`));
+    const socket = `${dir.path}/ipamd.sock`;
+    const daemon = new Deno.Command("ip", {
+      args: ["netns", "exec", node.name, PLUGIN, "--daemon", "--simulate", "m5.2xlarge", "--socket", socket],
+      env: {
+        AWS_VPC_K8S_CNI_BACKING_STORE: `${dir.path}/ipam.json`,
+        AWS_VPC_K8S_CNI_LOG_FILE: `${dir.path}/ipamd.log`,
+        AWS_VPC_K8S_CNI_LOGLEVEL: "ERROR",
+        WARM_IP_TARGET: String(PODS + 5),
+        DISABLE_METRICS: "true",
+        DISABLE_INTROSPECTION: "true",
+      },
+      stdin: "null",
+      stdout: "null",
+      stderr: "null",
+    }).spawn();
+    try {
+      await waitServing(socket);
+      await new Promise((resolve) => setTimeout(resolve, 3_000)); // let the warm pool fill
+      const ours = await measure(node, pods, PLUGIN, {
+        cniVersion: "1.0.0",
+        name: "aws-cni",
+        type: "aws-cni",
+        ipamdSocket: socket,
+        pluginLogFile: `${dir.path}/plugin.log`,
+        pluginLogLevel: "error",
+      }, "/usr/lib/cni");
+      const go = await measure(node, pods, GO_PTP, {
+        cniVersion: "1.0.0",
+        name: "bench",
+        type: "ptp",
+        ipam: { type: "host-local", subnet: "10.99.0.0/16", dataDir: `${dir.path}/host-local` },
+      }, "/usr/lib/cni");
+      return { ours, go };
+    } finally {
+      daemon.kill("SIGTERM");
+      await daemon.status;
+    }
+  } finally {
+    for (const pod of pods) await pod[Symbol.asyncDispose]();
+  }
+}
+
+if (import.meta.main) {
+  const { ours, go } = await benchCni();
+  const ms = (n: number) => `${n.toFixed(1)} ms`;
+  const row = (name: string, s: Stats) => `| ${name} | ${ms(s.min)} | ${ms(s.median)} | ${ms(s.max)} |`;
+  const text = [
+    `CNI latency, warm-pool hit, ${PODS} pods, exec'd inside the node namespace as a runtime does`,
+    "",
+    "| plugin, command | min | median | max |",
+    "|---|---|---|---|",
+    row("aws-cni ADD", ours.add),
+    row("Go ptp + host-local ADD", go.add),
+    row("aws-cni DEL", ours.del),
+    row("Go ptp + host-local DEL", go.del),
+    "",
+    `ADD median ratio ${(ours.add.median / go.add.median).toFixed(2)}× (aim ≤ 3×); ` +
+    `DEL median ratio ${(ours.del.median / go.del.median).toFixed(2)}× (aim ≤ 2×)`,
+  ].join("\n");
+  Deno.stdout.writeSync(new TextEncoder().encode(text + "\n"));
+}
