@@ -332,7 +332,7 @@ for (const backend of BACKENDS) {
           '-A PREROUTING -i pod+ -m comment --comment "AWS, outbound connections" -j AWS-CONNMARK-CHAIN-0',
         ),
       );
-      assert.ok(nat.at(-1)!.endsWith("-j SNAT --to-source 10.0.0.5 --random"), nat.at(-1));
+      assert.ok(nat.at(-1)!.endsWith("-j SNAT --to-source 10.0.0.5 --random"), nat.at(-1) ?? "");
       assert.ok((await rules(node)).includes("1024: from all fwmark 0x4000/0x4000 -> main"));
 
       await apply({});

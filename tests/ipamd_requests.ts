@@ -1,5 +1,6 @@
-/** RPC requests as the plugin sends them, for tests and benchmarks. */
-import type { AddNetworkRequest, DelNetworkRequest } from "../shared/rpc/messages.ts";
+/** RPC requests as the plugin sends them, and waiting for ipamd, for tests and benchmarks. */
+import { IpamdClient } from "../shared/rpc/client.ts";
+import { type AddNetworkRequest, type DelNetworkRequest, ServingStatus } from "../shared/rpc/messages.ts";
 
 export function addRequest(containerId: string, ifName = "eth0"): AddNetworkRequest {
   return {
@@ -27,4 +28,21 @@ export function delRequest(containerId: string, ifName = "eth0"): DelNetworkRequ
     clientVersion: "test",
     podUid: "",
   };
+}
+
+/** Resolves once the ipamd on `socket` answers health checks with SERVING. */
+export async function waitServing(socket: string, timeoutMs = 20_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (Date.now() < until) {
+    const client = new IpamdClient(socket);
+    try {
+      if (await client.healthCheck({ deadlineMs: 500 }) === ServingStatus.SERVING) return;
+    } catch {
+      // not up yet
+    } finally {
+      await client.close();
+    }
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error(`ipamd did not serve on ${socket} within ${timeoutMs} ms`);
 }

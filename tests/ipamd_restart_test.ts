@@ -6,7 +6,7 @@
 import { deepStrictEqual, equal, ok } from "node:assert/strict";
 import { IpamdClient } from "../shared/rpc/client.ts";
 import { ServingStatus } from "../shared/rpc/messages.ts";
-import { addRequest, delRequest } from "./ipamd_requests.ts";
+import { addRequest, delRequest, waitServing } from "./ipamd_requests.ts";
 
 interface Paths {
   dir: string;
@@ -36,22 +36,6 @@ function spawnDaemon(paths: Paths, env: Record<string, string> = {}): Deno.Child
     stdout: "null",
     stderr: "null",
   }).spawn();
-}
-
-async function waitServing(socket: string, timeoutMs = 20_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (Date.now() < until) {
-    const client = new IpamdClient(socket);
-    try {
-      if (await client.healthCheck({ deadlineMs: 500 }) === ServingStatus.SERVING) return;
-    } catch {
-      // not up yet
-    } finally {
-      await client.close();
-    }
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error(`ipamd did not serve on ${socket} within ${timeoutMs} ms`);
 }
 
 interface Saved {

@@ -5,13 +5,9 @@
  */
 import { parseArgs } from "node:util";
 import type { Io } from "../../shared/io.ts";
-import { ConfigError, resolvePoolSettings } from "../config.ts";
-import {
-  instanceLimits,
-  lookupInstanceType,
-  supportsPrefixDelegation,
-  UnknownInstanceTypeError,
-} from "../limits/limits.ts";
+import { ConfigError } from "../config.ts";
+import { NODE_FLAG_OPTIONS, resolveNodeFlags, UsageError } from "./node_flags.ts";
+import { UnknownInstanceTypeError } from "../limits/limits.ts";
 import { type PlanRow, simulatePlan } from "../sim/plan_run.ts";
 import type { InstanceLimits, PoolSettings } from "../pool/types.ts";
 
@@ -25,17 +21,6 @@ MAX_ENI, ENABLE_PREFIX_DELEGATION, WARM_PREFIX_TARGET, IP_COOLDOWN_PERIOD, POOL_
 MAX_PODS); flags win.
 `;
 
-/** Flags that map onto the daemon's env var names. */
-const SETTING_FLAGS = {
-  "warm-eni-target": "WARM_ENI_TARGET",
-  "warm-ip-target": "WARM_IP_TARGET",
-  "minimum-ip-target": "MINIMUM_IP_TARGET",
-  "max-eni": "MAX_ENI",
-  "warm-prefix-target": "WARM_PREFIX_TARGET",
-  "ip-cooldown-period": "IP_COOLDOWN_PERIOD",
-  "scale-down-window": "POOL_SCALE_DOWN_WINDOW",
-} as const;
-
 /** Runs `plan` with the given process IO; returns the exit code. */
 export async function planCommand(io: Io): Promise<number> {
   let parsed;
@@ -43,13 +28,10 @@ export async function planCommand(io: Io): Promise<number> {
     parsed = parseArgs({
       args: [...io.args],
       options: {
-        "instance-type": { type: "string" },
+        ...NODE_FLAG_OPTIONS,
         pods: { type: "string" },
-        "max-pods": { type: "string" },
-        "prefix-delegation": { type: "boolean" },
         json: { type: "boolean" },
         help: { type: "boolean", short: "h" },
-        ...Object.fromEntries(Object.keys(SETTING_FLAGS).map((name) => [name, { type: "string" as const }])),
       },
       strict: true,
       allowPositionals: false,
@@ -78,10 +60,6 @@ export async function planCommand(io: Io): Promise<number> {
   }
 }
 
-class UsageError extends Error {
-  override readonly name = "UsageError";
-}
-
 /** What `plan` simulates. */
 export interface PlanRequest {
   readonly instanceType: string;
@@ -93,34 +71,14 @@ export interface PlanRequest {
 function resolveRequest(
   values: Record<string, string | boolean | undefined>,
   env: Readonly<Record<string, string>>,
-) {
-  const instanceType = values["instance-type"];
-  if (typeof instanceType !== "string" || instanceType === "") {
-    throw new UsageError("Missing --instance-type");
-  }
+): PlanRequest {
   if (typeof values.pods !== "string") throw new UsageError("Missing --pods");
   const pods = values.pods.split(",").map((text) => {
     if (!/^[0-9]{1,5}$/.test(text.trim())) throw new UsageError(`Invalid pod count "${text}" in --pods`);
     return Number(text.trim());
   });
-  const overrides: Record<string, string> = {};
-  for (const [flag, name] of Object.entries(SETTING_FLAGS)) {
-    const value = values[flag];
-    if (typeof value === "string") overrides[name] = value;
-  }
-  if (values["prefix-delegation"] === true) overrides.ENABLE_PREFIX_DELEGATION = "true";
-  const settings = resolvePoolSettings(env, overrides);
-  const info = lookupInstanceType(instanceType);
-  if (settings.prefixDelegation && !supportsPrefixDelegation(info)) {
-    throw new UsageError(`Instance type "${instanceType}" does not support prefix delegation (not Nitro)`);
-  }
-  const maxPodsText = typeof values["max-pods"] === "string" ? values["max-pods"] : env.MAX_PODS;
-  const maxPods = maxPodsText === undefined || maxPodsText === "" ? undefined : Number(maxPodsText);
-  if (maxPods !== undefined && !(Number.isInteger(maxPods) && maxPods > 0)) {
-    throw new UsageError(`Invalid max pods "${maxPodsText}": must be a positive integer`);
-  }
-  const limits = instanceLimits(info, { prefixDelegation: settings.prefixDelegation, maxPods });
-  return { instanceType: info.name, limits, settings, pods };
+  const { instanceType, limits, settings } = resolveNodeFlags(values, env);
+  return { instanceType, limits, settings, pods };
 }
 
 function jsonRow(row: PlanRow): Record<string, unknown> {

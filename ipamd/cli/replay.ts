@@ -7,13 +7,9 @@
  */
 import { parseArgs } from "node:util";
 import type { Io } from "../../shared/io.ts";
-import { ConfigError, resolvePoolSettings } from "../config.ts";
-import {
-  instanceLimits,
-  lookupInstanceType,
-  supportsPrefixDelegation,
-  UnknownInstanceTypeError,
-} from "../limits/limits.ts";
+import { ConfigError } from "../config.ts";
+import { UnknownInstanceTypeError } from "../limits/limits.ts";
+import { NODE_FLAG_OPTIONS, resolveNodeFlags, UsageError } from "./node_flags.ts";
 import type { LatencyModel } from "../cloud/ec2_sim.ts";
 import { DEFAULT_TIMING, parseLatencyModel, type TimingModel } from "../replay/account.ts";
 import { type ReplayOptions, runReplay } from "../replay/engine.ts";
@@ -34,18 +30,7 @@ const USAGE =
   --progress draws a progress bar on stderr (on by default when stderr is a terminal)
 `;
 
-/** Flags that map onto the daemon's env var names (as in `plan`). */
-const SETTING_FLAGS = {
-  "warm-eni-target": "WARM_ENI_TARGET",
-  "warm-ip-target": "WARM_IP_TARGET",
-  "minimum-ip-target": "MINIMUM_IP_TARGET",
-  "max-eni": "MAX_ENI",
-  "warm-prefix-target": "WARM_PREFIX_TARGET",
-  "ip-cooldown-period": "IP_COOLDOWN_PERIOD",
-} as const;
-
 const STRING_FLAGS = [
-  "instance-type",
   "nodes",
   "pods",
   "policy",
@@ -53,24 +38,18 @@ const STRING_FLAGS = [
   "scenario",
   "seed",
   "plot",
-  "max-pods",
   "lifetime",
   "duration",
   "attach-latency",
   "detach-latency",
   "imds-lag",
   "call-latency-ms",
-  ...Object.keys(SETTING_FLAGS),
 ];
 
 /** `Io` plus whether stderr is a terminal (for the progress bar) and file access. */
 export interface ReplayIo extends Io {
   readonly readTextFile?: (path: string) => Promise<string>;
   readonly writeTextFile?: (path: string, text: string) => Promise<void>;
-}
-
-class UsageError extends Error {
-  override readonly name = "UsageError";
 }
 
 /** Runs `replay` with the given process IO; returns the exit code. */
@@ -80,8 +59,8 @@ export async function replayCommand(io: ReplayIo): Promise<number> {
     values = parseArgs({
       args: [...io.args],
       options: {
+        ...NODE_FLAG_OPTIONS,
         ...Object.fromEntries(STRING_FLAGS.map((name) => [name, { type: "string" as const }])),
-        "prefix-delegation": { type: "boolean" },
         json: { type: "boolean" },
         progress: { type: "boolean" },
         help: { type: "boolean", short: "h" },
@@ -137,29 +116,11 @@ async function resolveOptions(
     }
     return Number(raw);
   };
-  const instanceType = text("instance-type");
-  if (instanceType === undefined || instanceType === "") throw new UsageError("Missing --instance-type");
   const policy = text("policy") ?? "aws-cni";
   if (policy !== "aws-cni" && policy !== "reference") {
     throw new UsageError(`Invalid --policy "${policy}": expected aws-cni or reference`);
   }
-  const overrides: Record<string, string> = {};
-  for (const [flag, name] of Object.entries(SETTING_FLAGS)) {
-    const value = text(flag);
-    if (value !== undefined) overrides[name] = value;
-  }
-  if (values["prefix-delegation"] === true) overrides.ENABLE_PREFIX_DELEGATION = "true";
-  const settings = resolvePoolSettings(io.env, overrides);
-  const info = lookupInstanceType(instanceType);
-  if (settings.prefixDelegation && !supportsPrefixDelegation(info)) {
-    throw new UsageError(`Instance type "${instanceType}" does not support prefix delegation (not Nitro)`);
-  }
-  const maxPodsText = text("max-pods") ?? io.env.MAX_PODS;
-  const maxPods = maxPodsText === undefined || maxPodsText === "" ? undefined : Number(maxPodsText);
-  if (maxPods !== undefined && !(Number.isInteger(maxPods) && maxPods > 0)) {
-    throw new UsageError(`Invalid max pods "${maxPodsText}": must be a positive integer`);
-  }
-  const limits = instanceLimits(info, { prefixDelegation: settings.prefixDelegation, maxPods });
+  const { instanceType, limits, settings } = resolveNodeFlags(values, io.env);
   const seed = integer("seed", 0) ?? 1;
   const workload = await workloadOf(io, { seed, integer, text });
   const model = (flag: string, fallback: LatencyModel) => {
@@ -172,7 +133,7 @@ async function resolveOptions(
     imdsLag: model("imds-lag", DEFAULT_TIMING.imdsLag),
     callLatencyMs: integer("call-latency-ms", 0) ?? DEFAULT_TIMING.callLatencyMs,
   };
-  return { instanceType: info.name, limits, settings, policy, workload, seed, timing };
+  return { instanceType, limits, settings, policy, workload, seed, timing };
 }
 
 async function workloadOf(

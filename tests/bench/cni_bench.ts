@@ -6,6 +6,7 @@
  * `deno run -A tests/bench/cni_bench.ts`. Aims: our ADD median ≤ 3× Go's, DEL ≤ 2×.
  */
 import { IpamdClient } from "../../shared/rpc/client.ts";
+import { waitServing } from "../ipamd_requests.ts";
 import { ServingStatus } from "../../shared/rpc/messages.ts";
 import { createNetns, createTempDir, type Netns } from "../netns.ts";
 import { PLUGIN, pluginEnv } from "../netns_node.ts";
@@ -63,21 +64,6 @@ async function measure(
     del.push(await timed(node, program, env("DEL", i), JSON.stringify(netconf)));
   }
   return { add: stats(add), del: stats(del) };
-}
-
-async function waitServing(socket: string): Promise<void> {
-  for (let i = 0; i < 400; i++) {
-    const client = new IpamdClient(socket);
-    try {
-      if (await client.healthCheck({ deadlineMs: 500 }) === ServingStatus.SERVING) return;
-    } catch {
-      // not up yet
-    } finally {
-      await client.close();
-    }
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error("ipamd did not start");
 }
 
 /** Runs both plugins; returns their statistics in ms. */

@@ -6,7 +6,7 @@
  */
 import { IpamdClient } from "../../shared/rpc/client.ts";
 import { ServingStatus } from "../../shared/rpc/messages.ts";
-import { addRequest, delRequest } from "../ipamd_requests.ts";
+import { addRequest, delRequest, waitServing } from "../ipamd_requests.ts";
 
 const CLIENTS = 16;
 const DURATION_MS = Number(Deno.env.get("BENCH_SECONDS") ?? "5") * 1000;
@@ -22,21 +22,6 @@ async function rssMb(pid: number): Promise<number> {
   return kb / 1024;
 }
 
-async function waitServing(socket: string): Promise<void> {
-  for (let i = 0; i < 400; i++) {
-    const client = new IpamdClient(socket);
-    try {
-      if (await client.healthCheck({ deadlineMs: 500 }) === ServingStatus.SERVING) return;
-    } catch {
-      // not up yet
-    } finally {
-      await client.close();
-    }
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-  throw new Error("ipamd did not start");
-}
-
 export async function benchIpamdRpc(): Promise<Record<string, number>> {
   const dir = await Deno.makeTempDir({ prefix: "aws-cni-bench-" });
   const socket = `${dir}/ipamd.sock`;
@@ -46,6 +31,8 @@ export async function benchIpamdRpc(): Promise<Record<string, number>> {
       AWS_VPC_K8S_CNI_BACKING_STORE: `${dir}/ipam.json`,
       AWS_VPC_K8S_CNI_LOGLEVEL: "ERROR",
       WARM_IP_TARGET: "300",
+      // Every pair reuses addresses at once: this measures the RPC, datastore and checkpoint path.
+      IP_COOLDOWN_PERIOD: "0",
     },
     stdout: "null",
     stderr: "inherit",
