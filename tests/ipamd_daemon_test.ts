@@ -280,3 +280,21 @@ Deno.test("ipamd cancels a waiting ADD when its DEL arrives first, so no address
   await t.client.delNetwork(delRequest("busy-0"), DEADLINE);
   equal(t.daemon.datastore.allocations().some((a) => a.key.containerId === "late"), false);
 });
+
+Deno.test("ipamd fails a DEL whose checkpoint write fails and keeps the allocation", async () => {
+  let store: MemoryCheckpointStore | undefined;
+  await using t = await startTestDaemon({ checkpoint: () => (store = new MemoryCheckpointStore()) });
+  const ip = await addIp(t.client, "kept");
+  store!.failNextSave();
+  await rejects(t.client.delNetwork(delRequest("kept"), DEADLINE), (error: unknown) => {
+    ok(error instanceof RpcCallError);
+    equal(error.code, Status.UNAVAILABLE);
+    return true;
+  });
+  equal(t.daemon.datastore.get({ networkName: "aws-cni", containerId: "kept", ifName: "eth0" })?.ip, ip);
+  ok(store!.text?.includes(ip), "the checkpoint still holds it");
+  equal((await t.client.delNetwork(delRequest("kept"), DEADLINE)).ipAllocations[0]?.ipv4Addr, ip);
+  const saved = JSON.parse(store!.text ?? "{}");
+  deepStrictEqual(saved.allocations, [], "and a DEL that could be written released it");
+  deepStrictEqual(saved.cooldowns.map((c: { ipv4: string }) => c.ipv4), [ip]);
+});
