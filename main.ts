@@ -7,9 +7,8 @@ import { USAGE } from "./shared/cli/usage.ts";
 import { VERSION } from "./shared/version.ts";
 
 function writeAll(file: { writeSync(p: Uint8Array): number }, text: string): void {
-  for (let bytes = new TextEncoder().encode(text); bytes.length > 0;) {
-    bytes = bytes.subarray(file.writeSync(bytes));
-  }
+  let bytes = new TextEncoder().encode(text);
+  while (bytes.length > 0) bytes = bytes.subarray(file.writeSync(bytes));
 }
 
 function processIo(args: string[]): Io {
@@ -31,10 +30,11 @@ async function main([first = "", ...rest]: string[]): Promise<number> {
   if (first === "--daemon") return (await import("./ipamd/mod.ts")).runDaemon(io);
   if (first === "plan") return (await import("./ipamd/cli/plan.ts")).planCommand(io);
   if (first === "replay") return (await import("./ipamd/cli/replay.ts")).replayCommand(io);
+  if (first === "status") return (await import("./ipamd/cli/status.ts")).statusCommand(io);
+  if (/^(un)?install$/.test(first)) return (await import("./ipamd/cli/install.ts")).installCommand(io, first);
   if (first === "version" || first === "--version") return io.stdout(`aws-cni ${VERSION}\n`), 0;
   if (first === "help" || first === "--help") return io.stdout(USAGE), 0;
-  io.stderr(USAGE);
-  return 2;
+  return io.stderr(USAGE), 2;
 }
 
 Deno.exit(await main(Deno.args));

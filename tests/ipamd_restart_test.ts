@@ -5,7 +5,6 @@
  */
 import { deepStrictEqual, equal, ok } from "node:assert/strict";
 import { IpamdClient } from "../shared/rpc/client.ts";
-import { ServingStatus } from "../shared/rpc/messages.ts";
 import { addRequest, delRequest, waitServing } from "./ipamd_requests.ts";
 
 interface Paths {

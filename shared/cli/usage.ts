@@ -13,6 +13,11 @@ Commands:
                           show how the warm pool settles for each pod count
   aws-cni replay --instance-type T (--scenario burst|churn|launch | --trace FILE) [--policy aws-cni|reference]
                           forecast EC2 calls, idle addresses and pod waits in simulated time
+  aws-cni status [--json] the pool as ipamd sees it: ENIs, targets, next action, EC2 errors
+  aws-cni install [--prefix DIR] [--write-conflist]
+                          install the binary, conflist, systemd unit and env file
+  aws-cni uninstall [--prefix DIR]
+                          remove what install wrote
   aws-cni version         print the version
   aws-cni help            print this text
 

@@ -5,9 +5,7 @@
  * `host-local` IPAM from /usr/lib/cni. Run as root after `make build`:
  * `deno run -A tests/bench/cni_bench.ts`. Aims: our ADD median ≤ 3× Go's, DEL ≤ 2×.
  */
-import { IpamdClient } from "../../shared/rpc/client.ts";
 import { waitServing } from "../ipamd_requests.ts";
-import { ServingStatus } from "../../shared/rpc/messages.ts";
 import { createNetns, createTempDir, type Netns } from "../netns.ts";
 import { PLUGIN, pluginEnv } from "../netns_node.ts";
 

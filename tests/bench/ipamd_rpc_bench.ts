@@ -5,7 +5,6 @@
  * Aims: ≥ 2,000 pairs/s, p99 ≤ 10 ms, RSS ≤ 120 MB.
  */
 import { IpamdClient } from "../../shared/rpc/client.ts";
-import { ServingStatus } from "../../shared/rpc/messages.ts";
 import { addRequest, delRequest, waitServing } from "../ipamd_requests.ts";
 
 const CLIENTS = 16;

@@ -1,0 +1,140 @@
+/**
+ * The daemon's operations side in one object: metrics (and the decorators that
+ * feed them), the ring of recent cloud failures, and the two loopback HTTP
+ * endpoints. `startDaemon` builds it first, wraps its EC2 port and RPC backend
+ * with it, and calls `serve()` once the pool exists. A listener that cannot bind
+ * is logged and skipped: pods get addresses without metrics.
+ *
+ * @module
+ */
+import type { Clock } from "../../shared/clock.ts";
+import { errorText, type Logger } from "../../shared/log.ts";
+import type { Ec2Port } from "../cloud/ec2_port.ts";
+import type { IpamdConfig } from "../config.ts";
+import type { Datastore } from "../pool/datastore.ts";
+import type { PassOutcome, Reconciler } from "../pool/reconciler.ts";
+import type { InstanceLimits } from "../pool/types.ts";
+import type { AddressQueue } from "../pool/waiters.ts";
+import type { CniBackend } from "../rpc/server.ts";
+import { CloudFailures } from "./cloud_failures.ts";
+import { type HttpEndpoint, serveHttp } from "./http_server.ts";
+import { introspectionHandler } from "./introspection.ts";
+import { MeteredEc2Port } from "./metered_ec2.ts";
+import { meterBackend } from "./metered_pool.ts";
+import { type BudgetWaits, IpamdMetrics } from "./metrics.ts";
+
+/** What the ops side needs besides the config. */
+export interface DaemonOpsOptions {
+  readonly limits: InstanceLimits;
+  readonly clock: Clock;
+  readonly log: Logger;
+  readonly budget?: BudgetWaits | undefined;
+}
+
+/** The running pool, once it exists. */
+export interface DaemonParts {
+  readonly datastore: Datastore;
+  readonly reconciler: Reconciler;
+  readonly queue: AddressQueue;
+}
+
+/** Where the endpoints listen; null when disabled or not bound. */
+export interface OpsEndpoints {
+  readonly metrics: string | null;
+  readonly introspection: string | null;
+}
+
+/** Metrics, cloud failures and the HTTP endpoints of one daemon. */
+export class DaemonOps {
+  readonly metrics: IpamdMetrics;
+  readonly failures: CloudFailures = new CloudFailures();
+  readonly #config: IpamdConfig;
+  readonly #o: DaemonOpsOptions;
+  #ec2: MeteredEc2Port | null = null;
+  #metricsEndpoint: HttpEndpoint | null = null;
+  #introspectionEndpoint: HttpEndpoint | null = null;
+
+  constructor(config: IpamdConfig, options: DaemonOpsOptions) {
+    this.#config = config;
+    this.#o = options;
+    this.metrics = new IpamdMetrics({
+      limits: options.limits,
+      settings: config.pool,
+      ...(options.budget === undefined ? {} : { budget: options.budget }),
+    });
+  }
+
+  /** `port` with every call metered (call once). */
+  meterEc2(port: Ec2Port): Ec2Port {
+    this.#ec2 = new MeteredEc2Port(port, this.metrics);
+    return this.#ec2;
+  }
+
+  /** `backend` with AddNetwork and DelNetwork counted. */
+  meterBackend(backend: CniBackend): CniBackend {
+    return meterBackend(backend, this.metrics);
+  }
+
+  /** Keeps a pass's cloud failures. */
+  onPass(outcome: PassOutcome): void {
+    this.failures.record(outcome, this.#o.clock.now());
+  }
+
+  /** Starts the endpoints the config enables, over the running pool. */
+  serve(parts: DaemonParts): OpsEndpoints {
+    const { clock, log, limits } = this.#o;
+    const config = this.#config;
+    const nowMs = () => clock.now();
+    this.metrics.watch({ ...parts, nowMs });
+    if (!config.disableMetrics) {
+      this.#metricsEndpoint = this.#listen("metrics", config.metricsBindAddress, async (request) => {
+        if (new URL(request.url).pathname !== "/metrics") return new Response("Not Found\n", { status: 404 });
+        return new Response(await this.metrics.render(), {
+          headers: { "content-type": this.metrics.contentType },
+        });
+      });
+    }
+    if (!config.disableIntrospection) {
+      const source = {
+        ...parts,
+        limits,
+        settings: config.pool,
+        subnetOf: (eniId: string) => this.#ec2?.subnetOf(eniId) ?? "",
+        failures: this.failures,
+      };
+      const handler = introspectionHandler(source, { config, nowMs });
+      this.#introspectionEndpoint = this.#listen("introspection", config.introspectionBindAddress, handler);
+    }
+    log.info("ops endpoints", { ...this.endpoints });
+    return this.endpoints;
+  }
+
+  /** Where the endpoints listen now. */
+  get endpoints(): OpsEndpoints {
+    return {
+      metrics: this.#metricsEndpoint?.address ?? null,
+      introspection: this.#introspectionEndpoint?.address ?? null,
+    };
+  }
+
+  /** Stops both endpoints; safe to call twice. */
+  async close(): Promise<void> {
+    const endpoints = [this.#metricsEndpoint, this.#introspectionEndpoint];
+    this.#metricsEndpoint = this.#introspectionEndpoint = null;
+    await Promise.all(endpoints.map((endpoint) => endpoint?.close()));
+  }
+
+  #listen(
+    name: string,
+    bind: string,
+    handler: (request: Request) => Response | Promise<Response>,
+  ): HttpEndpoint | null {
+    const log = this.#o.log.with({ op: name });
+    try {
+      return serveHttp(bind, handler, log);
+    } catch (error) {
+      log.error(`cannot serve ${name}; continuing without it`, { address: bind, error: errorText(error) });
+      return null;
+    }
+  }
+}

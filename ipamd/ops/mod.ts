@@ -1,0 +1,24 @@
+/**
+ * ipamd's operations side: Prometheus metrics in the reference's names, the
+ * loopback introspection endpoint, readiness (conflist, systemd), and what
+ * `aws-cni install` writes.
+ *
+ * @module
+ */
+export { DaemonOps, type DaemonOpsOptions, type DaemonParts, type OpsEndpoints } from "./daemon_ops.ts";
+export { meterBackend, MeteredAddressQueue } from "./metered_pool.ts";
+export { EC2_APIS, MeteredEc2Port } from "./metered_ec2.ts";
+export { type BudgetWaits, type Ec2CallRecord, IpamdMetrics, type MetricsSource } from "./metrics.ts";
+export { type CloudFailure, CloudFailures } from "./cloud_failures.ts";
+export {
+  GROWTH_BLOCK_REASONS,
+  type GrowthBlock,
+  growthBlock,
+  type GrowthBlockReason,
+} from "./growth_block.ts";
+export { INTROSPECTION_PATHS, introspectionHandler } from "./introspection.ts";
+export { type PoolReport, poolReport } from "./pool_report.ts";
+export { announceReady, CNI_BIN_DIR, type ReadyOptions, type ReadyResult } from "./ready.ts";
+export { type NotifyOptions, notifyReady, type NotifyResult } from "./sd_notify.ts";
+export { CONFLIST_NAME, isOurConflist, renderConflist, writeConflist } from "./conflist.ts";
+export { NODE_PATHS, type NodePaths, renderEnvTemplate, renderUnit, UNIT_NAME } from "./systemd_unit.ts";

@@ -1,0 +1,145 @@
+#!/usr/bin/env bash
+# `make demo`: aws-cni in under a minute.
+#  1. How the warm pool settles for the reference documentation's examples (`aws-cni plan`).
+#  2. As root: ipamd (`--daemon --simulate t3.small`, 300 ms EC2 latency) in a network
+#     namespace made for it; pods created and deleted through the CNI plugin exactly as
+#     kubelet runs it; `aws-cni status` as the pool grows and shrinks. Everything the demo
+#     makes is removed on exit, even on Ctrl-C.
+# Without root only part 1 runs (DEMO_NO_ROOT=1 forces that path).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bin=$PWD/dist/aws-cni
+if [ ! -x "$bin" ]; then
+  echo "demo: $bin is missing; run \`make build\` first" >&2
+  exit 1
+fi
+
+section() { printf '\n=== %s ===\n\n' "$*"; }
+
+section "1. The warm pool, settled for each pod count (aws-cni plan; docs/eni-and-ip-target.md)"
+"$bin" plan --instance-type t3.small --warm-eni-target 1 --pods 0,5,9
+echo
+"$bin" plan --instance-type t3.small --warm-ip-target 2 --minimum-ip-target 5 --pods 0,5,9 | tail -n +3
+echo
+"$bin" plan --instance-type p3dn.24xlarge --warm-eni-target 1 --pods 0,3,95
+echo
+"$bin" plan --instance-type p3dn.24xlarge --warm-ip-target 5 --minimum-ip-target 10 --pods 0,7,15,45 |
+  tail -n +3
+
+if [ "$(id -u)" -ne 0 ] || [ -n "${DEMO_NO_ROOT:-}" ]; then
+  section "2. Skipped: ipamd and pods on a simulated node"
+  echo "The live part runs ipamd in a network namespace of its own and wires pods into"
+  echo "namespaces with the CNI plugin; making namespaces needs root. Run: sudo make demo"
+  exit 0
+fi
+
+tag=awscni-demo-$$
+node=$tag-node
+dir=$(mktemp -d /tmp/aws-cni-demo.XXXXXX)
+pods=()
+daemon_pid=
+cleanup() {
+  set +e
+  if [ -n "$daemon_pid" ]; then
+    kill -TERM "$daemon_pid" 2>/dev/null
+    wait "$daemon_pid" 2>/dev/null
+  fi
+  for pod in "${pods[@]}"; do ip netns del "$pod" 2>/dev/null; done
+  ip netns del "$node" 2>/dev/null
+  rm -rf "$dir"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+if ! ip netns add "$node" 2>"$dir/netns.err"; then
+  section "2. Skipped: ipamd and pods on a simulated node"
+  echo "ip netns add failed: $(cat "$dir/netns.err")"
+  exit 0
+fi
+ip -n "$node" link set lo up
+
+section "2. ipamd on a simulated t3.small in network namespace $node"
+# The settings make the pool grow and shrink within the demo: 2 spare IPs, at least 3,
+# released pod IPs rest 3 s, and no scale-down window.
+settings=(WARM_IP_TARGET=2 MINIMUM_IP_TARGET=3 IP_COOLDOWN_PERIOD=3 POOL_SCALE_DOWN_WINDOW=0
+  AWS_VPC_K8S_CNI_LOGLEVEL=INFO AWS_VPC_K8S_CNI_LOG_FILE="$dir/ipamd.log"
+  AWS_VPC_K8S_PLUGIN_LOG_FILE="$dir/plugin.log")
+# With --host-network ipamd also builds each ENI's stand-in link, table and rules in the
+# namespace (port-less bridges: this kernel may lack the dummy module).
+host=()
+usage=$("$bin" --daemon --no-such-flag 2>&1 || true)
+if [[ $usage == *--host-network* ]]; then host=(--host-network); fi
+echo "env ${settings[*]:0:4}"
+echo "aws-cni --daemon --simulate t3.small --simulate-latency-ms 300 ${host[*]} --write-conflist $dir/net.d"
+ip netns exec "$node" env "${settings[@]}" "$bin" --daemon --simulate t3.small --simulate-latency-ms 300 \
+  "${host[@]}" --socket "$dir/ipamd.sock" --checkpoint "$dir/ipam.json" --write-conflist "$dir/net.d" \
+  </dev/null >"$dir/daemon.out" 2>&1 &
+daemon_pid=$!
+for _ in $(seq 1 150); do
+  [ -f "$dir/net.d/10-aws.conflist" ] && break
+  if ! kill -0 "$daemon_pid" 2>/dev/null; then
+    echo "demo: ipamd exited:" >&2
+    cat "$dir/daemon.out" "$dir/ipamd.log" >&2 2>/dev/null
+    daemon_pid=
+    exit 1
+  fi
+  sleep 0.2
+done
+if [ ! -f "$dir/net.d/10-aws.conflist" ]; then
+  echo "demo: ipamd did not become ready within 30 s" >&2
+  exit 1
+fi
+echo
+echo "ipamd serves; it wrote the conflist kubelet waits for ($dir/net.d/10-aws.conflist):"
+cat "$dir/net.d/10-aws.conflist"
+
+status() {
+  echo
+  echo "\$ aws-cni status"
+  ip netns exec "$node" "$bin" status
+}
+
+netconf=$(printf '{"cniVersion":"1.0.0","name":"aws-cni","type":"aws-cni","vethPrefix":"eni","mtu":"9001",%s}' \
+  "\"ipamdSocket\":\"$dir/ipamd.sock\",\"pluginLogFile\":\"$dir/plugin.log\",\"pluginLogLevel\":\"DEBUG\"")
+cni() { # cni ADD|DEL <n>
+  ip netns exec "$node" env CNI_COMMAND="$1" CNI_CONTAINERID="demo-$2" CNI_NETNS="/run/netns/$tag-pod$2" \
+    CNI_IFNAME=eth0 CNI_PATH=/opt/cni/bin \
+    CNI_ARGS="IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=web-$2" "$bin" <<<"$netconf"
+}
+
+status
+section "3. Five pods arrive (CNI_COMMAND=ADD, as kubelet runs the plugin)"
+for i in 1 2 3 4 5; do
+  ip netns add "$tag-pod$i"
+  pods+=("$tag-pod$i")
+  started=$(date +%s%N)
+  result=$(cni ADD "$i")
+  ms=$((($(date +%s%N) - started) / 1000000))
+  ip_addr=$(grep -o '"address": *"[^"]*"' <<<"$result" | head -n 1 | cut -d'"' -f4)
+  echo "pod web-$i: $ip_addr in $ms ms"
+done
+status
+echo
+echo "stand-in ENI links in the node namespace:"
+ip -n "$node" -br link | grep -v '^lo ' | grep -v '^eni' || true
+
+section "4. Four pods go (CNI_COMMAND=DEL); their IPs cool down 3 s, then the pool shrinks"
+for i in 2 3 4 5; do
+  cni DEL "$i" >/dev/null
+  ip netns del "$tag-pod$i"
+  echo "pod web-$i deleted"
+done
+status
+held() { ip netns exec "$node" "$bin" status --json | grep -m 1 -o '"total": *[0-9]*' | grep -o '[0-9]*$'; }
+echo
+echo "waiting for ipamd to give the spare IPs back (one release per 30 s, as the reference spaces them) ..."
+started=$SECONDS
+while [ "$(held)" -gt 3 ] && [ $((SECONDS - started)) -lt 40 ]; do sleep 2; done
+echo "$((SECONDS - started)) s later:"
+status
+echo
+echo "(ENIs younger than a minute are kept even when empty; ipamd frees them once they are older.)"
+
+section "5. Cleaning up"
+cni DEL 1 >/dev/null
+echo "pod web-1 deleted; stopping ipamd and removing the namespaces"
