@@ -11,12 +11,12 @@
  * @module
  */
 import { type EnvRow, IPAMD_ENV_TABLE } from "../ipamd/config.ts";
-
-/** The markers the table sits between. */
-export const SETTINGS_MARKERS = [
-  "<!-- settings:start -->",
-  "<!-- settings:end -->",
-] as const;
+import {
+  blockIn,
+  normalizeTable,
+  withBlock,
+  writeBlock,
+} from "./readme_blocks.ts";
 
 function cell(text: string): string {
   return text.replaceAll("|", "\\|").replaceAll("\n", " ");
@@ -38,49 +38,32 @@ export function settingsTable(
     "| Variable | Default | Accepts | Meaning | Reference |",
     "|---|---|---|---|---|",
     ...rows.map((row) =>
-      `| \`${row.name}\` | ${row.default === "" ? "unset" : `\`${cell(row.default)}\``} | ${
-        cell(row.parser.accepts)
-      } | ${cell(row.doc)} | ${cell(reference(row))} |`
+      `| \`${row.name}\` | ${
+        row.default === "" ? "unset" : `\`${cell(row.default)}\``
+      } | ${cell(row.parser.accepts)} | ${cell(row.doc)} | ${
+        cell(reference(row))
+      } |`
     ),
   ];
   return lines.join("\n") + "\n";
 }
 
-/** The text between the markers of `readme` (without the marker lines), or null without markers. */
+/** The text between the settings markers of `readme`, or null without markers. */
 export function tableInReadme(readme: string): string | null {
-  const [start, end] = SETTINGS_MARKERS;
-  const from = readme.indexOf(`${start}\n`);
-  const to = readme.indexOf(end, from);
-  return from < 0 || to < 0 ? null : readme.slice(from + start.length + 1, to);
-}
-
-/** A Markdown table without its padding: trimmed cells, separator cells as `---`, blank lines dropped. */
-export function normalizeTable(text: string): string {
-  return text.split("\n").map((line) => line.trim()).filter((line) => line !== "").map((line) =>
-    line.split(/(?<!\\)\|/).map((cell) => cell.trim()).map((cell) => /^:?-+:?$/.test(cell) ? "---" : cell)
-      .join("|")
-  ).join("\n");
+  return blockIn(readme, "settings");
 }
 
 /** `readme` with the generated table between the markers. */
 export function withTable(readme: string): string {
-  const [start, end] = SETTINGS_MARKERS;
-  const current = tableInReadme(readme);
-  if (current === null) {
-    throw new Error(`Cannot find the "${start}" and "${end}" markers`);
-  }
-  return readme.replace(
-    `${start}\n${current}${end}`,
-    `${start}\n${settingsTable()}${end}`,
-  );
+  return withBlock(readme, "settings", settingsTable());
 }
+
+export { normalizeTable };
 
 if (import.meta.main) {
   const [flag, path] = Deno.args;
   if (flag === "--write" && path !== undefined) {
-    await Deno.writeTextFile(path, withTable(await Deno.readTextFile(path)));
-    await new Deno.Command(Deno.execPath(), { args: ["fmt", "--quiet", path] })
-      .output();
+    await writeBlock(path, "settings", settingsTable());
   } else {
     await Deno.stdout.write(new TextEncoder().encode(settingsTable()));
   }
