@@ -1,7 +1,9 @@
 /**
  * ipamd's gRPC server on a Unix socket: `rpc.CNIBackend` (AddNetwork,
  * DelNetwork) and `grpc.health.v1.Health` (Check, Watch), served by grpc-js
- * with our codec. Every unary handler runs behind `unary()` (unary.ts).
+ * with our codec. Every unary handler runs behind `unary()` (unary.ts). Every
+ * HTTP/2 session defers its `destroy()` to dodge a crash in Deno's nghttp2
+ * binding (session_guard.ts).
  *
  * @module
  */
@@ -18,6 +20,7 @@ import { Status } from "../../shared/rpc/status.ts";
 import { RpcError } from "./errors.ts";
 import { type HealthStatus, ServingStatus } from "./health.ts";
 import { CNI_BACKEND_SERVER_DEFINITION, type Decoded, HEALTH_SERVER_DEFINITION } from "./service_defs.ts";
+import { guardServerSessions } from "./session_guard.ts";
 import { type InternalErrorSink, unary, type UnaryHandler } from "./unary.ts";
 
 /** What the RPC server asks of the daemon. */
@@ -110,11 +113,20 @@ async function clearStaleSocket(socketPath: string): Promise<void> {
   throw new Deno.errors.AddrInUse(`Cannot listen on "${socketPath}": another server is answering there`);
 }
 
+/** Listens on `socketPath`; sessions are guarded before the first connection is accepted. */
 function bind(server: grpc.Server, socketPath: string): Promise<void> {
   return new Promise((resolve, reject) => {
     server.bindAsync(`unix:${socketPath}`, grpc.ServerCredentials.createInsecure(), (error) => {
-      if (error === null) resolve();
-      else reject(new Error(`Cannot listen on "${socketPath}": ${error.message}`, { cause: error }));
+      if (error !== null) {
+        return reject(new Error(`Cannot listen on "${socketPath}": ${error.message}`, { cause: error }));
+      }
+      try {
+        // Without this a client's GOAWAY can crash the process (denoland/deno#36788).
+        guardServerSessions(server);
+        resolve();
+      } catch (guardError) {
+        reject(guardError);
+      }
     });
   });
 }
