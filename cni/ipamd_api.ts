@@ -11,7 +11,7 @@
  * @module
  */
 import { CniError, CniErrorCode } from "../shared/errors.ts";
-import { NativeIpamdClient as IpamdClient } from "../shared/rpc/native_client.ts";
+import { IpamdClient } from "../shared/rpc/client.ts";
 import {
   type AddNetworkReply,
   type AddNetworkRequest,

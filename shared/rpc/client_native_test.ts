@@ -4,21 +4,13 @@ import { INTERNAL_DETAILS, RpcError } from "../../ipamd/rpc/errors.ts";
 import { HealthStatus } from "../../ipamd/rpc/health.ts";
 import { startRpcServer } from "../../ipamd/rpc/server.ts";
 import { makeStaleSocket, tempDir, waitFor, withTimeout } from "./_test_support.ts";
-import type { IpamdClient } from "./client.ts";
 import { addNetworkReplyCodec, addNetworkRequestCodec, delNetworkRequestCodec } from "./codec.ts";
 import { type FakePeer, type ReceivedRequest, startFakeServer } from "./h2/_fake_peer.ts";
 import { encodeFrame, encodeUint32Frame, Flag, FrameType } from "./h2/frame.ts";
 import { encodeHeaderBlock } from "./h2/hpack.ts";
 import { RpcPath, ServingStatus } from "./messages.ts";
-import { NativeIpamdClient } from "./native_client.ts";
+import { IpamdClient } from "./client.ts";
 import { RpcCallError, Status } from "./status.ts";
-
-// Compile-time check: the public API is the same as IpamdClient's, both ways.
-type PublicApi<T> = { [K in keyof T]: T[K] };
-export const sameApi: [
-  (c: NativeIpamdClient) => PublicApi<IpamdClient>,
-  (c: IpamdClient) => PublicApi<NativeIpamdClient>,
-] = [(c) => c, (c) => c];
 
 const ADD = addNetworkRequestCodec.create({ containerId: "c1", ifName: "eth0", podName: "web-0" });
 const DEL = delNetworkRequestCodec.create({ containerId: "c1", ifName: "eth0", reason: "PodDeleted" });
@@ -32,8 +24,8 @@ async function callError(promise: Promise<unknown>): Promise<RpcCallError> {
 }
 
 /** A client closed on dispose, so the sanitizers see no open connection. */
-function clientFor(socketPath: string): NativeIpamdClient & AsyncDisposable {
-  const client = new NativeIpamdClient(socketPath);
+function clientFor(socketPath: string): IpamdClient & AsyncDisposable {
+  const client = new IpamdClient(socketPath);
   return Object.assign(client, { [Symbol.asyncDispose]: () => client.close() });
 }
 
@@ -45,7 +37,7 @@ function grpcFrame(message: Uint8Array, flag = 0): Uint8Array {
   return out;
 }
 
-Deno.test("NativeIpamdClient.addNetwork() and delNetwork() against the grpc-js server", async () => {
+Deno.test("IpamdClient.addNetwork() and delNetwork() against the grpc-js server", async () => {
   await using t = await startTestServer();
   await using client = clientFor(t.socketPath);
   const first = await client.addNetwork(ADD, SHORT);
@@ -61,7 +53,7 @@ Deno.test("NativeIpamdClient.addNetwork() and delNetwork() against the grpc-js s
   assert.deepEqual((await client.delNetwork(DEL, SHORT)).ipAllocations, [], "a repeated DEL succeeds");
 });
 
-Deno.test("NativeIpamdClient.healthCheck() reads SERVING, NOT_SERVING, and NOT_FOUND with its message", async () => {
+Deno.test("IpamdClient.healthCheck() reads SERVING, NOT_SERVING, and NOT_FOUND with its message", async () => {
   await using t = await startTestServer();
   await using client = clientFor(t.socketPath);
   assert.equal(await client.healthCheck(SHORT), ServingStatus.SERVING);
@@ -71,7 +63,7 @@ Deno.test("NativeIpamdClient.healthCheck() reads SERVING, NOT_SERVING, and NOT_F
   assert.deepEqual([error.code, error.details], [Status.NOT_FOUND, 'Unknown service "rpc.Nope"']);
 });
 
-Deno.test("NativeIpamdClient surfaces the server's status and percent-decoded message", async () => {
+Deno.test("IpamdClient surfaces the server's status and percent-decoded message", async () => {
   await using t = await startTestServer();
   await using client = clientFor(t.socketPath);
   t.backend.fail = new RpcError(Status.FAILED_PRECONDITION, "wrong client version: 100% \u00e9");
@@ -85,7 +77,7 @@ Deno.test("NativeIpamdClient surfaces the server's status and percent-decoded me
   assert.deepEqual([internal.code, internal.details], [Status.INTERNAL, INTERNAL_DETAILS]);
 });
 
-Deno.test("NativeIpamdClient fails with DEADLINE_EXCEEDED on a slow backend, which sees its signal abort", async () => {
+Deno.test("IpamdClient fails with DEADLINE_EXCEEDED on a slow backend, which sees its signal abort", async () => {
   await using t = await startTestServer();
   await using client = clientFor(t.socketPath);
   t.backend.delayMs = 10_000;
@@ -99,7 +91,7 @@ Deno.test("NativeIpamdClient fails with DEADLINE_EXCEEDED on a slow backend, whi
   assert.equal((await client.addNetwork(ADD, SHORT)).success, true, "the connection is still usable");
 });
 
-Deno.test("NativeIpamdClient fails with UNAVAILABLE quickly when the socket is missing or stale", async () => {
+Deno.test("IpamdClient fails with UNAVAILABLE quickly when the socket is missing or stale", async () => {
   await using dir = await tempDir();
   const stale = `${dir.path}/stale.sock`;
   await makeStaleSocket(stale);
@@ -113,7 +105,7 @@ Deno.test("NativeIpamdClient fails with UNAVAILABLE quickly when the socket is m
   }
 });
 
-Deno.test("NativeIpamdClient runs 200 concurrent calls on one client", async () => {
+Deno.test("IpamdClient runs 200 concurrent calls on one client", async () => {
   await using t = await startTestServer();
   await using client = clientFor(t.socketPath);
   t.backend.delayMs = 20;
@@ -126,7 +118,7 @@ Deno.test("NativeIpamdClient runs 200 concurrent calls on one client", async () 
   assert.equal(t.backend.assigned.size, 200);
 });
 
-Deno.test("NativeIpamdClient reads a 400 KB reply through HTTP/2 flow control", async () => {
+Deno.test("IpamdClient reads a 400 KB reply through HTTP/2 flow control", async () => {
   await using dir = await tempDir();
   const vpcV4Cidrs = Array.from({ length: 25_000 }, (_, i) => `10.${i >> 8}.${i & 255}.0/24`);
   const backend = new FakeBackend();
@@ -142,9 +134,9 @@ Deno.test("NativeIpamdClient reads a 400 KB reply through HTTP/2 flow control", 
   }
 });
 
-Deno.test("NativeIpamdClient.close() waits for in-flight calls; later calls fail with CANCELLED", async () => {
+Deno.test("IpamdClient.close() waits for in-flight calls; later calls fail with CANCELLED", async () => {
   await using t = await startTestServer();
-  const client = new NativeIpamdClient(t.socketPath);
+  const client = new IpamdClient(t.socketPath);
   t.backend.delayMs = 300;
   const inFlight = client.addNetwork(ADD, SHORT);
   await t.backend.waitForCalls(1);
@@ -156,7 +148,7 @@ Deno.test("NativeIpamdClient.close() waits for in-flight calls; later calls fail
   assert.equal((await callError(client.healthCheck(SHORT))).code, Status.CANCELLED);
 });
 
-Deno.test("NativeIpamdClient finishes a call across RpcServer.close(), then reconnects to a new server", async () => {
+Deno.test("IpamdClient finishes a call across RpcServer.close(), then reconnects to a new server", async () => {
   await using t = await startTestServer();
   await using client = clientFor(t.socketPath);
   t.backend.delayMs = 300;
@@ -197,7 +189,7 @@ function headersFrame(id: number, headers: [string, string][], end: boolean): nu
   ];
 }
 
-Deno.test("NativeIpamdClient sends a gRPC request and reads a reply split across DATA frames", async () => {
+Deno.test("IpamdClient sends a gRPC request and reads a reply split across DATA frames", async () => {
   let seen: ReceivedRequest | undefined;
   const message = grpcFrame(addNetworkReplyCodec.encode(REPLY));
   const reply = await answeredBy(async (peer, request) => {
@@ -224,7 +216,7 @@ Deno.test("NativeIpamdClient sends a gRPC request and reads a reply split across
   assert.deepEqual(seen?.body, grpcFrame(addNetworkRequestCodec.encode(ADD)));
 });
 
-Deno.test("NativeIpamdClient maps answers without a good reply to gRPC statuses", async (t) => {
+Deno.test("IpamdClient maps answers without a good reply to gRPC statuses", async (t) => {
   const ok =
     (body: Uint8Array, trailers: [string, string][] = [["grpc-status", "0"]]) =>
     (peer: FakePeer, { streamId }: ReceivedRequest) => peer.respond(streamId, body, trailers);
@@ -298,15 +290,15 @@ Deno.test("NativeIpamdClient maps answers without a good reply to gRPC statuses"
   }
 });
 
-Deno.test("NativeIpamdClient.close() during the first connect fails the call with CANCELLED", async () => {
+Deno.test("IpamdClient.close() during the first connect fails the call with CANCELLED", async () => {
   await using server = await startFakeServer();
-  const client = new NativeIpamdClient(server.socketPath);
+  const client = new IpamdClient(server.socketPath);
   const call = callError(client.addNetwork(ADD, SHORT));
   await client.close();
   assert.equal((await call).code, Status.CANCELLED);
 });
 
-Deno.test("NativeIpamdClient refuses a call without a positive deadline", async () => {
+Deno.test("IpamdClient refuses a call without a positive deadline", async () => {
   await using client = clientFor("/nonexistent.sock");
   for (const deadlineMs of [0, -1, Number.NaN, Number.POSITIVE_INFINITY]) {
     await assert.rejects(client.healthCheck({ deadlineMs }), RangeError);
