@@ -8,6 +8,7 @@
  */
 import { DEFAULT_POOL_SETTINGS, type PoolSettings } from "./pool/types.ts";
 import { parseCidr, parseIpv4 } from "../shared/ipv4.ts";
+import { parseRequestBudget, REQUEST_BUDGET_ACCEPTS } from "./cloud/rate_budget.ts";
 
 /** Startup stops on this; `problems` names every bad variable or flag. */
 export class ConfigError extends Error {
@@ -196,9 +197,10 @@ const MARK: Parser<number> = {
 };
 
 const VETH_PREFIX: Parser<string> = {
-  accepts: "1–4 letters, digits, - or _; not eth, lo or vlan",
+  accepts: "1–4 letters, digits, - or _ (no - first); not eth, lo, vlan",
   parse(text) {
     if (!/^[A-Za-z0-9_-]{1,4}$/.test(text)) throw new RangeError("must be 1–4 letters, digits, - or _");
+    if (text.startsWith("-")) throw new RangeError("must not start with - (tools read it as an option)");
     if (["eth", "lo", "vlan"].includes(text)) throw new RangeError("is reserved for host interfaces");
     return text;
   },
@@ -244,6 +246,17 @@ const ENI_TAGS: Parser<Readonly<Record<string, string>>> = {
 };
 
 const NO_TAGS: Readonly<Record<string, string>> = Object.freeze({});
+
+/** IMDS grants session tokens of 1 to 21 600 s. */
+const IMDS_TOKEN_TTL: Parser<number> = {
+  accepts: "seconds 1–21600",
+  parse: (text) => toInteger(text, 1, 21_600) * 1000,
+};
+
+const REQUEST_BUDGET: Parser<ReturnType<typeof parseRequestBudget>> = {
+  accepts: REQUEST_BUDGET_ACCEPTS,
+  parse: (text) => parseRequestBudget(text),
+};
 
 const LOG_LEVEL = oneOf<LogLevel>(["debug", "info", "warn", "error"]);
 
@@ -431,6 +444,67 @@ const HOST_ENV = Object.freeze({
     { name: "HTTP_TIMEOUT", parser: seconds(10), default: "10" },
     "Seconds an EC2 or IMDS request may take.",
   ),
+  ec2EndpointUrl: row(
+    { name: "AWS_ENDPOINT_URL_EC2", parser: orUnset(ENDPOINT, null), default: "" },
+    "The AWS SDK's own EC2 endpoint variable; AWS_EC2_ENDPOINT wins when both are set.",
+  ),
+  imdsEndpoint: row(
+    { name: "AWS_EC2_METADATA_SERVICE_ENDPOINT", parser: ENDPOINT, default: "http://169.254.169.254" },
+    "Where the instance metadata service (IMDS) answers.",
+  ),
+  imdsAllowV1: row(
+    {
+      name: "IMDS_ALLOW_V1",
+      parser: BOOLEAN,
+      default: "false",
+      referenceName: "none (the SDK falls back to IMDSv1)",
+    },
+    "Fall back to token-less IMDSv1 reads when IMDS refuses to issue an IMDSv2 session token.",
+  ),
+  imdsTokenTtlMs: row(
+    { name: "IMDS_TOKEN_TTL", parser: IMDS_TOKEN_TTL, default: "21600", referenceName: "none (6 h)" },
+    "Seconds an IMDSv2 session token lives; it is renewed before it expires.",
+  ),
+  ec2RequestBudget: row(
+    { name: "EC2_REQUEST_BUDGET", parser: REQUEST_BUDGET, default: "", referenceName: "none" },
+    "Client-side token buckets per EC2 action category, over AWS's documented sizes " +
+      "(e.g. mutating=50/5,CreateNetworkInterface=100/5); off turns them off.",
+  ),
+  ec2ThrottleRetries: row(
+    {
+      name: "EC2_THROTTLE_RETRIES",
+      parser: integer(0, 20),
+      default: "5",
+      referenceName: "none (SDK default: 3 attempts)",
+    },
+    "Retries of a throttled EC2 request, with exponential back-off and jitter, before the pool loop holds growth.",
+  ),
+  nodeReconcileIntervalMs: row(
+    {
+      name: "NODE_RECONCILE_INTERVAL",
+      parser: seconds(1),
+      default: "60",
+      referenceName: "none (about 60 s)",
+    },
+    "Seconds between reconciliations of the pool's ENIs and addresses with IMDS and EC2.",
+  ),
+  leakedEniCleanupIntervalMs: row(
+    { name: "LEAKED_ENI_CLEANUP_INTERVAL", parser: seconds(1), default: "3600", referenceName: "none (1 h)" },
+    "Seconds between sweeps for leaked ENIs.",
+  ),
+  leakedEniCleanupStartDelayMs: row(
+    {
+      name: "LEAKED_ENI_CLEANUP_START_DELAY",
+      parser: seconds(0),
+      default: "300",
+      referenceName: "none (random, up to 300 s)",
+    },
+    "The first leaked-ENI sweep waits a random time of up to this many seconds.",
+  ),
+  leakedEniMinAgeMs: row(
+    { name: "LEAKED_ENI_MIN_AGE", parser: seconds(0), default: "300", referenceName: "none (5 min)" },
+    "Seconds since creation (createdAt tag) before a leaked ENI is deleted.",
+  ),
   addWaitTimeoutMs: row(
     { name: "ADD_WAIT_TIMEOUT", parser: seconds(1), default: "10", referenceName: "none" },
     "Seconds an ADD waits for a free IP before it fails with try again later (CNI code 11).",
@@ -580,6 +654,7 @@ export function describeConfig(config: IpamdConfig): Record<string, unknown> {
     excludeSnatCidrs: [...config.excludeSnatCidrs],
     externalServiceCidrs: [...config.externalServiceCidrs],
     additionalEniTags: { ...config.additionalEniTags },
+    ec2RequestBudget: config.ec2RequestBudget === null ? null : { ...config.ec2RequestBudget },
     warnings: [...config.warnings],
   };
 }

@@ -7,7 +7,7 @@
  * @module
  */
 import type { Clock } from "../shared/clock.ts";
-import { readReleaseQueue, releaseQueuePath } from "../shared/release_queue.ts";
+import { drainReleaseQueue, releaseQueuePath } from "../shared/release_queue.ts";
 import { errorText, type Logger } from "../shared/log.ts";
 import { IpamBackend } from "./backend.ts";
 import type { Ec2Port } from "./cloud/ec2_port.ts";
@@ -22,6 +22,10 @@ import type { AddressQueue } from "./pool/waiters.ts";
 import { type BudgetWaits, DaemonOps, MeteredAddressQueue } from "./ops/mod.ts";
 import { AWS_NODE_HEALTH_SERVICE, HealthStatus, ServingStatus } from "./rpc/health.ts";
 import { type RpcServer, startRpcServer } from "./rpc/server.ts";
+import { RpcError } from "./rpc/errors.ts";
+import { Status } from "../shared/rpc/status.ts";
+import { discoverManagedEnis } from "./node/discovery.ts";
+import type { NodeLifecycle } from "./node/lifecycle.ts";
 
 /** The ports a daemon runs on. */
 export interface DaemonDeps {
@@ -34,6 +38,10 @@ export interface DaemonDeps {
   readonly network?: NodeNetwork;
   /** Time EC2 calls waited for the adapter's request budget, for the metrics. */
   readonly budget?: BudgetWaits;
+  /** Reconciliation with IMDS and EC2 and leaked-ENI cleanup, in the background. */
+  readonly node?: NodeLifecycle;
+  /** Growth pause after a full subnet (default: the reconciler's, 120 s as the reference). */
+  readonly subnetFullHoldMs?: number;
 }
 
 /** A running daemon. */
@@ -52,23 +60,19 @@ export interface Daemon {
 /** How often host networking is re-applied, in case another tool flushed it. */
 const NETWORK_REFRESH_MS = 60_000;
 
+/** How often the running daemon looks for releases the plugin queued. */
+const RELEASE_QUEUE_POLL_MS = 2_000;
+
 /** The health service that says whether an ADD can be served (the plugin's STATUS). */
 export const POOL_HEALTH_SERVICE = "aws-cni.pool";
-
-/** ENIs tagged with this are left alone (the reference's convention). */
-const NO_MANAGE_TAG = "node.k8s.amazonaws.com/no_manage";
 
 /** Starts ipamd; resolves once the socket serves. */
 export async function startDaemon(config: IpamdConfig, deps: DaemonDeps): Promise<Daemon> {
   const { limits, clock, log } = deps;
   const ops = new DaemonOps(config, { limits, clock, log, budget: deps.budget });
-  const ec2 = ops.meterEc2(deps.ec2);
+  const ec2 = ops.meterEc2(deps.node?.track(deps.ec2) ?? deps.ec2);
   const datastore = new Datastore({ cooldownMs: config.pool.ipCooldownMs });
-  for (const eni of await ec2.describeNode()) {
-    if (eni.tags[NO_MANAGE_TAG] === "true") {
-      log.info("skipping unmanaged ENI", { eniId: eni.eniId });
-      continue;
-    }
+  for (const eni of await discoverManagedEnis(ec2, { log, clock })) {
     datastore.addEni({ ...eni, createdAtMs: clock.now() });
     datastore.addCidrs(eni.eniId, [...eni.cidrs]);
   }
@@ -90,22 +94,25 @@ export async function startDaemon(config: IpamdConfig, deps: DaemonDeps): Promis
     () => checkpointFromDatastore(datastore, clock.now()),
   );
   const queuePath = releaseQueuePath(config.socketPath);
-  const queued = await readReleaseQueue(queuePath);
-  for (const { request } of queued) {
-    const key = {
-      networkName: request.networkName || "aws-cni",
-      containerId: request.containerId,
-      ifName: request.ifName,
-    };
-    const released = datastore.release(key, clock.now());
-    log.info("applied a release the plugin queued while ipamd was down", {
-      containerId: key.containerId,
-      ifName: key.ifName,
-      ip: released?.ip ?? null,
-    });
-  }
+  await drainReleaseQueue(queuePath, async (queued) => {
+    for (const { request } of queued) {
+      const key = {
+        networkName: request.networkName || "aws-cni",
+        containerId: request.containerId,
+        ifName: request.ifName,
+      };
+      const released = datastore.release(key, clock.now());
+      log.info("applied a release the plugin queued while ipamd was down", {
+        containerId: key.containerId,
+        ifName: key.ifName,
+        ip: released?.ip ?? null,
+      });
+    }
+    await journal.flush();
+  }).catch((error) =>
+    log.error("cannot apply queued releases now; retrying while serving", { error: errorText(error) })
+  );
   await journal.flush();
-  if (queued.length > 0) await Deno.truncate(queuePath);
 
   const health = new HealthStatus({
     "": ServingStatus.NOT_SERVING,
@@ -125,6 +132,7 @@ export async function startDaemon(config: IpamdConfig, deps: DaemonDeps): Promis
     settings: config.pool,
     clock,
     log: log.with({ op: "reconcile" }),
+    ...(deps.subnetFullHoldMs === undefined ? {} : { subnetFullHoldMs: deps.subnetFullHoldMs }),
     // The queue below is built before the first pass can call these.
     waitingAdds: () => queue.waiting,
     onAddresses: () => queue.serve(),
@@ -163,6 +171,8 @@ export async function startDaemon(config: IpamdConfig, deps: DaemonDeps): Promis
     health,
     onInternalError: (error) => log.error("RPC failed", { error: errorText(error) }),
   });
+  // A plugin that found the socket not yet serving (or ipamd too slow) queued its release after the drain above.
+  const releases = drainQueueEvery(queuePath, RELEASE_QUEUE_POLL_MS, { backend, log });
   const refresher = deps.network === undefined
     ? undefined
     : setInterval(() => void deps.network!.refresh(datastore.enis()), NETWORK_REFRESH_MS);
@@ -171,6 +181,17 @@ export async function startDaemon(config: IpamdConfig, deps: DaemonDeps): Promis
     log.error("reconciler stopped", { error: errorText(error) });
   });
   ops.serve({ datastore, reconciler, queue });
+  deps.node?.start({
+    datastore,
+    changed: () => {
+      updatePoolHealth();
+      reconciler.wake();
+    },
+    ...(deps.network === undefined ? {} : {
+      onEniAdded: (eni) => deps.network!.added(eni),
+      onEniRemoved: (eni) => deps.network!.removed(eni),
+    }),
+  });
   health.set("", ServingStatus.SERVING);
   health.set(AWS_NODE_HEALTH_SERVICE, ServingStatus.SERVING);
   updatePoolHealth();
@@ -182,6 +203,8 @@ export async function startDaemon(config: IpamdConfig, deps: DaemonDeps): Promis
       health.setAll(ServingStatus.NOT_SERVING);
       abort.abort();
       clearInterval(refresher);
+      await releases.stop();
+      await deps.node?.stop();
       await loop;
       await server.close(graceMs);
       await ops.close();
@@ -189,4 +212,39 @@ export async function startDaemon(config: IpamdConfig, deps: DaemonDeps): Promis
       log.info("ipamd stopped");
     })();
   return { datastore, reconciler, queue, server, journal, ops, stop };
+}
+
+/** Drains the release queue through the backend every `intervalMs`, one drain at a time, until `stop()`. */
+function drainQueueEvery(
+  path: string,
+  intervalMs: number,
+  options: { backend: IpamBackend; log: Logger },
+): { stop(): Promise<void> } {
+  const { backend, log } = options;
+  let running: Promise<void> = Promise.resolve();
+  let busy = false;
+  const drain = async () => {
+    const applied = await drainReleaseQueue(path, async (queued) => {
+      for (const { request } of queued) {
+        await backend.delNetwork(request).catch((error) => {
+          // A line without a container ID or interface can never apply; anything else is retried.
+          if (!(error instanceof RpcError && error.code === Status.INVALID_ARGUMENT)) throw error;
+          log.warn("dropped an invalid queued release", { error: errorText(error) });
+        });
+      }
+    });
+    if (applied.length > 0) log.info("applied releases the plugin queued", { count: applied.length });
+  };
+  const timer = setInterval(() => {
+    if (busy) return;
+    busy = true;
+    running = drain().catch((error) => log.error("cannot apply queued releases", { error: errorText(error) }))
+      .finally(() => busy = false);
+  }, intervalMs);
+  return {
+    async stop() {
+      clearInterval(timer);
+      await running;
+    },
+  };
 }

@@ -2,8 +2,9 @@
  * `aws-cni --daemon`: ipamd as a host service.
  *
  * ```
- * aws-cni --daemon [--socket PATH] [--checkpoint PATH] --simulate INSTANCE_TYPE
- *   [--simulate-state FILE] [--subnet-cidr CIDR] [--simulate-latency-ms MS] [--host-network]
+ * aws-cni --daemon [--socket PATH] [--checkpoint PATH] [--simulate INSTANCE_TYPE
+ *   [--simulate-state FILE] [--subnet-cidr CIDR] [--simulate-latency-ms MS] [--listen HOST:PORT]
+ *   [--simulate-api-latency-ms ACTION=MS,…] [--host-network]]
  * ```
  *
  * @module
@@ -12,20 +13,28 @@ import { parseArgs } from "node:util";
 import { systemClock } from "../shared/clock.ts";
 import type { Io } from "../shared/io.ts";
 import { createLogger, errorText } from "../shared/log.ts";
-import { ConfigError, type IpamdConfig, parseIpamdConfig } from "./config.ts";
+import { ConfigError, describeConfig, type IpamdConfig, parseIpamdConfig } from "./config.ts";
 import { startDaemon } from "./daemon.ts";
 import { instanceLimits, lookupInstanceType, UnknownInstanceTypeError } from "./limits/limits.ts";
-import { CheckpointError, FileCheckpointStore } from "./pool/checkpoint.ts";
+import { CheckpointError, CheckpointWriteError, FileCheckpointStore } from "./pool/checkpoint.ts";
 import { parseCidr } from "../shared/ipv4.ts";
 import type { Ec2Port } from "./cloud/ec2_port.ts";
+import { CloudError } from "./cloud/errors.ts";
+import { type AwsNode, openAwsNode } from "./node/aws_node.ts";
 import { HostNetwork } from "./host/mod.ts";
 import { NodeNetwork } from "./node_network.ts";
 import { announceReady } from "./ops/mod.ts";
-import { openSimulatedNode } from "./sim/daemon_node.ts";
+import { openSimulatedNode, SIMULATED_CREDENTIALS, type SimulatedInstance } from "./sim/daemon_node.ts";
 import { SimLinkPort } from "./sim/sim_link_port.ts";
 
-const DAEMON_USAGE = `usage: aws-cni --daemon [--socket PATH] [--checkpoint PATH] --simulate INSTANCE_TYPE
-  [--simulate-state FILE] [--subnet-cidr CIDR] [--simulate-latency-ms MS] [--host-network]
+const DAEMON_USAGE = `usage: aws-cni --daemon [--socket PATH] [--checkpoint PATH] [--simulate INSTANCE_TYPE
+  [--simulate-state FILE] [--subnet-cidr CIDR] [--simulate-latency-ms MS] [--listen HOST:PORT]
+  [--simulate-api-latency-ms ACTION=MS,...] [--host-network]]
+
+Without --simulate, ipamd runs on an EC2 node: IMDS at AWS_EC2_METADATA_SERVICE_ENDPOINT,
+EC2 at AWS_EC2_ENDPOINT or AWS_ENDPOINT_URL_EC2 (else the region's endpoint), credentials
+from the AWS SDK's default chain. --simulate serves a simulated EC2 and IMDS in-process
+(--listen: EC2 on PORT, IMDS on PORT + 1) and runs the same daemon against it over HTTP.
 
 With --simulate, host networking (per-ENI links, tables, rules and SNAT) is set up only
 with --host-network, on stand-in links in the daemon's own network namespace: run it
@@ -51,6 +60,8 @@ export async function runDaemon(io: Io): Promise<number> {
         "simulate-state": { type: "string" },
         "subnet-cidr": { type: "string" },
         "simulate-latency-ms": { type: "string" },
+        "simulate-api-latency-ms": { type: "string" },
+        listen: { type: "string" },
         "host-network": { type: "boolean" },
         "write-conflist": { type: "string" },
       },
@@ -70,37 +81,56 @@ export async function runDaemon(io: Io): Promise<number> {
   }
   const write = logWriter(config, io);
   const log = createLogger(write, { level: config.logLevel });
+  log.info("ipamd starting", { settings: JSON.stringify(describeConfig(config)) });
   for (const warning of config.warnings) log.warn(warning);
-  if (values.simulate === undefined) {
-    io.stderr("aws-cni --daemon: the EC2 adapter is not built yet; run with --simulate INSTANCE_TYPE\n");
-    return 1;
-  }
+  const limitOptions = {
+    prefixDelegation: config.pool.prefixDelegation,
+    maxPods: config.maxPods ?? undefined,
+  };
+  let simulated: SimulatedInstance | null = null;
+  let aws: AwsNode | null = null;
   try {
-    const info = lookupInstanceType(values.simulate);
-    const limits = instanceLimits(info, {
-      prefixDelegation: config.pool.prefixDelegation,
-      maxPods: config.maxPods ?? undefined,
-    });
-    const node = await openSimulatedNode({
-      instanceType: info.name,
-      limits,
-      stateFile: values["simulate-state"],
-      subnetCidr: values["subnet-cidr"],
-      latencyMs: values["simulate-latency-ms"] === undefined
-        ? undefined
-        : Number(values["simulate-latency-ms"]),
+    if (values.simulate !== undefined) {
+      const info = lookupInstanceType(values.simulate);
+      simulated = await openSimulatedNode({
+        instanceType: info.name,
+        limits: instanceLimits(info, limitOptions),
+        stateFile: values["simulate-state"],
+        subnetCidr: values["subnet-cidr"],
+        latencyMs: values["simulate-latency-ms"] === undefined
+          ? undefined
+          : Number(values["simulate-latency-ms"]),
+        listen: values.listen,
+        apiLatency: values["simulate-api-latency-ms"],
+        clock: systemClock,
+      });
+      const { ec2Endpoint, imdsEndpoint } = simulated.emulator;
+      log.info("simulated EC2 and IMDS serving", { ec2Endpoint, imdsEndpoint });
+    }
+    const emulator = simulated?.emulator;
+    aws = await openAwsNode(config, {
       clock: systemClock,
+      log,
+      ...(emulator === undefined ? {} : {
+        ec2Endpoint: emulator.ec2Endpoint,
+        imdsEndpoint: emulator.imdsEndpoint,
+        credentials: SIMULATED_CREDENTIALS,
+      }),
     });
+    const limits = instanceLimits(aws.instanceType, limitOptions);
     await ensureDir(config.socketPath);
     await ensureDir(config.checkpointPath);
-    let ec2: Ec2Port = node.port;
+    let ec2: Ec2Port = aws.ec2;
     let network: NodeNetwork | undefined;
-    if (values["host-network"] === true) {
-      const linked = new SimLinkPort(node.port);
-      await linked.attachExisting((eni) => parseCidr(eni.subnetCidr).bits);
-      ec2 = linked;
+    // A real node always gets host networking; a simulated one only with --host-network, on stand-in links.
+    if (simulated === null || values["host-network"] === true) {
+      if (simulated !== null) {
+        const linked = new SimLinkPort(aws.ec2);
+        await linked.attachExisting((eni) => parseCidr(eni.subnetCidr).bits);
+        ec2 = linked;
+      }
       const host = new HostNetwork({ log: log.with({ op: "host" }), eniMtu: config.eniMtu });
-      network = new NodeNetwork(host, { config, vpcCidrs: [node.vpcCidr], log: log.with({ op: "host" }) });
+      network = new NodeNetwork(host, { config, vpcCidrs: aws.vpcCidrs, log: log.with({ op: "host" }) });
     }
     const daemon = await startDaemon(config, {
       ec2,
@@ -108,6 +138,8 @@ export async function runDaemon(io: Io): Promise<number> {
       checkpoint: new FileCheckpointStore(config.checkpointPath),
       clock: systemClock,
       log,
+      budget: aws.budget,
+      node: aws.lifecycle,
       ...(network === undefined ? {} : { network }),
     });
     const ready = await announceReady(config, {
@@ -133,14 +165,17 @@ export async function runDaemon(io: Io): Promise<number> {
     return 0;
   } catch (error) {
     if (
-      error instanceof CheckpointError || error instanceof UnknownInstanceTypeError ||
-      error instanceof RangeError
+      error instanceof CheckpointError || error instanceof CheckpointWriteError ||
+      error instanceof UnknownInstanceTypeError || error instanceof RangeError || error instanceof CloudError
     ) {
       log.error("ipamd cannot start", { error: error.message });
       io.stderr(`aws-cni --daemon: ${error.message}\n`);
       return 1;
     }
     throw error;
+  } finally {
+    aws?.close();
+    await simulated?.close();
   }
 }
 

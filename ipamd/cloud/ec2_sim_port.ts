@@ -1,7 +1,9 @@
 /**
  * The pool's EC2 port over the simulation, for one instance. It makes the calls the
  * real SDK adapter makes (create, attach, mark delete-on-termination, wait; detach,
- * wait, delete) and translates failures with `cloudErrorFromCode`.
+ * wait, delete) and translates failures with `cloudErrorFromCode`. Like the real
+ * adapter, which waits on IMDS, it waits for attaches and detaches without EC2
+ * calls: it looks at the simulation's state directly, with back-off.
  *
  * @module
  */
@@ -12,6 +14,7 @@ import { cloudErrorFromCode } from "./ec2_codes.ts";
 import type { AddressRequest, AttachedEni, Ec2Port } from "./ec2_port.ts";
 import type { Ec2Simulation } from "./ec2_sim.ts";
 import { Ec2SimError } from "./ec2_sim_error.ts";
+import type { NetworkInterfaceState } from "./ec2_sim_snapshot.ts";
 import type { Ec2Action, InstanceView, NetworkInterfaceView } from "./ec2_sim_types.ts";
 import { CloudError } from "./errors.ts";
 
@@ -19,7 +22,7 @@ import { CloudError } from "./errors.ts";
 export interface SimEc2PortOptions {
   /** Waits for transport latency and between polls (default: real timers). */
   readonly sleep?: (ms: number) => Promise<void>;
-  /** Between polls while waiting for an attach or detach (default 500). */
+  /** The longest pause between looks while waiting for an attach or detach (default 500; from 100 ms, doubling). */
   readonly pollIntervalMs?: number;
   /** Gives up waiting for an attach or detach after this much sleeping (default 60 000). */
   readonly waitTimeoutMs?: number;
@@ -114,11 +117,11 @@ export class SimEc2Port implements Ec2Port {
       await this.#undo(eniId);
       throw error;
     }
-    const view = await this.#waitFor(eniId, "attach", (eni) => eni.attachment?.status === "attached");
-    if (view === null) {
+    const state = await this.#waitFor(eniId, "attach", (eni, nowMs) => settled(eni, nowMs) === "attached");
+    if (state === null) {
       throw cloudErrorFromCode("InvalidNetworkInterfaceID.NotFound", `ENI "${eniId}" vanished`);
     }
-    return this.#toAttachedEni(view);
+    return this.#attachedFromState(state);
   }
 
   async assignAddresses(eniId: string, request: AddressRequest): Promise<string[]> {
@@ -164,7 +167,9 @@ export class SimEc2Port implements Ec2Port {
       await ignoreNotFound(
         this.#call("DetachNetworkInterface", () => this.#sim.detachNetworkInterface({ attachmentId })),
       );
-      if (await this.#waitFor(eniId, "detach", (view) => view.status === "available") === null) return;
+      if (await this.#waitFor(eniId, "detach", (view, nowMs) => settled(view, nowMs) === null) === null) {
+        return;
+      }
     }
     await ignoreNotFound(
       this.#call(
@@ -211,21 +216,19 @@ export class SimEc2Port implements Ec2Port {
     return result?.networkInterfaces[0] ?? null;
   }
 
-  /** Polls until `done` holds (the view), the ENI is gone (null), or the wait times out. */
+  /**
+   * Looks at the simulation's state (no EC2 call) until `done` holds (the ENI), the
+   * ENI is gone (null), or the wait times out; pauses double from 100 ms up to `pollIntervalMs`.
+   */
   async #waitFor(
     eniId: string,
     what: "attach" | "detach",
-    done: (eni: NetworkInterfaceView) => boolean,
-  ): Promise<NetworkInterfaceView | null> {
-    for (let waitedMs = 0;; waitedMs += this.#pollIntervalMs) {
-      let eni: NetworkInterfaceView | null | undefined;
-      try {
-        eni = await this.#describeEni(eniId);
-      } catch (error) {
-        if (!(error instanceof CloudError && error.kind === "throttled")) throw error;
-      }
-      if (eni === null) return null;
-      if (eni !== undefined && done(eni)) return eni;
+    done: (eni: NetworkInterfaceState, nowMs: number) => boolean,
+  ): Promise<NetworkInterfaceState | null> {
+    for (let waitedMs = 0, attempt = 0;; attempt++) {
+      const eni = this.#sim.exportState().networkInterfaces.find((e) => e.networkInterfaceId === eniId);
+      if (eni === undefined) return null;
+      if (done(eni, this.#sim.clock.now())) return eni;
       if (waitedMs >= this.#waitTimeoutMs) {
         throw new CloudError(
           "unavailable",
@@ -233,8 +236,25 @@ export class SimEc2Port implements Ec2Port {
           `Cannot ${what} ENI "${eniId}": not done after ${waitedMs} ms`,
         );
       }
-      await this.#sleep(this.#pollIntervalMs);
+      const pauseMs = Math.min(this.#pollIntervalMs, 100 * 2 ** attempt);
+      await this.#sleep(pauseMs);
+      waitedMs += pauseMs;
     }
+  }
+
+  /** An ENI's state as an attached ENI, like `#toAttachedEni` of its describe view. */
+  async #attachedFromState(eni: NetworkInterfaceState): Promise<AttachedEni> {
+    return {
+      eniId: eni.networkInterfaceId,
+      deviceNumber: eni.attachment?.deviceIndex ?? -1,
+      primary: eni.attachment?.deviceIndex === 0,
+      mac: eni.macAddress,
+      primaryIp: eni.privateIpAddress,
+      subnetId: eni.subnetId,
+      subnetCidr: await this.#subnetCidr(eni.subnetId),
+      cidrs: [...eni.secondaryPrivateIpAddresses.map((ip) => `${ip}/32`), ...eni.ipv4Prefixes],
+      tags: Object.fromEntries(eni.tags.map((tag) => [tag.key, tag.value])),
+    };
   }
 
   async #undo(eniId: string): Promise<void> {
@@ -273,6 +293,14 @@ export class SimEc2Port implements Ec2Port {
     this.#subnetCidrs.set(subnetId, cidr);
     return cidr;
   }
+}
+
+/** An ENI's attachment status once due transitions complete: null when detached. */
+function settled(eni: NetworkInterfaceState, nowMs: number): "attaching" | "attached" | "detaching" | null {
+  const attachment = eni.attachment;
+  if (attachment === null) return null;
+  if (attachment.status === "attached" || attachment.readyAtMs > nowMs) return attachment.status;
+  return attachment.status === "attaching" ? "attached" : null;
 }
 
 function checkRequest(request: AddressRequest): void {

@@ -196,3 +196,14 @@ Deno.test("SimEc2Port sleeps on real timers by default", async () => {
   const eni = await port.createEni({ count: 1, prefixes: false });
   assert.equal(eni.deviceNumber, 1);
 });
+
+Deno.test("SimEc2Port.createEni() waits for the attach without DescribeNetworkInterfaces calls", async () => {
+  const fixture = portFixture();
+  fixture.sim.knobs.failAtRate("DescribeNetworkInterfaces", { code: "UnauthorizedOperation" }, 1);
+  const startMs = fixture.clock.now();
+  const eni = await fixture.port.createEni({ count: 2, prefixes: false });
+  assert.ok(fixture.clock.now() - startMs >= 2000, "waited out the attach latency");
+  assert.equal(eni.deviceNumber, 1);
+  assert.deepEqual(eni.cidrs, ["10.0.1.6/32", "10.0.1.7/32"]);
+  assert.ok(fixture.clock.now() - startMs < 2000 + 500, "looked again soon after the attach completed");
+});

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { type BucketSpec, TokenBucket } from "./ec2_sim_token_bucket.ts";
+import { type BucketSpec, TokenBucket } from "./token_bucket.ts";
 import type { Ec2Action } from "./ec2_sim_types.ts";
 
 /** The bucket categories EC2 documents, plus the actions it sizes individually. */

@@ -114,7 +114,9 @@ export function countingView(sim: Ec2Simulation, tally: Ec2Tally): Ec2Simulation
     get(target, property) {
       const value = Reflect.get(target, property, target);
       const action = typeof property === "string" ? ACTIONS.get(property) : undefined;
-      if (action === undefined || typeof value !== "function") return value;
+      // Other methods (exportState, onMutation) use private fields, so they run on the target itself.
+      if (action === undefined) return typeof value === "function" ? value.bind(target) : value;
+      if (typeof value !== "function") return value;
       return (...args: unknown[]) => {
         tally.calls[action] = (tally.calls[action] ?? 0) + 1;
         tally.times.push(target.clock.now());

@@ -139,7 +139,7 @@ const COMMON_ASSUMPTIONS = [
 const OUR_ASSUMPTIONS = [
   "aws-cni: the daemon's own datastore, policy and reconciler, through SimEc2Port (no SDK retries: a throttled call holds growth 1 to 30 s)",
   "aws-cni: an ADD waits in ipamd up to 10 s for an address (first come first served), then fails and kubelet retries",
-  "aws-cni: a new ENI is confirmed by polling DescribeNetworkInterfaces every 500 ms, not IMDS",
+  "aws-cni: attaches and detaches are awaited without EC2 calls (looks from 100 ms, doubling up to 500 ms), as the real adapter waits on IMDS",
   "aws-cni: a daemon whose first DescribeInstances fails is restarted after 1 to 30 s (service manager)",
   "aws-cni: the loop is Reconciler.run(): a pass, then the 5 s interval, a due decision or the end of a hold; ADDs and DELs wake it; waiting ADDs use the daemon's AddressQueue",
 ];

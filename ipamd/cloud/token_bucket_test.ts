@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { TokenBucket } from "./ec2_sim_token_bucket.ts";
+import { TokenBucket } from "./token_bucket.ts";
 
 Deno.test("TokenBucket.take() grants its capacity at once, then says how long to wait", () => {
   const bucket = new TokenBucket({ capacity: 3, refillPerSecond: 2 });

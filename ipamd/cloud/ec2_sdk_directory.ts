@@ -1,0 +1,106 @@
+/**
+ * The node lifecycle's `EniDirectory` over the SDK: ENI lookups by id and by
+ * filter (every page), deletes, tags, instance types and subnets, within the
+ * request budget.
+ *
+ * @module
+ */
+import {
+  type _InstanceType,
+  CreateTagsCommand,
+  DescribeInstanceTypesCommand,
+  DescribeNetworkInterfacesCommand,
+  DescribeSubnetsCommand,
+} from "@aws-sdk/client-ec2";
+import type { DescribedInstanceType } from "../limits/limits.ts";
+import type { EniDirectory, EniFilters, EniRecord, SubnetRecord } from "../node/types.ts";
+import type { Ec2Sender } from "./ec2_sdk_client.ts";
+import { Ec2Requests, IDEMPOTENT } from "./ec2_sdk_requests.ts";
+import { describedInstanceType, eniRecordFromSdk, sdkTags } from "./ec2_sdk_views.ts";
+import { CloudError } from "./errors.ts";
+
+/** EC2's largest DescribeNetworkInterfaces page. */
+const MAX_PAGE_SIZE = 1000;
+
+/** `EniDirectory` over the SDK. */
+export class SdkEniDirectory implements EniDirectory {
+  readonly #requests: Ec2Requests;
+  readonly #sender: Ec2Sender;
+  readonly #pageSize: number;
+
+  /** `pageSize`: ENIs per DescribeNetworkInterfaces page when listing (5 to 1000, default 1000). */
+  constructor(sender: Ec2Sender, options: { readonly pageSize?: number } = {}) {
+    this.#requests = new Ec2Requests(sender);
+    this.#sender = sender;
+    this.#pageSize = options.pageSize ?? MAX_PAGE_SIZE;
+  }
+
+  describeEnis(eniIds: readonly string[]): Promise<EniRecord[]> {
+    return this.#requests.describeEnis(eniIds);
+  }
+
+  deleteEni(eniId: string): Promise<void> {
+    return this.#requests.deleteEni(eniId);
+  }
+
+  async listEnis(filters: EniFilters): Promise<EniRecord[]> {
+    const found: EniRecord[] = [];
+    const Filters = Object.entries(filters).map(([Name, values]) => ({ Name, Values: [...values] }));
+    let token: string | undefined;
+    do {
+      const input = {
+        Filters,
+        MaxResults: this.#pageSize,
+        ...(token === undefined ? {} : { NextToken: token }),
+      };
+      const answer = await this.#sender.send(
+        "DescribeNetworkInterfaces",
+        IDEMPOTENT,
+        (client) => client.send(new DescribeNetworkInterfacesCommand(input)),
+      );
+      found.push(...(answer.NetworkInterfaces ?? []).map(eniRecordFromSdk));
+      token = answer.NextToken || undefined;
+    } while (token !== undefined);
+    return found;
+  }
+
+  async tagEni(eniId: string, tags: Readonly<Record<string, string>>): Promise<void> {
+    await this.#sender.send(
+      "CreateTags",
+      IDEMPOTENT,
+      (client) => client.send(new CreateTagsCommand({ Resources: [eniId], Tags: sdkTags(tags) })),
+    );
+  }
+
+  async describeInstanceType(instanceType: string): Promise<DescribedInstanceType | null> {
+    try {
+      const answer = await this.#sender.send(
+        "DescribeInstanceTypes",
+        IDEMPOTENT,
+        (client) =>
+          client.send(new DescribeInstanceTypesCommand({ InstanceTypes: [instanceType as _InstanceType] })),
+      );
+      const info = answer.InstanceTypes?.[0];
+      return info === undefined ? null : describedInstanceType(info);
+    } catch (error) {
+      if (error instanceof CloudError && error.code === "InvalidInstanceType") return null;
+      throw error;
+    }
+  }
+
+  async describeSubnet(subnetId: string): Promise<SubnetRecord | null> {
+    try {
+      const answer = await this.#sender.send(
+        "DescribeSubnets",
+        IDEMPOTENT,
+        (client) => client.send(new DescribeSubnetsCommand({ SubnetIds: [subnetId] })),
+      );
+      const subnet = answer.Subnets?.[0];
+      if (subnet?.CidrBlock === undefined) return null;
+      return { subnetId, cidr: subnet.CidrBlock, availableIps: subnet.AvailableIpAddressCount ?? 0 };
+    } catch (error) {
+      if (error instanceof CloudError && error.kind === "not-found") return null;
+      throw error;
+    }
+  }
+}

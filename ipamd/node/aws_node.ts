@@ -1,0 +1,176 @@
+/**
+ * The node as AWS shows it, assembled from the config: IMDS tells the instance,
+ * region, primary ENI (subnet, security groups, VPC CIDRs); EC2 goes through the
+ * SDK within the request budget; the instance type's limits come from the
+ * built-in table, or DescribeInstanceTypes for a type it lacks. `--simulate`
+ * passes the emulator's endpoints and dummy credentials; a real node takes the
+ * endpoints from the env and credentials from the SDK's default chain.
+ *
+ * @module
+ */
+import type { Clock } from "../../shared/clock.ts";
+import type { Logger } from "../../shared/log.ts";
+import { SdkEc2Port } from "../cloud/ec2_sdk.ts";
+import { createEc2Client, Ec2Sender, type StaticCredentials } from "../cloud/ec2_sdk_client.ts";
+import { SdkEniDirectory } from "../cloud/ec2_sdk_directory.ts";
+import { Ec2Requests } from "../cloud/ec2_sdk_requests.ts";
+import { HttpImdsClient } from "../cloud/imds.ts";
+import { HttpImdsApi, type ImdsEni, type ImdsInstance } from "../cloud/imds_api.ts";
+import { RateBudget } from "../cloud/rate_budget.ts";
+import type { IpamdConfig } from "../config.ts";
+import {
+  infoFromDescribe,
+  type InstanceTypeInfo,
+  lookupInstanceType,
+  UnknownInstanceTypeError,
+} from "../limits/limits.ts";
+import { retryStartup } from "./discovery.ts";
+import { NodeLifecycle } from "./lifecycle.ts";
+
+/** Overrides of the config's endpoints and the SDK's credentials. */
+export interface AwsNodeOptions {
+  readonly clock: Clock;
+  readonly log: Logger;
+  readonly imdsEndpoint?: string;
+  readonly ec2Endpoint?: string;
+  readonly credentials?: StaticCredentials;
+  /** How startup waits between tries (default: real timers). */
+  readonly sleep?: (ms: number) => Promise<void>;
+}
+
+/** Everything the daemon needs from AWS for this node. */
+export interface AwsNode {
+  readonly instance: ImdsInstance;
+  readonly instanceType: InstanceTypeInfo;
+  /** The VPC's IPv4 CIDRs, primary first. */
+  readonly vpcCidrs: readonly string[];
+  readonly ec2: SdkEc2Port;
+  readonly directory: SdkEniDirectory;
+  readonly lifecycle: NodeLifecycle;
+  readonly budget: RateBudget;
+  /** Closes the EC2 client's connections. */
+  close(): void;
+}
+
+/** Reads the node from IMDS and connects to EC2; retries while either throttles or is unreachable. */
+export async function openAwsNode(config: IpamdConfig, options: AwsNodeOptions): Promise<AwsNode> {
+  const { clock, log } = options;
+  const retry = { log, clock, ...(options.sleep === undefined ? {} : { sleep: options.sleep }) };
+  const imds = new HttpImdsApi(
+    new HttpImdsClient({
+      endpoint: options.imdsEndpoint ?? config.imdsEndpoint,
+      tokenTtlSeconds: config.imdsTokenTtlMs / 1000,
+      allowV1: config.imdsAllowV1,
+      timeoutMs: config.httpTimeoutMs,
+      clock,
+    }),
+  );
+  const { instance, primary } = await retryStartup("read the instance from IMDS", async () => {
+    const instance = await imds.instance();
+    const primary = await imds.eni(instance.primaryMac);
+    if (primary === null) throw new RangeError(`IMDS does not list the primary ENI "${instance.primaryMac}"`);
+    return { instance, primary };
+  }, retry);
+  const budget = new RateBudget({
+    clock,
+    buckets: config.ec2RequestBudget,
+    maxRetries: config.ec2ThrottleRetries,
+    onRetry: ({ action, attempt, delayMs, error }) =>
+      log.debug("EC2 request retried", { op: "ec2", api: action, attempt, delayMs, code: error.code }),
+  });
+  const client = createEc2Client({
+    region: instance.region,
+    endpoint: options.ec2Endpoint ?? config.ec2Endpoint ?? config.ec2EndpointUrl,
+    timeoutMs: config.httpTimeoutMs,
+    ...(options.credentials === undefined ? {} : { credentials: options.credentials }),
+  });
+  const sender = new Ec2Sender(client, budget);
+  const directory = new SdkEniDirectory(sender);
+  try {
+    const instanceType = await retryStartup(
+      "learn the instance type's limits",
+      () => typeInfo(instance.instanceType, directory),
+      retry,
+    );
+    const subnetCidr = await retryStartup(
+      "describe the node's subnet",
+      () => subnetOf(primary, directory, log),
+      retry,
+    );
+    const ec2 = new SdkEc2Port(new Ec2Requests(sender), imds, {
+      node: {
+        instanceId: instance.instanceId,
+        subnetId: primary.subnetId,
+        subnetCidr,
+        securityGroupIds: primary.securityGroupIds,
+      },
+      clusterName: config.clusterName,
+      additionalTags: config.additionalEniTags,
+      clock,
+      log: log.with({ op: "ec2" }),
+    });
+    const lifecycle = new NodeLifecycle({
+      imds,
+      directory,
+      instanceId: instance.instanceId,
+      vpcId: primary.vpcId,
+      clock,
+      log,
+      reconcileIntervalMs: config.nodeReconcileIntervalMs,
+      leakedEnis: config.disableLeakedEniCleanup || config.disableProvisioning ? null : {
+        intervalMs: config.leakedEniCleanupIntervalMs,
+        maxStartDelayMs: config.leakedEniCleanupStartDelayMs,
+        minAgeMs: config.leakedEniMinAgeMs,
+        clusterName: config.clusterName,
+      },
+    });
+    log.info("node found", {
+      instanceId: instance.instanceId,
+      instanceType: instance.instanceType,
+      region: instance.region,
+      subnetId: primary.subnetId,
+      subnetCidr,
+    });
+    const vpcCidrs = primary.vpcCidrs.length > 0 ? primary.vpcCidrs : [subnetCidr];
+    return {
+      instance,
+      instanceType,
+      vpcCidrs,
+      ec2,
+      directory,
+      lifecycle,
+      budget,
+      close: () => client.destroy(),
+    };
+  } catch (error) {
+    client.destroy();
+    throw error;
+  }
+}
+
+/** The built-in limits, or DescribeInstanceTypes' for a type the table lacks. */
+async function typeInfo(name: string, directory: SdkEniDirectory): Promise<InstanceTypeInfo> {
+  try {
+    return lookupInstanceType(name);
+  } catch (error) {
+    if (!(error instanceof UnknownInstanceTypeError)) throw error;
+    const described = await directory.describeInstanceType(name);
+    if (described === null) throw error;
+    return infoFromDescribe(name, described);
+  }
+}
+
+/** The subnet's CIDR (from IMDS, else DescribeSubnets), logging how many addresses it has left. */
+async function subnetOf(primary: ImdsEni, directory: SdkEniDirectory, log: Logger): Promise<string> {
+  const subnet = await directory.describeSubnet(primary.subnetId);
+  if (subnet !== null) {
+    log.info("node subnet", {
+      subnetId: subnet.subnetId,
+      cidr: subnet.cidr,
+      availableIps: subnet.availableIps,
+    });
+  }
+  const cidr = primary.subnetCidr || subnet?.cidr || "";
+  if (cidr === "") throw new RangeError(`Cannot learn the CIDR of subnet "${primary.subnetId}"`);
+  return cidr;
+}

@@ -1,0 +1,140 @@
+/**
+ * The node's lifecycle around the pool: two background jobs on timers, reconciling
+ * the datastore with IMDS and EC2 (every 60 s) and sweeping leaked ENIs (hourly,
+ * after a random start delay). `startDaemon` wraps its EC2 port with `track()`,
+ * calls `start()` once the pool runs and `stop()` when it stops.
+ *
+ * @module
+ */
+import type { Clock } from "../../shared/clock.ts";
+import { errorText, type Logger } from "../../shared/log.ts";
+import { realTimers, type Timers } from "../../shared/timers.ts";
+import type { AttachedEni, Ec2Port } from "../cloud/ec2_port.ts";
+import type { ImdsPort } from "../cloud/imds_api.ts";
+import type { Datastore, EniInfo } from "../pool/datastore.ts";
+import { LeakedEniCleaner, type LeakedEniSweep } from "./leaked_enis.ts";
+import { type NodeReconcileOutcome, NodeReconciler } from "./node_reconciler.ts";
+import { RecentChanges, TrackedEc2Port } from "./recent_changes.ts";
+import type { EniDirectory } from "./types.ts";
+
+/** When and how leaked ENIs are swept. */
+export interface LeakedEniSchedule {
+  readonly intervalMs: number;
+  /** The first sweep waits a random time up to this (spreading a fleet's sweeps). */
+  readonly maxStartDelayMs: number;
+  readonly minAgeMs: number;
+  readonly clusterName: string;
+}
+
+/** The node, its cloud and the job timings. */
+export interface NodeLifecycleOptions {
+  readonly imds: ImdsPort;
+  readonly directory: EniDirectory;
+  readonly instanceId: string;
+  readonly vpcId: string;
+  readonly clock: Clock;
+  readonly log: Logger;
+  /** Between reconcile passes (default 60 000). */
+  readonly reconcileIntervalMs?: number;
+  /** How long a released address or a freed ENI is not added back (default 60 000). */
+  readonly cooldownMs?: number;
+  /** null: no sweeps (DISABLE_LEAKED_ENI_CLEANUP, or no provisioning). */
+  readonly leakedEnis: LeakedEniSchedule | null;
+  readonly timers?: Timers;
+  readonly random?: () => number;
+}
+
+/** The running pool the background jobs work on. */
+export interface PoolHooks {
+  readonly datastore: Datastore;
+  readonly onEniAdded?: (eni: AttachedEni) => Promise<void>;
+  readonly onEniRemoved?: (eni: EniInfo) => Promise<void>;
+  /** The datastore changed. */
+  readonly changed?: () => void;
+}
+
+/** Reconciliation and leaked-ENI cleanup of one node. */
+export class NodeLifecycle {
+  readonly changes: RecentChanges;
+  readonly #o: NodeLifecycleOptions;
+  readonly #timers: Timers;
+  readonly #cancels = new Set<() => void>();
+  readonly #running = new Set<Promise<unknown>>();
+  #reconciler: NodeReconciler | null = null;
+  #cleaner: LeakedEniCleaner | null = null;
+  #stopped = false;
+
+  constructor(options: NodeLifecycleOptions) {
+    this.#o = options;
+    this.#timers = options.timers ?? realTimers;
+    this.changes = new RecentChanges(options.clock, options.cooldownMs);
+  }
+
+  /** `port`, telling reconciliation what the pool changes. */
+  track(port: Ec2Port): Ec2Port {
+    return new TrackedEc2Port(port, this.changes);
+  }
+
+  /** Starts the background jobs over the running pool. */
+  start(pool: PoolHooks): void {
+    const { log } = this.#o;
+    this.#reconciler = new NodeReconciler({
+      ...this.#o,
+      ...pool,
+      changes: this.changes,
+      log: log.with({ op: "node" }),
+    });
+    this.#every(
+      this.#o.reconcileIntervalMs ?? 60_000,
+      this.#o.reconcileIntervalMs ?? 60_000,
+      () => this.reconcile(),
+    );
+    const leaked = this.#o.leakedEnis;
+    if (leaked === null) return;
+    this.#cleaner = new LeakedEniCleaner({
+      directory: this.#o.directory,
+      vpcId: this.#o.vpcId,
+      clusterName: leaked.clusterName,
+      minAgeMs: leaked.minAgeMs,
+      clock: this.#o.clock,
+      log: log.with({ op: "leaked-enis" }),
+    });
+    const startDelayMs = Math.floor((this.#o.random ?? Math.random)() * leaked.maxStartDelayMs);
+    log.info("leaked-ENI cleanup scheduled", { startDelayMs, intervalMs: leaked.intervalMs });
+    this.#every(startDelayMs, leaked.intervalMs, () => this.sweepLeakedEnis());
+  }
+
+  /** One reconcile pass now (after `start()`). */
+  async reconcile(): Promise<NodeReconcileOutcome | null> {
+    return await this.#reconciler?.pass() ?? null;
+  }
+
+  /** One leaked-ENI sweep now (after `start()`, when sweeps are on). */
+  async sweepLeakedEnis(): Promise<LeakedEniSweep | null> {
+    return await this.#cleaner?.sweep() ?? null;
+  }
+
+  /** Stops the jobs and waits for a running one to finish; safe to call twice. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    for (const cancel of this.#cancels) cancel();
+    this.#cancels.clear();
+    await Promise.all(this.#running);
+  }
+
+  /** Runs `job` after `firstMs`, then every `intervalMs` after each run ends. */
+  #every(firstMs: number, intervalMs: number, job: () => Promise<unknown>): void {
+    if (this.#stopped) return;
+    const cancel = this.#timers.after(firstMs, () => {
+      this.#cancels.delete(cancel);
+      const run = job().catch((error) => {
+        this.#o.log.warn("node job failed; trying again later", { error: errorText(error) });
+      }).finally(() => {
+        this.#running.delete(run);
+        this.#every(intervalMs, intervalMs, job);
+      });
+      this.#running.add(run);
+    });
+    this.#cancels.add(cancel);
+  }
+}
