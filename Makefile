@@ -1,4 +1,4 @@
-# Every target uses the pinned Deno in .tools/bin (installed by `make deno` from tools/package*.json).
+# Every target uses the pinned Deno in .tools/bin (installed by `make deno` from tools/deno/package*.json).
 DENO := $(CURDIR)/.tools/bin/deno
 export PATH := $(CURDIR)/.tools/bin:$(PATH)
 export DENO_NO_UPDATE_CHECK := 1
@@ -7,7 +7,7 @@ export DENO_NO_UPDATE_CHECK := 1
 
 deno: $(DENO)
 
-$(DENO): tools/package.json tools/package-lock.json tools/install_deno.sh
+$(DENO): tools/deno/package.json tools/deno/package-lock.json tools/install_deno.sh
 	bash tools/install_deno.sh
 
 deps: $(DENO)

@@ -11,12 +11,7 @@
  * @module
  */
 import { type EnvRow, IPAMD_ENV_TABLE } from "../ipamd/config.ts";
-import {
-  blockIn,
-  normalizeTable,
-  withBlock,
-  writeBlock,
-} from "./readme_blocks.ts";
+import { blockIn, normalizeTable, withBlock, writeBlock } from "./readme_blocks.ts";
 
 function cell(text: string): string {
   return text.replaceAll("|", "\\|").replaceAll("\n", " ");
@@ -38,11 +33,9 @@ export function settingsTable(
     "| Variable | Default | Accepts | Meaning | Reference |",
     "|---|---|---|---|---|",
     ...rows.map((row) =>
-      `| \`${row.name}\` | ${
-        row.default === "" ? "unset" : `\`${cell(row.default)}\``
-      } | ${cell(row.parser.accepts)} | ${cell(row.doc)} | ${
-        cell(reference(row))
-      } |`
+      `| \`${row.name}\` | ${row.default === "" ? "unset" : `\`${cell(row.default)}\``} | ${
+        cell(row.parser.accepts)
+      } | ${cell(row.doc)} | ${cell(reference(row))} |`
     ),
   ];
   return lines.join("\n") + "\n";

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Installs the Deno pinned in tools/package-lock.json into .tools/bin/deno, from the npm registry.
+# Installs the Deno pinned in tools/deno/package-lock.json into .tools/bin/deno, from the npm registry.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 case "$(uname -m)" in
@@ -8,7 +8,7 @@ case "$(uname -m)" in
   *) echo "install_deno: no Deno package for $(uname -m)" >&2; exit 1 ;;
 esac
 mkdir -p .tools/npm .tools/bin
-cp tools/package.json tools/package-lock.json .tools/npm/
+cp tools/deno/package.json tools/deno/package-lock.json .tools/npm/
 (cd .tools/npm && npm install --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null)
 ln -sf "../npm/node_modules/@deno/$pkg/deno" .tools/bin/deno
 .tools/bin/deno --version | head -n 1

@@ -33,12 +33,8 @@ export function withBlock(readme: string, name: string, text: string): string {
 
 /** A Markdown table without its padding: trimmed cells, separator cells as `---`, blank lines dropped. */
 export function normalizeTable(text: string): string {
-  return text.split("\n").map((line) => line.trim()).filter((line) =>
-    line !== ""
-  ).map((line) =>
-    line.split(/(?<!\\)\|/).map((cell) => cell.trim()).map((cell) =>
-      /^:?-+:?$/.test(cell) ? "---" : cell
-    )
+  return text.split("\n").map((line) => line.trim()).filter((line) => line !== "").map((line) =>
+    line.split(/(?<!\\)\|/).map((cell) => cell.trim()).map((cell) => /^:?-+:?$/.test(cell) ? "---" : cell)
       .join("|")
   ).join("\n");
 }
