@@ -12,11 +12,14 @@ import { hostTeardownCommands, podTeardownCommands } from "./pod_net.ts";
 import { releaseOrQueue } from "./release.ts";
 import { delRequest } from "./requests.ts";
 import { findAttachment } from "./result.ts";
+import { addressesFromInterfaces } from "./pod_addresses.ts";
 
 /** Runs DEL. Throws only for failures a retry could fix. */
 export async function cmdDel(ctx: VerbContext): Promise<void> {
   const { env, conf, log } = ctx;
-  const known = conf.prevResult === undefined ? [] : findAttachment(conf.prevResult, env.ifName).podIps;
+  const fromPrev = conf.prevResult === undefined ? [] : findAttachment(conf.prevResult, env.ifName).podIps;
+  // No prevResult (the ADD never answered): the interfaces say which address to unwire and queue.
+  const known = fromPrev.length > 0 ? fromPrev : await addressesFromInterfaces(ctx);
   let releaseError: unknown;
   let released: readonly string[] = [];
   try {

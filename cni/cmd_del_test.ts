@@ -30,6 +30,15 @@ Deno.test("cmdDel() without prevResult learns the address from ipamd's reply", a
   assert.ok(f.ip.host.isEmpty(), JSON.stringify(f.ip.host));
 });
 
+Deno.test("cmdDel() without prevResult and with ipamd unreachable finds the address on the pod interface", async () => {
+  const { f } = await added();
+  f.ipamd.unreachable = true;
+  const del = await invoke(f, podEnv("DEL"), netconf());
+  assert.equal(del.status, 0, JSON.stringify(del.json));
+  assert.ok(f.ip.host.isEmpty(), `no host rule or route is left: ${JSON.stringify(f.ip.host)}`);
+  assert.deepEqual(f.queue.lines.map((l) => l.release.ipv4Addrs), [["10.0.0.10"]]);
+});
+
 Deno.test("cmdDel() succeeds when the netns is gone and ipamd does not know the pod", async () => {
   const { f, prevResult } = await added();
   f.ip.deleteNetns(POD_NETNS);

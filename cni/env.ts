@@ -37,7 +37,7 @@ function hasControl(text: string): boolean {
   return [...text].some((c) => c.charCodeAt(0) < 0x20 || c.charCodeAt(0) === 0x7f);
 }
 
-/** Checks CNI_IFNAME as the kernel would, plus the characters `ip -batch` treats specially. */
+/** Checks CNI_IFNAME as the kernel would, plus what `ip` treats specially (`-batch` characters, options). */
 export function ifNameProblem(name: string): string | undefined {
   if (new TextEncoder().encode(name).length > 15) return "longer than 15 bytes";
   if (name === "." || name === "..") return `"${name}" is reserved`;
@@ -46,6 +46,9 @@ export function ifNameProblem(name: string): string | undefined {
   if (/[:"'\\#]/.test(name) || hasControl(name)) {
     return "contains ':', a quote, '\\', '#' or a control character";
   }
+  // `ip` would read a leading '-' as an option, and names outside ASCII only confuse tools and people.
+  if (name.startsWith("-")) return "starts with '-'";
+  if (/[^\x21-\x7e]/.test(name)) return "contains a character outside printable ASCII";
   return undefined;
 }
 

@@ -19,7 +19,7 @@ Deno.test("envProblems() names every missing or invalid variable for the verb", 
   ]);
 });
 
-Deno.test("ifNameProblem() follows the kernel's rules plus ip -batch's special characters", async (t) => {
+Deno.test("ifNameProblem() follows the kernel's rules plus ip's special characters and options", async (t) => {
   const bad = [
     "a".repeat(16),
     "\u00e9".repeat(8),
@@ -32,11 +32,18 @@ Deno.test("ifNameProblem() follows the kernel's rules plus ip -batch's special c
     "a#b",
     "a\\b",
     "a\u0001b",
+    "-n",
+    "--help",
+    "-",
+    "\u00e9th0",
+    "eth\u200b0",
   ];
   for (const name of bad) {
     await t.step(JSON.stringify(name), () => assert.notEqual(ifNameProblem(name), undefined));
   }
-  for (const name of ["eth0", "a".repeat(15), "net-1_x.y"]) assert.equal(ifNameProblem(name), undefined);
+  for (const name of ["eth0", "a".repeat(15), "net-1_x.y", "eth0-"]) {
+    assert.equal(ifNameProblem(name), undefined);
+  }
 });
 
 Deno.test("parseCniArgs() splits K=V pairs and refuses a pair without a key", () => {

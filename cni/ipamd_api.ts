@@ -41,8 +41,8 @@ export interface IpamdApi {
   addNetwork(request: AddNetworkRequest, deadlineMs: number): Promise<AddNetworkReply>;
   delNetwork(request: DelNetworkRequest, deadlineMs: number): Promise<DelNetworkReply>;
   /**
-   * Every allocation ipamd holds for `networkName`. Proposed RPC
-   * `rpc.CNIBackend/ListAllocations`; rejects with UNIMPLEMENTED until ipamd has it.
+   * Every allocation ipamd holds for `networkName` (`rpc.CNIBackend/ListAllocations`,
+   * ours); rejects with UNIMPLEMENTED from an ipamd without it (the reference's).
    */
   listAllocations(networkName: string, deadlineMs: number): Promise<readonly Allocation[]>;
   /** Readiness for STATUS; rejects when ipamd cannot be reached. */
@@ -74,10 +74,8 @@ export class RpcIpamdApi implements IpamdApi {
     return this.#client.delNetwork(request, { deadlineMs });
   }
 
-  listAllocations(_networkName: string, _deadlineMs: number): Promise<readonly Allocation[]> {
-    return Promise.reject(
-      new RpcCallError(Status.UNIMPLEMENTED, "ipamd's contract has no ListAllocations method yet"),
-    );
+  async listAllocations(networkName: string, deadlineMs: number): Promise<readonly Allocation[]> {
+    return (await this.#client.listAllocations(networkName, { deadlineMs })).allocations;
   }
 
   async poolStatus(deadlineMs: number): Promise<PoolReadiness> {

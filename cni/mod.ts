@@ -36,11 +36,12 @@ const FIRST_NAMESPACE_INODE = 0xf0000000;
  * anonymous device (nsfs) with a namespace inode number. Comparing with
  * /proc/self/ns/net would be exact, but Deno refuses /proc/self without
  * --allow-all; a file that passes this and is not a network namespace still
- * fails when `ip` enters it.
+ * fails when `ip` enters it. A symlink is refused: it could lead past Deno's
+ * /proc guard to the host's own namespace (`/proc/1/ns/net`).
  */
 async function isNetns(path: string): Promise<boolean> {
   try {
-    const info = await Deno.stat(path);
+    const info = await Deno.lstat(path);
     const major = Math.floor(info.dev / 256) & 0xfff;
     return info.isFile && info.size === 0 && major === 0 && (info.ino ?? 0) >= FIRST_NAMESPACE_INODE;
   } catch {

@@ -125,8 +125,6 @@ function readAttachments(value: unknown): ValidAttachment[] {
   });
 }
 
-const noProblem = (): undefined => undefined;
-
 /** Resolves a decoded config whose version passed `configVersion`; every problem makes one code-7 error. */
 export function resolveNetConf(config: Readonly<Record<string, unknown>>, cniVersion: CniVersion): NetConf {
   const problems: string[] = [];
@@ -146,13 +144,20 @@ export function resolveNetConf(config: Readonly<Record<string, unknown>>, cniVer
   };
   const name = required(
     "name",
-    (v) => NETWORK_NAME.test(v) ? undefined : "must match [a-zA-Z0-9][a-zA-Z0-9_.-]*",
+    (v) =>
+      NETWORK_NAME.test(v) && v.length <= 253
+        ? undefined
+        : "must match [a-zA-Z0-9][a-zA-Z0-9_.-]* (at most 253)",
   );
   const type = required("type", (v) => v === "" ? "must not be empty" : undefined);
   const mtu = read("mtu", readMtu, NETCONF_DEFAULTS.mtu);
   const vethPrefix = read(
     "vethPrefix",
-    stringOf((v) => /^[a-zA-Z0-9_-]{1,4}$/.test(v) ? undefined : "must be 1 to 4 of [a-zA-Z0-9_-]"),
+    stringOf((v) =>
+      /^[a-zA-Z0-9][a-zA-Z0-9_-]{0,3}$/.test(v)
+        ? undefined
+        : "must be 1 to 4 of [a-zA-Z0-9_-], not starting with -"
+    ),
     NETCONF_DEFAULTS.vethPrefix,
   );
   const ipamdSocket = read(
@@ -160,7 +165,15 @@ export function resolveNetConf(config: Readonly<Record<string, unknown>>, cniVer
     stringOf((v) => v.startsWith("/") && !v.endsWith("/") ? undefined : "must be an absolute file path"),
     NETCONF_DEFAULTS.ipamdSocket,
   );
-  const pluginLogFile = read("pluginLogFile", stringOf(noProblem), NETCONF_DEFAULTS.pluginLogFile);
+  const pluginLogFile = read(
+    "pluginLogFile",
+    stringOf((v) =>
+      v === "" || v === "stderr" || (v.startsWith("/") && !v.endsWith("/") && !v.split("/").includes(".."))
+        ? undefined
+        : 'must be "stderr" or an absolute file path without ".."'
+    ),
+    NETCONF_DEFAULTS.pluginLogFile,
+  );
   const pluginLogLevel = read("pluginLogLevel", readLogLevel, NETCONF_DEFAULTS.pluginLogLevel);
   const prevResult = read<CniResult | undefined>("prevResult", parseResult, undefined);
   const attachmentsKey = config["cni.dev/valid-attachments"] !== undefined

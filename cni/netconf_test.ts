@@ -63,6 +63,27 @@ Deno.test("resolveNetConf() reports every problem in one code-7 error", () => {
   }
 });
 
+Deno.test("resolveNetConf() refuses an option-like vethPrefix, a relative or climbing pluginLogFile, a huge name", () => {
+  const bad = [{ vethPrefix: "-n" }, { vethPrefix: "-" }, { pluginLogFile: "plugin.log" }, {
+    pluginLogFile: "/var/log/../../etc/x",
+  }, { pluginLogFile: "/var/log/" }];
+  for (const fields of bad) {
+    assert.throws(
+      () => resolveNetConf({ name: "n", type: "t", ...fields }, "1.1.0"),
+      CniError,
+      JSON.stringify(fields),
+    );
+  }
+  for (const pluginLogFile of ["", "stderr", "/var/log/aws-routed-eni/plugin.log"]) {
+    assert.equal(
+      resolveNetConf({ name: "n", type: "t", pluginLogFile }, "1.1.0").pluginLogFile,
+      pluginLogFile,
+    );
+  }
+  assert.equal(resolveNetConf({ name: "n", type: "t", vethPrefix: "e-_1" }, "1.1.0").vethPrefix, "e-_1");
+  assert.throws(() => resolveNetConf({ name: "n".repeat(254), type: "t" }, "1.1.0"), /at most 253/);
+});
+
 Deno.test("resolveNetConf() reads valid attachments under either GC key", () => {
   const attachments = [{ containerID: "c1", ifname: "eth0" }];
   for (const key of ["cni.dev/valid-attachments", "cni.dev/attachments"]) {

@@ -85,6 +85,9 @@ export function parseResult(value: unknown): CniResult {
   interfaces.forEach((entry, i) => requireString(entry, "name", `interfaces[${i}]`));
   const ips = list(value["ips"], "ips").map((entry, i) => {
     requireString(entry, "address", `ips[${i}]`);
+    if (!/^[0-9a-fA-F:.]{2,45}\/\d{1,3}$/.test(entry["address"] as string)) {
+      throw new TypeError(`ips[${i}].address must be an address with a prefix length`);
+    }
     const index = entry["interface"];
     if (index !== undefined && (!Number.isInteger(index) || (index as number) < 0)) {
       throw new TypeError(`ips[${i}].interface must be a non-negative integer`);

@@ -53,4 +53,11 @@ Deno.test("parseResult() names the bad field", () => {
     /ips\[0\]\.interface/,
   );
   assert.throws(() => parseResult([]), /must be an object/);
+  for (const address of ["x".repeat(100), "10.0.0.1", "10.0.0.1/32 ", "-n/32"]) {
+    assert.throws(
+      () => parseResult({ ips: [{ address }] }),
+      /ips\[0\]\.address must be an address with a prefix/,
+    );
+  }
+  assert.equal(parseResult({ ips: [{ address: "fd00::1/128" }] }).ips[0]?.address, "fd00::1/128");
 });

@@ -12,6 +12,8 @@ import type {
   DelNetworkReply,
   DelNetworkRequest,
   IpAllocationMetadata,
+  ListAllocationsReply,
+  ListAllocationsRequest,
 } from "../shared/rpc/messages.ts";
 import { Status } from "../shared/rpc/status.ts";
 import type { Allocation, AllocationKey, Datastore } from "./pool/datastore.ts";
@@ -109,6 +111,20 @@ export class IpamBackend implements CniBackend {
       vpcV6Cidrs: [],
       networkPolicyMode: "",
     };
+  }
+
+  /** The allocations on disk (a change still being written is waited for), of one network or all. */
+  async listAllocations(request: ListAllocationsRequest): Promise<ListAllocationsReply> {
+    await this.#o.journal.durable();
+    const allocations = this.#o.datastore.allocations()
+      .filter(({ key }) => request.networkName === "" || key.networkName === request.networkName)
+      .map(({ key, ip }) => ({
+        containerId: key.containerId,
+        ifName: key.ifName,
+        networkName: key.networkName,
+        ipv4Addr: ip,
+      }));
+    return { allocations };
   }
 
   async delNetwork(request: DelNetworkRequest): Promise<DelNetworkReply> {

@@ -21,7 +21,7 @@ import type { InstanceLimits } from "./pool/types.ts";
 import type { AddressQueue } from "./pool/waiters.ts";
 import { type BudgetWaits, DaemonOps, MeteredAddressQueue } from "./ops/mod.ts";
 import { AWS_NODE_HEALTH_SERVICE, HealthStatus, ServingStatus } from "./rpc/health.ts";
-import { type RpcServer, startRpcServer } from "./rpc/server.ts";
+import { clearStaleSocket, type RpcServer, startRpcServer } from "./rpc/server.ts";
 import { RpcError } from "./rpc/errors.ts";
 import { Status } from "../shared/rpc/status.ts";
 import { discoverManagedEnis } from "./node/discovery.ts";
@@ -69,6 +69,8 @@ export const POOL_HEALTH_SERVICE = "aws-cni.pool";
 /** Starts ipamd; resolves once the socket serves. */
 export async function startDaemon(config: IpamdConfig, deps: DaemonDeps): Promise<Daemon> {
   const { limits, clock, log } = deps;
+  // Another ipamd serving this socket owns the checkpoint and the release queue: refuse before touching them.
+  await clearStaleSocket(config.socketPath);
   const ops = new DaemonOps(config, { limits, clock, log, budget: deps.budget });
   const ec2 = ops.meterEc2(deps.node?.track(deps.ec2) ?? deps.ec2);
   const datastore = new Datastore({ cooldownMs: config.pool.ipCooldownMs });

@@ -26,6 +26,7 @@ import { NodeNetwork } from "./node_network.ts";
 import { announceReady } from "./ops/mod.ts";
 import { openSimulatedNode, SIMULATED_CREDENTIALS, type SimulatedInstance } from "./sim/daemon_node.ts";
 import { SimLinkPort } from "./sim/sim_link_port.ts";
+import { ListenError } from "./rpc/server.ts";
 
 const DAEMON_USAGE = `usage: aws-cni --daemon [--socket PATH] [--checkpoint PATH] [--simulate INSTANCE_TYPE
   [--simulate-state FILE] [--subnet-cidr CIDR] [--simulate-latency-ms MS] [--listen HOST:PORT]
@@ -166,7 +167,10 @@ export async function runDaemon(io: Io): Promise<number> {
   } catch (error) {
     if (
       error instanceof CheckpointError || error instanceof CheckpointWriteError ||
-      error instanceof UnknownInstanceTypeError || error instanceof RangeError || error instanceof CloudError
+      error instanceof UnknownInstanceTypeError || error instanceof RangeError ||
+      error instanceof CloudError ||
+      error instanceof ListenError || error instanceof Deno.errors.AddrInUse ||
+      error instanceof Deno.errors.AlreadyExists
     ) {
       log.error("ipamd cannot start", { error: error.message });
       io.stderr(`aws-cni --daemon: ${error.message}\n`);

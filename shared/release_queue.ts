@@ -2,7 +2,10 @@
  * The durable queue of releases DEL could not hand to ipamd. One JSON object
  * per line, appended with O_APPEND and fsynced, next to the ipamd socket
  * (`<dir of ipamdSocket>/pending-releases.jsonl`). ipamd replays each line's
- * `request` as a DelNetwork at startup and then truncates the file.
+ * `request` as a DelNetwork at startup, and again every few seconds while it
+ * runs (a plugin may queue while ipamd is starting or slow to answer), and then
+ * truncates the file. Appends and drains hold an exclusive `flock` on the file,
+ * so a line appended while ipamd drains is never truncated away unread.
  *
  * Line format (version 1):
  * `{"v":1,"queuedAt":"<ISO time>","ipv4Addrs":["10.0.0.12"],"request":{<DelNetworkRequest fields>}}`
@@ -46,6 +49,7 @@ export class FileReleaseQueue implements ReleaseQueue {
     const line = new TextEncoder().encode(JSON.stringify(release) + "\n");
     const file = await Deno.open(this.path, { append: true, create: true, mode: 0o600 });
     try {
+      await file.lock(true);
       let written = 0;
       while (written < line.length) written += await file.write(line.subarray(written));
       await file.sync();
@@ -74,4 +78,35 @@ export async function readReleaseQueue(path: string): Promise<PendingRelease[]> 
     }
   }
   return releases;
+}
+
+/**
+ * Applies and removes every queued release, holding the queue's lock so that no
+ * append lands between the read and the truncation. `apply` gets every line, in
+ * order, and must make them durable; if it throws, the file is left whole
+ * (releases are idempotent, so the next drain applies them again) and the error
+ * is rethrown. Returns the releases applied.
+ */
+export async function drainReleaseQueue(
+  path: string,
+  apply: (releases: PendingRelease[]) => Promise<void>,
+): Promise<PendingRelease[]> {
+  let file: Deno.FsFile;
+  try {
+    file = await Deno.open(path, { read: true, write: true });
+  } catch (error) {
+    if (error instanceof Deno.errors.NotFound) return [];
+    throw error;
+  }
+  try {
+    if ((await file.stat()).size === 0) return [];
+    await file.lock(true);
+    const releases = await readReleaseQueue(path);
+    if (releases.length > 0) await apply(releases);
+    await file.truncate(0);
+    await file.sync();
+    return releases;
+  } finally {
+    file.close();
+  }
 }

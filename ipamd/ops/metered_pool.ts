@@ -22,6 +22,9 @@ export function meterBackend(backend: CniBackend, metrics: IpamdMetrics): CniBac
       metrics.delRequest(request.reason);
       return backend.delNetwork(request);
     },
+    ...(backend.listAllocations === undefined
+      ? {}
+      : { listAllocations: backend.listAllocations.bind(backend) }),
   };
 }
 

@@ -38,6 +38,19 @@ export class CheckpointError extends Error {
   }
 }
 
+/** A checkpoint that could not be written (read-only or full disk, …). */
+export class CheckpointWriteError extends Error {
+  override readonly name = "CheckpointWriteError";
+  /** The file that was to be written. */
+  readonly path: string;
+
+  constructor(path: string, options: { cause: unknown }) {
+    const reason = options.cause instanceof Error ? options.cause.message : String(options.cause);
+    super(`Cannot write checkpoint "${path}": ${reason}`, options);
+    this.path = path;
+  }
+}
+
 const NANOS_PER_MS = 1_000_000;
 
 /** Serializes checkpoint data as JSON text; timestamps become integer unix nanoseconds. */
@@ -106,8 +119,8 @@ export function parseCheckpoint(text: string, path: string): CheckpointData {
 /**
  * A checkpoint file. `save` writes a temporary file beside it, fsyncs it, renames it over the
  * target and fsyncs the directory; saves run one at a time in call order. Any failure rejects
- * (a failed directory fsync after the rename leaves the new file in place). `load` never changes
- * the file.
+ * with a `CheckpointWriteError` (a failed directory fsync after the rename leaves the new file in
+ * place). `load` never changes the file.
  */
 export class FileCheckpointStore implements CheckpointStore {
   readonly #path: string;
@@ -140,7 +153,9 @@ export class FileCheckpointStore implements CheckpointStore {
 
   save(data: CheckpointData): Promise<void> {
     const bytes = new TextEncoder().encode(formatCheckpoint(data));
-    const write = this.#tail.then(() => this.#write(bytes));
+    const write = this.#tail.then(() => this.#write(bytes)).catch((cause) => {
+      throw new CheckpointWriteError(this.#path, { cause });
+    });
     this.#tail = write.catch(() => {});
     return write;
   }

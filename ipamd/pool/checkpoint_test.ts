@@ -3,6 +3,7 @@ import {
   type CheckpointData,
   CheckpointError,
   checkpointFromDatastore,
+  CheckpointWriteError,
   FileCheckpointStore,
   formatCheckpoint,
   MemoryCheckpointStore,
@@ -202,10 +203,15 @@ Deno.test("FileCheckpointStore.save() writes concurrent saves in call order", as
   assert.deepEqual(await listDir(dir.path), ["ipam.json"]);
 });
 
-Deno.test("FileCheckpointStore.save() rejects when the directory is gone", async () => {
+Deno.test("FileCheckpointStore.save() rejects with a CheckpointWriteError naming the file when the directory is gone", async () => {
   const dir = await Deno.makeTempDir();
   await Deno.remove(dir);
-  await assert.rejects(new FileCheckpointStore(`${dir}/ipam.json`).save(DATA), Deno.errors.NotFound);
+  const path = `${dir}/ipam.json`;
+  const error = await new FileCheckpointStore(path).save(DATA).catch((e) => e);
+  assert.ok(error instanceof CheckpointWriteError, `expected a CheckpointWriteError, got ${error}`);
+  assert.ok(error.cause instanceof Deno.errors.NotFound);
+  assert.match(error.message, /^Cannot write checkpoint "[^"]+\/ipam\.json": No such file/);
+  assert.equal(error.path, path);
 });
 
 Deno.test("FileCheckpointStore.save() rejects, keeps the target and cleans up when the rename fails", async () => {

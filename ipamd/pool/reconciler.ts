@@ -103,16 +103,22 @@ export class Reconciler {
   /** Why ADDs waiting now would not be served, as far as this reconciler knows. */
   get block(): PoolBlock {
     const hold = this.hold;
-    if (hold !== null) {
-      const retryAfterMs = Math.max(hold.untilMs - this.#o.clock.now(), 0);
-      const reason = hold.reason === "throttled" || hold.reason === "subnet-full"
-        ? hold.reason
-        : hold.reason === "attachment-limit"
+    const reasonOf = (h: GrowHold) =>
+      h.reason === "throttled" || h.reason === "subnet-full"
+        ? h.reason
+        : h.reason === "attachment-limit"
         ? "max-enis"
         : "still-warming";
-      return { reason, retryAfterMs, detail: hold.message };
+    if (hold !== null) {
+      const retryAfterMs = Math.max(hold.untilMs - this.#o.clock.now(), 0);
+      return { reason: reasonOf(hold), retryAfterMs, detail: hold.message };
     }
-    return { reason: this.#last?.blocked ?? "still-warming" };
+    const blocked = this.#last?.blocked;
+    if (blocked !== undefined && blocked !== null) return { reason: blocked };
+    // The pause ran out and a retry is under way, but the pool has not grown since the failure: say why.
+    const failed = this.#hold;
+    if (failed !== null) return { reason: reasonOf(failed), retryAfterMs: null, detail: failed.message };
+    return { reason: "still-warming" };
   }
 
   /** When addresses were last given back to EC2. */
@@ -211,6 +217,8 @@ export class Reconciler {
       plan = this.#plan();
       if (!ok || !growing) break;
     }
+    // A pause that ran out is kept as the reason waiting ADDs hear only while the pool is still short.
+    if (failed.length === 0 && plan.shortIps === 0 && this.hold === null) this.#hold = null;
     const outcome: PassOutcome = { plan, applied, failed, blocked: plan.blocked, hold: this.hold };
     this.#last = outcome;
     this.#o.onPass?.(outcome);

@@ -33,6 +33,21 @@ Deno.test("Reconciler.pass() holds growth after throttling and says why", async 
   equal((await n.reconciler.pass()).applied.length, 1, "growth resumes after the hold");
 });
 
+Deno.test("Reconciler.block keeps naming the last failure after its pause ran out, until the pool is not short", async () => {
+  const n = await node();
+  n.sim.knobs.failNext("AssignPrivateIpAddresses", { code: "RequestLimitExceeded", httpStatus: 503 });
+  await n.reconciler.pass();
+  equal(n.reconciler.block.reason, "throttled");
+  n.clock.advance(1_000);
+  equal(n.reconciler.hold, null, "the pause ran out");
+  const block = n.reconciler.block;
+  equal(block.reason, "throttled", "a waiting ADD still hears why the pool has not grown");
+  equal(block.retryAfterMs, null);
+  ok(block.detail?.includes("RequestLimitExceeded"), String(block.detail));
+  await n.reconciler.pass();
+  equal(n.reconciler.block.reason, "still-warming", "once the pool grew, the old reason is gone");
+});
+
 Deno.test("Reconciler.pass() waits 120 s after a full subnet", async () => {
   const n = await node();
   n.sim.knobs.failNext("AssignPrivateIpAddresses", {

@@ -15,6 +15,8 @@ import type {
   DelNetworkRequest,
   HealthCheckRequest,
   HealthCheckResponse,
+  ListAllocationsReply,
+  ListAllocationsRequest,
 } from "../../shared/rpc/messages.ts";
 import { Status } from "../../shared/rpc/status.ts";
 import { RpcError } from "./errors.ts";
@@ -29,6 +31,8 @@ export interface CniBackend {
   addNetwork(request: AddNetworkRequest, signal?: AbortSignal): Promise<AddNetworkReply>;
   /** Releases a pod interface's addresses. */
   delNetwork(request: DelNetworkRequest): Promise<DelNetworkReply>;
+  /** Every allocation held (for CNI GC and CHECK); without it the method is UNIMPLEMENTED. */
+  listAllocations?(request: ListAllocationsRequest): Promise<ListAllocationsReply>;
 }
 
 /** Options of `startRpcServer`. */
@@ -50,6 +54,11 @@ export interface RpcServer {
    * then cancels the rest and removes the socket file. Safe to call twice.
    */
   close(graceMs: number): Promise<void>;
+}
+
+/** The socket could not be bound (permissions, a missing directory, …). */
+export class ListenError extends Error {
+  override readonly name = "ListenError";
 }
 
 /** Requests are a few hundred bytes; refuse anything much larger. */
@@ -90,8 +99,11 @@ function watchHealth(
   };
 }
 
-/** Removes a socket file left by a dead server; refuses a live one or a file that is not a socket. */
-async function clearStaleSocket(socketPath: string): Promise<void> {
+/**
+ * Removes a socket file left by a dead server; refuses a live one or a file that is not a socket.
+ * The daemon calls it before it touches any state, so a second ipamd never rewrites the first's checkpoint.
+ */
+export async function clearStaleSocket(socketPath: string): Promise<void> {
   let info: Deno.FileInfo;
   try {
     info = await Deno.lstat(socketPath);
@@ -118,7 +130,9 @@ function bind(server: grpc.Server, socketPath: string): Promise<void> {
   return new Promise((resolve, reject) => {
     server.bindAsync(`unix:${socketPath}`, grpc.ServerCredentials.createInsecure(), (error) => {
       if (error !== null) {
-        return reject(new Error(`Cannot listen on "${socketPath}": ${error.message}`, { cause: error }));
+        return reject(
+          new ListenError(`Cannot listen on "${socketPath}": ${error.message}`, { cause: error }),
+        );
       }
       try {
         // Without this a client's GOAWAY can crash the process (denoland/deno#36788).
@@ -145,6 +159,12 @@ export async function startRpcServer(options: RpcServerOptions): Promise<RpcServ
     ),
     DelNetwork: unary<DelNetworkRequest, DelNetworkReply>(
       (request) => backend.delNetwork(request),
+      onInternalError,
+    ),
+    ListAllocations: unary<ListAllocationsRequest, ListAllocationsReply>(
+      (request) =>
+        backend.listAllocations?.(request) ??
+          Promise.reject(new RpcError(Status.UNIMPLEMENTED, "This ipamd cannot list allocations")),
       onInternalError,
     ),
   });

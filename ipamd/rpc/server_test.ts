@@ -6,7 +6,8 @@ import { Status } from "../../shared/rpc/status.ts";
 import { FakeBackend, GrpcJsClient, startTestServer } from "./_test_support.ts";
 import { INTERNAL_DETAILS, RpcError } from "./errors.ts";
 import { HealthStatus } from "./health.ts";
-import { startRpcServer } from "./server.ts";
+import { type CniBackend, startRpcServer } from "./server.ts";
+import { IpamdClient } from "../../shared/rpc/client.ts";
 
 const ADD = addNetworkRequestCodec.create({ containerId: "c1", ifName: "eth0", podName: "web-0" });
 const DEL = delNetworkRequestCodec.create({ containerId: "c1", ifName: "eth0", reason: "PodDeleted" });
@@ -192,4 +193,40 @@ Deno.test("RpcServer.close() cancels calls still running after the grace period"
   const error = await inFlight;
   assert.ok([Status.CANCELLED, Status.UNAVAILABLE].includes(error.code as 1 | 14), `code ${error.code}`);
   await waitFor(() => t.backend.aborted.length === 1);
+});
+
+Deno.test("startRpcServer() answers ListAllocations from a backend that lists, UNIMPLEMENTED from one that does not", async () => {
+  await using dir = await tempDir();
+  const listing: CniBackend = {
+    addNetwork: () => Promise.reject(new Error("not used")),
+    delNetwork: () => Promise.reject(new Error("not used")),
+    listAllocations: (request) =>
+      Promise.resolve({
+        allocations: [{
+          containerId: "c1",
+          ifName: "eth0",
+          networkName: request.networkName,
+          ipv4Addr: "10.0.0.9",
+        }],
+      }),
+  };
+  const health = new HealthStatus({ "": ServingStatus.SERVING });
+  for (const [name, backend] of [["listing", listing], ["reference", new FakeBackend()]] as const) {
+    const socketPath = `${dir.path}/${name}.sock`;
+    const server = await startRpcServer({ socketPath, backend, health });
+    const client = new IpamdClient(socketPath);
+    try {
+      const reply = await client.listAllocations("aws-cni", { deadlineMs: 2_000 }).catch((e: unknown) => e);
+      if (name === "listing") {
+        assert.deepEqual(reply, {
+          allocations: [{ containerId: "c1", ifName: "eth0", networkName: "aws-cni", ipv4Addr: "10.0.0.9" }],
+        });
+      } else {
+        assert.equal((reply as { code?: number }).code, Status.UNIMPLEMENTED);
+      }
+    } finally {
+      await client.close();
+      await server.close(500);
+    }
+  }
 });

@@ -15,6 +15,8 @@ import {
   delNetworkRequestCodec,
   healthCheckRequestCodec,
   healthCheckResponseCodec,
+  listAllocationsReplyCodec,
+  listAllocationsRequestCodec,
   type MessageCodec,
 } from "../../shared/rpc/codec.ts";
 import type {
@@ -24,6 +26,8 @@ import type {
   DelNetworkRequest,
   HealthCheckRequest,
   HealthCheckResponse,
+  ListAllocationsReply,
+  ListAllocationsRequest,
 } from "../../shared/rpc/messages.ts";
 import { RpcPath } from "../../shared/rpc/messages.ts";
 import { WireFormatError } from "../../shared/rpc/wire.ts";
@@ -77,6 +81,11 @@ function cniBackend(server: boolean): grpc.ServiceDefinition {
       request: delNetworkRequestCodec,
       response: delNetworkReplyCodec,
       readRequest: server ? tryDecode(delNetworkRequestCodec) : delNetworkRequestCodec.decode,
+    }),
+    ListAllocations: method<ListAllocationsRequest, ListAllocationsReply, unknown>(RpcPath.LIST_ALLOCATIONS, {
+      request: listAllocationsRequestCodec,
+      response: listAllocationsReplyCodec,
+      readRequest: server ? tryDecode(listAllocationsRequestCodec) : listAllocationsRequestCodec.decode,
     }),
   };
 }

@@ -14,6 +14,8 @@ import {
   delNetworkRequestCodec,
   healthCheckRequestCodec,
   healthCheckResponseCodec,
+  listAllocationsReplyCodec,
+  listAllocationsRequestCodec,
   type MessageCodec,
 } from "./codec.ts";
 import { H2Connection, H2Error, type H2Response, type HeaderList, headerValue } from "./h2/mod.ts";
@@ -22,6 +24,7 @@ import {
   type AddNetworkRequest,
   type DelNetworkReply,
   type DelNetworkRequest,
+  type ListAllocationsReply,
   RpcPath,
   type ServingStatus,
 } from "./messages.ts";
@@ -81,6 +84,17 @@ export class IpamdClient {
   /** Calls `rpc.CNIBackend/DelNetwork`. */
   delNetwork(request: DelNetworkRequest, options: CallOptions): Promise<DelNetworkReply> {
     return this.#unary(RpcPath.DEL_NETWORK, delNetworkRequestCodec, delNetworkReplyCodec, request, options);
+  }
+
+  /** Calls `rpc.CNIBackend/ListAllocations` (ours; a reference ipamd answers UNIMPLEMENTED). */
+  listAllocations(networkName: string, options: CallOptions): Promise<ListAllocationsReply> {
+    return this.#unary(
+      RpcPath.LIST_ALLOCATIONS,
+      listAllocationsRequestCodec,
+      listAllocationsReplyCodec,
+      { networkName },
+      options,
+    );
   }
 
   /** Calls `grpc.health.v1.Health/Check` for `service` ("" = the whole server). */

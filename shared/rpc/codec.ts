@@ -15,6 +15,9 @@ import type {
   HealthCheckRequest,
   HealthCheckResponse,
   IpAllocationMetadata,
+  ListAllocationsReply,
+  ListAllocationsRequest,
+  PodAllocation,
 } from "./messages.ts";
 import { WireFormatError, WireReader, WireType, WireWriter } from "./wire.ts";
 
@@ -203,6 +206,30 @@ export const delNetworkReplyCodec: MessageCodec<DelNetworkReply> = defineMessage
     { no: 4, key: "podVlanId", kind: "int32" },
     { no: 6, key: "networkPolicyMode", kind: "string" },
   ],
+);
+
+/** rpc.ListAllocationsRequest */
+export const listAllocationsRequestCodec: MessageCodec<ListAllocationsRequest> = defineMessage<
+  ListAllocationsRequest
+>("rpc.ListAllocationsRequest", [{ no: 1, key: "networkName", kind: "string" }]);
+
+/** rpc.PodAllocation */
+export const podAllocationCodec: MessageCodec<PodAllocation> = defineMessage<PodAllocation>(
+  "rpc.PodAllocation",
+  [
+    { no: 1, key: "containerId", kind: "string" },
+    { no: 2, key: "ifName", kind: "string" },
+    { no: 3, key: "networkName", kind: "string" },
+    { no: 4, key: "ipv4Addr", kind: "string" },
+  ],
+);
+
+/** rpc.ListAllocationsReply */
+export const listAllocationsReplyCodec: MessageCodec<ListAllocationsReply> = defineMessage<
+  ListAllocationsReply
+>(
+  "rpc.ListAllocationsReply",
+  [{ no: 1, key: "allocations", kind: "message", codec: podAllocationCodec }],
 );
 
 /** grpc.health.v1.HealthCheckRequest */

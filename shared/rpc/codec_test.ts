@@ -7,6 +7,8 @@ import {
   healthCheckRequestCodec,
   healthCheckResponseCodec,
   ipAllocationMetadataCodec,
+  listAllocationsReplyCodec,
+  listAllocationsRequestCodec,
   type MessageCodec,
 } from "./codec.ts";
 import { WireFormatError } from "./wire.ts";
@@ -63,6 +65,17 @@ const DEL_REPLY = delNetworkReplyCodec.create({
 });
 const DEL_REPLY_BYTES = bytes(0x08, 0x01, 0x12, 0x00); // an empty sub-message is still sent
 
+const LIST_REPLY = listAllocationsReplyCodec.create({
+  allocations: [{ containerId: "c", ifName: "eth0", networkName: "n", ipv4Addr: "10.0.0.5" }],
+});
+const LIST_REPLY_BYTES = bytes(
+  ...[0x0a, 0x16], // 1 allocations, 22 bytes:
+  ...[0x0a, 0x01, ...ascii("c")], //   1 containerId
+  ...[0x12, 0x04, ...ascii("eth0")], //   2 ifName
+  ...[0x1a, 0x01, ...ascii("n")], //   3 networkName
+  ...[0x22, 0x08, ...ascii("10.0.0.5")], //   4 ipv4Addr
+);
+
 Deno.test("codecs encode and decode hand-computed byte vectors", async (t) => {
   const cases: [MessageCodec<unknown>, unknown, Uint8Array][] = [
     [addNetworkRequestCodec as MessageCodec<unknown>, ADD_REQUEST, ADD_REQUEST_BYTES],
@@ -71,6 +84,8 @@ Deno.test("codecs encode and decode hand-computed byte vectors", async (t) => {
     [delNetworkReplyCodec as MessageCodec<unknown>, DEL_REPLY, DEL_REPLY_BYTES],
     [healthCheckRequestCodec as MessageCodec<unknown>, { service: "x" }, bytes(0x0a, 0x01, 0x78)],
     [healthCheckResponseCodec as MessageCodec<unknown>, { status: 2 }, bytes(0x08, 0x02)],
+    [listAllocationsRequestCodec as MessageCodec<unknown>, { networkName: "n" }, bytes(0x0a, 0x01, 0x6e)],
+    [listAllocationsReplyCodec as MessageCodec<unknown>, LIST_REPLY, LIST_REPLY_BYTES],
   ];
   for (const [codec, message, encoded] of cases) {
     await t.step(codec.name, () => {

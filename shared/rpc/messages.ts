@@ -15,6 +15,7 @@ export const HEALTH_SERVICE = "grpc.health.v1.Health";
 export const RpcPath = {
   ADD_NETWORK: `/${CNI_BACKEND_SERVICE}/AddNetwork`,
   DEL_NETWORK: `/${CNI_BACKEND_SERVICE}/DelNetwork`,
+  LIST_ALLOCATIONS: `/${CNI_BACKEND_SERVICE}/ListAllocations`,
   HEALTH_CHECK: `/${HEALTH_SERVICE}/Check`,
   HEALTH_WATCH: `/${HEALTH_SERVICE}/Watch`,
 } as const;
@@ -109,6 +110,30 @@ export interface DelNetworkReply {
   readonly podVlanId: number;
   /** 6 */
   readonly networkPolicyMode: string;
+}
+
+/** Asks for every allocation ipamd holds (ours; not in the reference contract). */
+export interface ListAllocationsRequest {
+  /** 1: only this network's; "" means every network. */
+  readonly networkName: string;
+}
+
+/** One pod interface and the address it holds. */
+export interface PodAllocation {
+  /** 1 */
+  readonly containerId: string;
+  /** 2 */
+  readonly ifName: string;
+  /** 3 */
+  readonly networkName: string;
+  /** 4 */
+  readonly ipv4Addr: string;
+}
+
+/** ipamd's answer to ListAllocations. */
+export interface ListAllocationsReply {
+  /** 1 */
+  readonly allocations: readonly PodAllocation[];
 }
 
 /** grpc.health.v1.HealthCheckRequest. */
