@@ -242,19 +242,12 @@ export class SimEc2Port implements Ec2Port {
     }
   }
 
-  /** An ENI's state as an attached ENI, like `#toAttachedEni` of its describe view. */
-  async #attachedFromState(eni: NetworkInterfaceState): Promise<AttachedEni> {
-    return {
-      eniId: eni.networkInterfaceId,
-      deviceNumber: eni.attachment?.deviceIndex ?? -1,
-      primary: eni.attachment?.deviceIndex === 0,
-      mac: eni.macAddress,
-      primaryIp: eni.privateIpAddress,
-      subnetId: eni.subnetId,
-      subnetCidr: await this.#subnetCidr(eni.subnetId),
+  /** An ENI's state as an attached ENI (the same shape `#toAttachedEni` gives its describe view). */
+  #attachedFromState(eni: NetworkInterfaceState): Promise<AttachedEni> {
+    return this.#attached(eni, {
       cidrs: [...eni.secondaryPrivateIpAddresses.map((ip) => `${ip}/32`), ...eni.ipv4Prefixes],
-      tags: Object.fromEntries(eni.tags.map((tag) => [tag.key, tag.value])),
-    };
+      tags: eni.tags,
+    });
   }
 
   async #undo(eniId: string): Promise<void> {
@@ -265,7 +258,22 @@ export class SimEc2Port implements Ec2Port {
     }
   }
 
-  async #toAttachedEni(eni: NetworkInterfaceView): Promise<AttachedEni> {
+  #toAttachedEni(eni: NetworkInterfaceView): Promise<AttachedEni> {
+    return this.#attached(eni, {
+      cidrs: [
+        ...eni.privateIpAddresses.filter((ip) => !ip.primary).map((ip) => `${ip.privateIpAddress}/32`),
+        ...eni.ipv4Prefixes.map((prefix) => prefix.ipv4Prefix),
+      ],
+      tags: eni.tagSet,
+    });
+  }
+
+  async #attached(
+    eni: Pick<NetworkInterfaceView, "networkInterfaceId" | "macAddress" | "privateIpAddress" | "subnetId"> & {
+      readonly attachment?: { readonly deviceIndex: number } | undefined | null;
+    },
+    extra: { cidrs: string[]; tags: readonly { readonly key: string; readonly value: string }[] },
+  ): Promise<AttachedEni> {
     return {
       eniId: eni.networkInterfaceId,
       deviceNumber: eni.attachment?.deviceIndex ?? -1,
@@ -274,11 +282,8 @@ export class SimEc2Port implements Ec2Port {
       primaryIp: eni.privateIpAddress,
       subnetId: eni.subnetId,
       subnetCidr: await this.#subnetCidr(eni.subnetId),
-      cidrs: [
-        ...eni.privateIpAddresses.filter((ip) => !ip.primary).map((ip) => `${ip.privateIpAddress}/32`),
-        ...eni.ipv4Prefixes.map((prefix) => prefix.ipv4Prefix),
-      ],
-      tags: Object.fromEntries(eni.tagSet.map((tag) => [tag.key, tag.value])),
+      cidrs: extra.cidrs,
+      tags: Object.fromEntries(extra.tags.map((tag) => [tag.key, tag.value])),
     };
   }
 
