@@ -119,7 +119,7 @@ Deno.test({
       eni: { ...ENI1, mtu: 1500 },
     }]);
 
-    // The pod, wired as the plugin wires it (§6.1).
+    // The pod, wired as the plugin wires it.
     await node.ip(
       `link add ${POD_VETH} type veth peer name eth0 netns ${pod.name}`,
       `link set ${POD_VETH} up`,

@@ -42,7 +42,7 @@ export type LatencyModel =
   | { readonly kind: "uniform"; readonly minMs: number; readonly maxMs: number }
   | { readonly kind: "lognormal"; readonly medianMs: number; readonly sigma: number; readonly maxMs: number };
 
-/** Attach: median about 2.5 s, p99 about 15 s, capped at 120 s (peers-and-specs §2.3). */
+/** Attach: median about 2.5 s, p99 about 15 s, capped at 120 s (as measured and reported by EC2 users). */
 export const DEFAULT_ATTACH_LATENCY: LatencyModel = {
   kind: "lognormal",
   medianMs: 2500,

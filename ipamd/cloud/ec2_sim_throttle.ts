@@ -1,7 +1,7 @@
 /**
  * EC2's account-wide request throttling: one token bucket per API action, sized by
- * the action's category ("Request throttling for the Amazon EC2 API"; numbers in
- * /work/shared/reference/peers-and-specs.md §2.1). Off until enabled.
+ * the action's category, with the sizes and refill rates of AWS's "Request
+ * throttling for the Amazon EC2 API" page. Off until enabled.
  *
  * @module
  */

@@ -1,6 +1,6 @@
 /**
- * The reference's EC2 and IMDS traffic for one node (aws-vpc-cni.md §1.6, §1.8,
- * §7), over the shared simulated account: the SDK's standard retryer (3 attempts,
+ * The reference's EC2 and IMDS traffic for one node (its `awsutils` and
+ * `ipamd` packages), over the shared simulated account: the SDK's standard retryer (3 attempts,
  * full-jitter back-off) under every call, `AllocENI` (subnet discovery, Create,
  * DescribeInstances for a device index, Attach, ModifyNetworkInterfaceAttribute),
  * the IMDS wait for a new ENI, and `FreeENI` (Describe, Detach with retries, 2 s

@@ -1,5 +1,5 @@
 /**
- * A faithful model of the reference's ipamd on one replay node (aws-vpc-cni.md §1),
+ * A faithful model of the reference's ipamd on one replay node (its `ipamd.go` pool loop),
  * sharing our datastore and the simulated account but none of our policy: start-up
  * (DescribeAllENIs, setupENI, one pre-scaling increase, then ready), the 5 s loop
  * (sleep 2.5 s, `updateIPPoolIfRequired`, sleep 2.5 s) with at most one increase

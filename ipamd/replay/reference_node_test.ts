@@ -1,6 +1,6 @@
 /**
  * The reference model against the reference's documented behaviour: the 16 rows
- * of the seed table (aws-vpc-cni.md §2) as steady states, and one increase action
+ * of the seed table (docs/eni-and-ip-target.md) as steady states, and one increase action
  * per 5 s cycle.
  */
 import { deepStrictEqual, equal, ok } from "node:assert/strict";

@@ -1,5 +1,5 @@
 /**
- * The reference's pool decisions (aws-vpc-cni.md §1.4 to §1.8), as pure functions
+ * The reference's pool decisions (`isDatastorePoolTooLow` to `getDeletableENI`), as pure functions
  * of the datastore's state: "too low", short/over, how much one increase asks for,
  * "too high", how much a decrease gives back, whether to look for an ENI to free,
  * and which ENI may go. Placement choices that the reference leaves to Go map order

@@ -130,7 +130,7 @@ export function percentile(sorted: readonly number[], p: number): number {
 }
 
 const COMMON_ASSUMPTIONS = [
-  "One EC2 account for all nodes, throttled with EC2's documented token buckets (peers-and-specs §2.1)",
+  "One EC2 account for all nodes, throttled with EC2's documented token buckets",
   "Attach completes after a lognormal delay (median 2 s, capped at 10 s unless set); detach takes 2 to 3 s; every EC2 call takes 100 ms",
   "Pods reach a node only once its CNI is ready; a failed ADD is retried by kubelet after 10 to 15 s (pod worker back-off 10 s, jitter 0.5)",
   "Idle IP-seconds count addresses held for pods but not assigned (cooling ones included), sampled each simulated second over the window",

@@ -1,9 +1,9 @@
 /**
  * The reliability suite's sizes, from the environment. The default profile
- * ("ci") keeps the issue's numbers where they fit a CI run of about two to
+ * ("ci") keeps the full numbers where they fit a CI run of about two to
  * three minutes on 2 cores (10,000 in-process fuzz cases, 2,000 gRPC cases,
  * 30 s of IMDS lag) and shortens the rest; `RELIABILITY_PROFILE=full` runs all
- * of the issue's numbers (10 kill rounds of 200 operations, ipamd's own 120 s
+ * of the full numbers (10 kill rounds of 200 operations, ipamd's own 120 s
  * pause after a full subnet). Each size can be set by its variable too.
  *
  * @module

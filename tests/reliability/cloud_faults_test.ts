@@ -22,14 +22,14 @@ const ready = await canCreateNetns() && await pluginBuilt();
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const ACTIONS = Object.keys(EC2_ACTIONS) as Ec2Action[];
 
-/** One fault: how to start the node, break it, soften it to the level, and mend it. */
+/** One fault: how to start the node, break it, soften it to the target level, and mend it. */
 interface Scenario {
   readonly name: string;
   readonly node: CloudNodeOptions;
   /** Pods beyond what the pool holds at start. */
   readonly extraPods: number;
   readonly arm: (node: CloudNode) => void | Promise<void>;
-  /** The level of the fault, run before it clears (optional). */
+  /** The target level of the fault, run before it clears (optional). */
   readonly soften?: (node: CloudNode) => void;
   readonly clear: (node: CloudNode) => void | Promise<void>;
   /** What the plugin's code-11 answers say. */

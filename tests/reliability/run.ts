@@ -6,7 +6,7 @@
  * deno run -A tests/reliability/run.ts [--full] [--narrow] [--write README.md] [-- deno test args…]
  * ```
  *
- * By default it runs the CI sizes; `--full` runs the issue's full numbers
+ * By default it runs the CI sizes; `--full` runs the full numbers
  * (`RELIABILITY_PROFILE=full`); every size can also be set by its variable
  * (see _config.ts). `--narrow` runs the plugin and ipamd
  * with the narrowed permission set of _permissions.ts instead of `dist/aws-cni`.
