@@ -58,9 +58,8 @@ export class IpCommandError extends Error implements IpErrorInfo {
   }
 }
 
-/** A named link does not exist. */
-export class LinkNotFoundError extends NotFoundError implements IpErrorInfo {
-  override readonly name = "LinkNotFoundError";
+/** Something `ip` was told to act on does not exist (the base of the three below). */
+class IpNotFoundError extends NotFoundError implements IpErrorInfo {
   readonly command: string;
   readonly index: number;
   constructor(message: string, info: Info) {
@@ -68,30 +67,21 @@ export class LinkNotFoundError extends NotFoundError implements IpErrorInfo {
     this.command = info.command;
     this.index = info.index;
   }
+}
+
+/** A named link does not exist. */
+export class LinkNotFoundError extends IpNotFoundError {
+  override readonly name = "LinkNotFoundError";
 }
 
 /** A route, rule, address or neighbour to delete does not exist. */
-export class EntryNotFoundError extends NotFoundError implements IpErrorInfo {
+export class EntryNotFoundError extends IpNotFoundError {
   override readonly name = "EntryNotFoundError";
-  readonly command: string;
-  readonly index: number;
-  constructor(message: string, info: Info) {
-    super(message);
-    this.command = info.command;
-    this.index = info.index;
-  }
 }
 
 /** The network namespace path does not exist or is not a network namespace. */
-export class NetnsNotFoundError extends NotFoundError implements IpErrorInfo {
+export class NetnsNotFoundError extends IpNotFoundError {
   override readonly name = "NetnsNotFoundError";
-  readonly command: string;
-  readonly index: number;
-  constructor(message: string, info: Info) {
-    super(message);
-    this.command = info.command;
-    this.index = info.index;
-  }
 }
 
 /** A link, route, rule or address to add exists already. */
