@@ -1,37 +1,27 @@
 /**
- * The only entry point: it reads the process once (env, args, stdin, stdout) and
+ * The binary's entry point: it reads the process once (env, args, stdin, stdout) and
  * hands that to one role: the CNI plugin, ipamd, or a command. @module
  */
-import type { Io } from "./shared/io.ts";
+import { processIo } from "./shared/cli/process_io.ts";
 import { USAGE } from "./shared/cli/usage.ts";
 import { VERSION } from "./shared/version.ts";
+import { type RoleEntry, type RoleName, ROLES } from "./shared/cli/roles.ts";
 
-function writeAll(file: { writeSync(p: Uint8Array): number }, text: string): void {
-  let bytes = new TextEncoder().encode(text);
-  while (bytes.length > 0) bytes = bytes.subarray(file.writeSync(bytes));
-}
-
-function processIo(args: string[]): Io {
-  return {
-    env: Deno.env.toObject(),
-    args,
-    readStdin: async () => new Uint8Array(await new Response(Deno.stdin.readable).arrayBuffer()),
-    stdout: (text) => writeAll(Deno.stdout, text),
-    stderr: (text) => writeAll(Deno.stderr, text),
-    stderrIsTerminal: Deno.stderr.isTerminal(),
-  };
+/** Loads a role by a computed specifier, so `deno run` never resolves the daemon's npm graph for the plugin. */
+async function role(name: RoleName): Promise<RoleEntry> {
+  const [path, symbol] = ROLES[name];
+  const mod: Record<string, unknown> = await import(new URL(path, import.meta.url).href);
+  return mod[symbol] as RoleEntry;
 }
 
 async function main([first = "", ...rest]: string[]): Promise<number> {
   if (Deno.env.get("CNI_COMMAND") !== undefined) {
-    return (await import("./cni/mod.ts")).runPlugin(processIo([first, ...rest].filter(Boolean)));
+    return (await role("plugin"))(processIo([first, ...rest].filter(Boolean)), "");
   }
   const io = processIo(rest);
-  if (first === "--daemon") return (await import("./ipamd/mod.ts")).runDaemon(io);
-  if (first === "plan") return (await import("./ipamd/cli/plan.ts")).planCommand(io);
-  if (first === "replay") return (await import("./ipamd/cli/replay.ts")).replayCommand(io);
-  if (first === "status") return (await import("./ipamd/cli/status.ts")).statusCommand(io);
-  if (/^(un)?install$/.test(first)) return (await import("./ipamd/cli/install.ts")).installCommand(io, first);
+  if (first === "--daemon") return (await role("daemon"))(io, first);
+  if (first === "plan" || first === "replay" || first === "status") return (await role(first))(io, first);
+  if (/^(un)?install$/.test(first)) return (await role("install"))(io, first);
   if (first === "version" || first === "--version") return io.stdout(`aws-cni ${VERSION}\n`), 0;
   if (first === "help" || first === "--help") return io.stdout(USAGE), 0;
   return io.stderr(USAGE), 2;

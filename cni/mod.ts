@@ -67,3 +67,8 @@ export function defaultPluginDeps(): PluginDeps {
 export function runPlugin(io: Io, overrides: Partial<PluginDeps> = {}): Promise<number> {
   return dispatch(io, { ...defaultPluginDeps(), ...overrides });
 }
+
+/** The plugin role as main.ts starts it: the real ports. */
+export function pluginMain(io: Io): Promise<number> {
+  return runPlugin(io);
+}

@@ -253,15 +253,15 @@ export class CommandIpRunner implements IpRunner {
   ): Promise<{ success: boolean; stdout: string; stderr: string }> {
     const input = new TextEncoder().encode(batchText(commands));
     const [program, ...lead] = this.argv(target);
-    const abort = new AbortController();
-    const timer = setTimeout(() => abort.abort(), this.#timeoutMs);
+    // AbortSignal.timeout, not setTimeout: Deno's first setTimeout costs ~7 ms, once per plugin run.
+    const deadline = AbortSignal.timeout(this.#timeoutMs);
     try {
       const child = new Deno.Command(program, {
         args: [...lead, ...options],
         stdin: "piped",
         stdout: "piped",
         stderr: "piped",
-        signal: abort.signal,
+        signal: deadline,
       }).spawn();
       const writer = child.stdin.getWriter();
       await writer.write(input).catch(() => {}); // a dead child shows in its exit status
@@ -269,7 +269,7 @@ export class CommandIpRunner implements IpRunner {
       const out = await child.output();
       const decoder = new TextDecoder();
       const stderr = decoder.decode(out.stderr);
-      if (abort.signal.aborted) {
+      if (deadline.aborted) {
         throw new IpCommandError(`Cannot run ip: killed after ${this.#timeoutMs} ms`, {
           command: "",
           index: -1,
@@ -285,8 +285,6 @@ export class CommandIpRunner implements IpRunner {
         });
       }
       throw error;
-    } finally {
-      clearTimeout(timer);
     }
   }
 }

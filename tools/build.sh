@@ -8,7 +8,11 @@ root=$PWD
 deno=$root/.tools/bin/deno
 mkdir -p dist
 rm -f dist/aws-cni.tmp
-if "$deno" compile --quiet --frozen --no-prompt -P=aws-cni --output dist/aws-cni.tmp main.ts >dist/compile.log 2>&1; then
+# main.ts loads its roles by computed path (shared/cli/roles.ts), so compile must be told to embed them.
+includes=$(sed -n 's/^ *[a-z]*: \["\.\/\([^"]*\)".*/--include \1/p' shared/cli/roles.ts)
+# shellcheck disable=SC2086
+if "$deno" compile --quiet --frozen --no-prompt -P=aws-cni $includes --output dist/aws-cni.tmp main.ts \
+  >dist/compile.log 2>&1; then
   mv dist/aws-cni.tmp dist/aws-cni
   echo "build: dist/aws-cni compiled ($(du -h dist/aws-cni | cut -f1))"
   exit 0
@@ -18,14 +22,23 @@ if [ -n "${DENORT_BIN:-}" ]; then
   cat dist/compile.log >&2
   exit 1
 fi
+# The plugin runs once per pod: the launcher gives it one bundled file (cni/main.ts) to load.
+if ! "$deno" bundle --quiet --frozen --platform deno --output dist/aws-cni-plugin.js cni/main.ts; then
+  echo "build: cannot bundle the plugin (cni/main.ts)" >&2
+  exit 1
+fi
 cat >dist/aws-cni <<LAUNCHER
 #!/bin/sh
 # aws-cni LAUNCHER: not a compiled binary. \`deno compile\` could not download its
 # runtime (set DENORT_BIN to a local denort to compile), so this script runs the
-# sources with the pinned Deno and the same permission set the binary gets.
+# sources with the pinned Deno and the same permission set the binary gets; as
+# the CNI plugin (CNI_COMMAND set) it runs the plugin bundled into one file.
 export DENO_NO_UPDATE_CHECK=1
-exec "$deno" run --quiet --frozen --no-prompt --config "$root/deno.json" -P=aws-cni "$root/main.ts" "\$@"
+entry="$root/main.ts"
+if [ -n "\${CNI_COMMAND+set}" ]; then entry="$root/dist/aws-cni-plugin.js"; fi
+exec "$deno" run --quiet --frozen --no-prompt --config "$root/deno.json" -P=aws-cni "\$entry" "\$@"
 LAUNCHER
 chmod 0755 dist/aws-cni
 echo "build: WARNING: deno compile could not get its runtime (see dist/compile.log);" >&2
 echo "build: WARNING: dist/aws-cni is a LAUNCHER script running main.ts with the pinned Deno" >&2
+echo "build: WARNING: (and, as the CNI plugin, dist/aws-cni-plugin.js bundled from cni/main.ts)" >&2

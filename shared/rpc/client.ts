@@ -146,30 +146,26 @@ export class IpamdClient {
     if (this.#closed) throw new RpcCallError(Status.CANCELLED, "Client is closed");
     const body = frame(requestCodec.encode(request));
     const deadlineAt = Date.now() + deadlineMs;
-    const deadline = new AbortController();
-    const timer = setTimeout(() => deadline.abort(), deadlineMs);
+    // AbortSignal.timeout, not setTimeout: Deno's first setTimeout costs ~7 ms, once per plugin run.
+    const deadline = AbortSignal.timeout(deadlineMs);
     let connected = false;
     try {
       const pending = this.#connection();
-      const connection = pending instanceof H2Connection
-        ? pending
-        : await untilAborted(pending, deadline.signal);
+      const connection = pending instanceof H2Connection ? pending : await untilAborted(pending, deadline);
       connected = true;
       if (this.#closed) throw new RpcCallError(Status.CANCELLED, "Client is closed");
       const timeoutMs = Math.max(1, Math.min(MAX_TIMEOUT_MS, Math.ceil(deadlineAt - Date.now())));
       const response = await connection.request(requestHeaders(path, timeoutMs), body, {
-        signal: deadline.signal,
+        signal: deadline,
         maxBodyBytes: MAX_REPLY_BYTES,
       });
       return replyCodec.decode(unframe(replyPayload(response), replyCodec.name));
     } catch (error) {
       if (!connected && this.#closed) throw new RpcCallError(Status.CANCELLED, "Client is closed");
-      if (deadline.signal.aborted && !(error instanceof RpcCallError)) {
+      if (deadline.aborted && !(error instanceof RpcCallError)) {
         throw new RpcCallError(Status.DEADLINE_EXCEEDED, `Deadline exceeded after ${deadlineMs} ms`);
       }
       throw callError(error);
-    } finally {
-      clearTimeout(timer);
     }
   }
 }
