@@ -1,28 +1,32 @@
 /**
- * ADD: an address from ipamd, then the veth pair, pod and host routes and rules
- * in two `ip` batches (host, then pod). If anything fails after ipamd answered,
- * everything done so far is undone and the address is released (or queued).
+ * ADD: the veth pair is made while ipamd picks the address (it needs none);
+ * then the host routes and rules and the pod side go in two `ip` batches at
+ * once. If anything fails, everything done so far is undone and the address is
+ * released (or queued).
  *
  * @module
  */
 import { CniError, CniErrorCode } from "../shared/errors.ts";
 import { parseIpv4 } from "../shared/ipv4.ts";
-import { type IpRunner, NetnsNotFoundError } from "../shared/ip_cmd.ts";
+import { type IpCommand, type IpRunner, NetnsNotFoundError } from "../shared/ip_cmd.ts";
 import { errorText } from "../shared/log.ts";
 import type { IpAllocationMetadata } from "../shared/rpc/messages.ts";
 import type { VerbContext } from "./deps.ts";
 import { cniErrorFromIpamd } from "./ipamd_api.ts";
 import {
-  hostCleanupCommands,
-  hostSetupCommands,
+  hostRouteCommands,
   hostUndoCommands,
   hostVethKey,
   hostVethName,
+  pairSetupCommands,
   POD_GATEWAY,
+  type PodPair,
   podSetupCommands,
   type PodWiring,
   randomMac,
   routeTableFor,
+  staleAddressCommands,
+  staleLinkCommands,
 } from "./pod_net.ts";
 import { releaseOrQueue } from "./release.ts";
 import { addRequest, delRequest } from "./requests.ts";
@@ -32,18 +36,23 @@ import { type CniResult, mergeResults, ROUTE_TABLE_ENTRY } from "./result.ts";
 export async function cmdAdd(ctx: VerbContext): Promise<CniResult> {
   const { env, conf, deps, log } = ctx;
   const started = deps.now();
+  const p = await pair(ctx);
+  const made = applyAfterCleanup(deps.ip, staleLinkCommands(p), pairSetupCommands(p));
+  made.catch(() => {}); // awaited below; a failure is handled there
   let reply;
   try {
     reply = await ctx.ipamd.addNetwork(addRequest(env, conf), deps.deadlines.addMs);
+    if (!reply.success) {
+      throw new CniError(CniErrorCode.INTERNAL, "Cannot get an address: ipamd answered success=false");
+    }
   } catch (error) {
-    throw cniErrorFromIpamd(error, "get an address from ipamd");
-  }
-  if (!reply.success) {
-    throw new CniError(CniErrorCode.INTERNAL, "Cannot get an address: ipamd answered success=false");
+    await dropPair(ctx, p, made);
+    throw error instanceof CniError ? error : cniErrorFromIpamd(error, "get an address from ipamd");
   }
   const allocation = reply.ipAllocations.find((a) => a.ipv4Addr !== "");
-  const wiring = allocation === undefined ? undefined : await plan(ctx, allocation);
+  const wiring = allocation === undefined ? undefined : plan(p, allocation);
   if (wiring === undefined) {
+    await dropPair(ctx, p, made);
     await rollback(ctx, undefined, reply.ipAllocations.map((a) => a.ipv4Addr));
     throw new CniError(CniErrorCode.INTERNAL, "Cannot wire the pod: ipamd returned no usable IPv4 address", {
       details: JSON.stringify(reply.ipAllocations),
@@ -51,7 +60,8 @@ export async function cmdAdd(ctx: VerbContext): Promise<CniResult> {
   }
   const ipamdMs = deps.now() - started;
   try {
-    await wire(deps.ip, wiring);
+    await made;
+    await wireAddress(deps.ip, wiring);
   } catch (error) {
     log.error("wiring failed; rolling back", { error: errorText(error), hostVeth: wiring.hostVeth });
     await rollback(ctx, wiring, [wiring.podIp]);
@@ -81,13 +91,8 @@ export async function cmdAdd(ctx: VerbContext): Promise<CniResult> {
   return mergeResults(conf.prevResult, podResult(wiring));
 }
 
-/** The wiring for an allocation, or undefined when its address is not IPv4. */
-async function plan(ctx: VerbContext, allocation: IpAllocationMetadata): Promise<PodWiring | undefined> {
-  try {
-    parseIpv4(allocation.ipv4Addr);
-  } catch {
-    return undefined;
-  }
+/** The pair for this pod: its host veth name and fresh MACs. */
+async function pair(ctx: VerbContext): Promise<PodPair> {
   const { env, conf, deps } = ctx;
   const key = hostVethKey(env.k8s.podNamespace, env.k8s.podName, env.containerId);
   return {
@@ -96,19 +101,50 @@ async function plan(ctx: VerbContext, allocation: IpAllocationMetadata): Promise
     podMac: randomMac(deps.randomBytes),
     ifName: env.ifName,
     netns: env.netns,
-    podIp: allocation.ipv4Addr,
     mtu: conf.mtu,
+  };
+}
+
+/** The wiring for an allocation, or undefined when its address is not IPv4. */
+function plan(p: PodPair, allocation: IpAllocationMetadata): PodWiring | undefined {
+  try {
+    parseIpv4(allocation.ipv4Addr);
+  } catch {
+    return undefined;
+  }
+  return {
+    ...p,
+    podIp: allocation.ipv4Addr,
     routeTable: routeTableFor(allocation.deviceNumber, allocation.routeTableId),
   };
 }
 
-/** Two execs: host cleanup + setup in one `-force` batch (cleanup failures are expected), then the pod batch. */
-export async function wire(ip: IpRunner, w: PodWiring): Promise<void> {
-  const cleanup = hostCleanupCommands(w);
-  const failures = await ip.applyAll([...cleanup, ...hostSetupCommands(w)]);
+/** One `-force` batch: `cleanup` may fail (nothing stale to remove), any failure in `setup` throws. */
+async function applyAfterCleanup(
+  ip: IpRunner,
+  cleanup: readonly IpCommand[],
+  setup: readonly IpCommand[],
+): Promise<void> {
+  const failures = await ip.applyAll([...cleanup, ...setup]);
   const fatal = failures.find((f) => f.index < 0 || f.index >= cleanup.length);
   if (fatal !== undefined) throw fatal.error;
-  await ip.apply(podSetupCommands(w), { netns: w.netns });
+}
+
+/** With the pair in place: host route and rules, and the pod side, as two batches at once. */
+export async function wireAddress(ip: IpRunner, w: PodWiring): Promise<void> {
+  const results = await Promise.allSettled([
+    applyAfterCleanup(ip, staleAddressCommands(w), hostRouteCommands(w)),
+    ip.apply(podSetupCommands(w), { netns: w.netns }),
+  ]);
+  const failed = results.find((r) => r.status === "rejected");
+  if (failed !== undefined) throw failed.reason;
+}
+
+/** Removes the pair made for an ADD that gets no address. Never throws. */
+async function dropPair(ctx: VerbContext, p: PodPair, made: Promise<void>): Promise<void> {
+  await made.catch(() => {});
+  const left = await ctx.deps.ip.applyAll([["link", "del", p.hostVeth]]).catch((error) => [{ error }]);
+  for (const f of left) ctx.log.debug("no pair to remove", { error: errorText(f.error) });
 }
 
 /** Undoes the host side (which takes the pod end with it) and gives the address back. Never throws. */

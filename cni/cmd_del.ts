@@ -19,16 +19,17 @@ export async function cmdDel(ctx: VerbContext): Promise<void> {
   const { env, conf, log } = ctx;
   const fromPrev = conf.prevResult === undefined ? [] : findAttachment(conf.prevResult, env.ifName).podIps;
   // No prevResult (the ADD never answered): the interfaces say which address to unwire and queue.
-  const known = fromPrev.length > 0 ? fromPrev : await addressesFromInterfaces(ctx);
+  // They are read while ipamd answers; addressesFromInterfaces never rejects.
+  const knownSoon = fromPrev.length > 0 ? Promise.resolve(fromPrev) : addressesFromInterfaces(ctx);
   let releaseError: unknown;
   let released: readonly string[] = [];
   try {
-    const outcome = await releaseOrQueue(ctx, delRequest(env, conf, "PodDeleted"), known);
+    const outcome = await releaseOrQueue(ctx, delRequest(env, conf, "PodDeleted"), knownSoon);
     if (outcome.kind === "released") released = outcome.ipv4Addrs;
   } catch (error) {
     releaseError = error;
   }
-  const podIps = [...new Set([...known, ...released])];
+  const podIps = [...new Set([...await knownSoon, ...released])];
   const problems = await teardown(ctx, podIps);
   log.info("pod unwired", { op: "DEL", ips: podIps.join(","), problems: problems.length });
   if (releaseError !== undefined) throw releaseError;

@@ -7,7 +7,7 @@ Deno.test("dispatch() ADD, CHECK, DEL, DEL wires the pod, checks it, and leaves 
   const f = createFakes();
   const add = await invoke(f, podEnv("ADD"), netconf());
   assert.equal(add.status, 0, JSON.stringify(add.json));
-  assert.equal(f.ip.execs, 2, "one host batch and one pod batch");
+  assert.equal(f.ip.execs, 3, "the pair while ipamd answers, then host routes and pod side at once");
   const result = add.json!;
   assert.equal(result["cniVersion"], "1.0.0");
   const interfaces = result["interfaces"] as Record<string, unknown>[];
@@ -160,7 +160,8 @@ Deno.test("dispatch() ADD gives code 11 with ipamd's reason when ipamd is down o
   f.ipamd.failures.set("addNetwork", new RpcCallError(Status.FAILED_PRECONDITION, "wrong client version"));
   const version = await invoke(f, podEnv("ADD"), netconf());
   assert.equal(version.json!["code"], 999);
-  assert.equal(f.ip.execs, 0);
+  assert.ok(f.ip.execs > 0, "the pair was made while ipamd answered");
+  for (const [path, ns] of f.ip.namespaces) assert.ok(ns.isEmpty(), `nothing left in "${path}"`);
 });
 
 Deno.test("dispatch() turns an unexpected exception into code 999 without a stack on stdout", async () => {

@@ -1,7 +1,7 @@
 /**
  * The `ip` commands that wire and unwire one pod interface, as data. Nothing
  * here runs anything; cmd_add, cmd_del and cmd_check hand these lists to the
- * `IpRunner`, one batch per namespace.
+ * `IpRunner` as a few batches (ADD: the pair, then host routes and pod side at once).
  *
  * Host side: veth `<prefix><sha1(ns.pod)[:11]>` with a random locally
  * administered MAC, route `<ip>/32 dev <veth> scope link`, rule `to <ip>
@@ -21,16 +21,20 @@ export const TO_POD_RULE_PRIORITY = 512;
 /** Priority of the `from <pod ip> lookup <ENI table>` rule. */
 export const FROM_POD_RULE_PRIORITY = 1536;
 
-/** Everything that decides the commands for one pod interface. */
-export interface PodWiring {
+/** What decides the veth pair: everything but the address, so it can be made while ipamd answers. */
+export interface PodPair {
   readonly hostVeth: string;
   readonly hostMac: string;
   readonly podMac: string;
   readonly ifName: string;
   /** Path of the pod's network namespace. */
   readonly netns: string;
-  readonly podIp: string;
   readonly mtu: number;
+}
+
+/** Everything that decides the commands for one pod interface. */
+export interface PodWiring extends PodPair {
+  readonly podIp: string;
   /** Table of the `from` rule; `MAIN_TABLE` means no rule (primary ENI). */
   readonly routeTable: number;
 }
@@ -61,29 +65,36 @@ export function randomMac(fill: (bytes: Uint8Array) => void): string {
   return Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join(":");
 }
 
-/**
- * Host-side cleanup of what a stale sandbox or a failed DEL may have left, run
- * first in the same `-force` batch as the setup (its failures are expected).
- */
-export function hostCleanupCommands(w: PodWiring): IpCommand[] {
+/** A host veth of the same name that a stale sandbox left (run first in a `-force` batch; failure expected). */
+export function staleLinkCommands(p: PodPair): IpCommand[] {
+  return [["link", "del", p.hostVeth]];
+}
+
+/** The veth pair, its pod end created straight in the pod netns. */
+export function pairSetupCommands(p: PodPair): IpCommand[] {
+  const mtu = String(p.mtu);
+  return [
+    // deno-fmt-ignore
+    ["link", "add", "name", p.hostVeth, "address", p.hostMac, "mtu", mtu, "type", "veth",
+      "peer", "name", p.ifName, "address", p.podMac, "mtu", mtu, "netns", p.netns],
+    ["link", "set", p.hostVeth, "up"],
+  ];
+}
+
+/** Route and rules for the address that a stale sandbox or a failed DEL left (failures expected). */
+export function staleAddressCommands(w: PodWiring): IpCommand[] {
   const ip = `${w.podIp}/32`;
   return [
-    ["link", "del", w.hostVeth],
     ["route", "del", ip],
     ["rule", "del", "to", ip, "prio", String(TO_POD_RULE_PRIORITY)],
     ["rule", "del", "from", ip, "prio", String(FROM_POD_RULE_PRIORITY)],
   ];
 }
 
-/** Host-side setup: the veth pair (pod end created straight in the pod netns), route and rules. */
-export function hostSetupCommands(w: PodWiring): IpCommand[] {
+/** Host route to the pod and its rules (the `from` rule only for a secondary ENI). */
+export function hostRouteCommands(w: PodWiring): IpCommand[] {
   const ip = `${w.podIp}/32`;
-  const mtu = String(w.mtu);
   const commands: IpCommand[] = [
-    // deno-fmt-ignore
-    ["link", "add", "name", w.hostVeth, "address", w.hostMac, "mtu", mtu, "type", "veth",
-      "peer", "name", w.ifName, "address", w.podMac, "mtu", mtu, "netns", w.netns],
-    ["link", "set", w.hostVeth, "up"],
     ["route", "replace", ip, "dev", w.hostVeth, "scope", "link"],
     ["rule", "add", "to", ip, "lookup", "main", "prio", String(TO_POD_RULE_PRIORITY)],
   ];
@@ -113,7 +124,7 @@ export function podSetupCommands(w: PodWiring): IpCommand[] {
   ];
 }
 
-/** Undoes `hostSetupCommands` (rollback); deleting the host veth removes the pod end and its routes. */
+/** Undoes `pairSetupCommands` and `hostRouteCommands` (rollback); deleting the host veth removes the pod end and its routes. */
 export function hostUndoCommands(w: PodWiring): IpCommand[] {
   const ip = `${w.podIp}/32`;
   return [

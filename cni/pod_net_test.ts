@@ -1,8 +1,9 @@
 import assert from "node:assert/strict";
 import {
-  hostSetupCommands,
+  hostRouteCommands,
   hostVethKey,
   hostVethName,
+  pairSetupCommands,
   podSetupCommands,
   type PodWiring,
   randomMac,
@@ -38,18 +39,24 @@ Deno.test("routeTableFor() is main for the primary ENI and ipamd's table (or dev
   assert.equal(routeTableFor(1, 254), 2);
 });
 
-Deno.test("hostSetupCommands() creates the pair into the pod netns and adds both rules", () => {
-  assert.deepEqual(hostSetupCommands(WIRING).map((c) => c.join(" ")), [
+Deno.test("pairSetupCommands() creates the pair into the pod netns, needing no address", () => {
+  assert.deepEqual(pairSetupCommands(WIRING).map((c) => c.join(" ")), [
     "link add name eni0123456789a address 02:00:00:00:00:01 mtu 9001 type veth " +
     "peer name eth0 address 02:00:00:00:00:02 mtu 9001 netns /var/run/netns/cni-1",
     "link set eni0123456789a up",
+  ]);
+  assert.ok(pairSetupCommands(WIRING).every((c) => !c.join(" ").includes(WIRING.podIp)));
+});
+
+Deno.test("hostRouteCommands() adds the host route and both rules", () => {
+  assert.deepEqual(hostRouteCommands(WIRING).map((c) => c.join(" ")), [
     "route replace 10.0.1.5/32 dev eni0123456789a scope link",
     "rule add to 10.0.1.5/32 lookup main prio 512",
     "rule add from 10.0.1.5/32 lookup 2 prio 1536",
   ]);
   assert.equal(
-    hostSetupCommands({ ...WIRING, routeTable: 254 }).length,
-    4,
+    hostRouteCommands({ ...WIRING, routeTable: 254 }).length,
+    2,
     "no from rule on the primary ENI",
   );
 });

@@ -21,13 +21,13 @@ export type ReleaseOutcome =
 
 /**
  * Releases through ipamd; queues the release when ipamd is unreachable.
- * `knownIps` (from prevResult) go into the queue line. Other ipamd failures
- * throw a CniError.
+ * `knownIps` (from prevResult or the interfaces; awaited only then) go into
+ * the queue line. Other ipamd failures throw a CniError.
  */
 export async function releaseOrQueue(
   ctx: Pick<VerbContext, "ipamd" | "deps" | "log" | "conf">,
   request: DelNetworkRequest,
-  knownIps: readonly string[],
+  knownIps: readonly string[] | Promise<readonly string[]>,
 ): Promise<ReleaseOutcome> {
   try {
     const reply = await ctx.ipamd.delNetwork(request, ctx.deps.deadlines.delMs);
@@ -49,7 +49,7 @@ export async function releaseOrQueue(
       await ctx.deps.releaseQueue(path).append({
         v: 1,
         queuedAt: new Date(ctx.deps.now()).toISOString(),
-        ipv4Addrs: knownIps,
+        ipv4Addrs: await knownIps,
         request,
       });
     } catch (queueError) {

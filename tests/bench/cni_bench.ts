@@ -64,6 +64,19 @@ async function measure(
   return { add: stats(add), del: stats(del) };
 }
 
+/** Waits until ipamd has settled with at least `free` addresses free: every ADD measured is a warm-pool hit. */
+async function warmPool(node: Netns, free: number): Promise<void> {
+  for (let i = 0; i < 300; i++) {
+    const status = await node.exec(PLUGIN, ["status", "--json"], { env: pluginEnv({}), clearEnv: true });
+    if (status.code === 0) {
+      const report = JSON.parse(status.stdout) as { pool: { free: number }; next: { actions: unknown[] } };
+      if (report.pool.free >= free && report.next.actions.length === 0) return;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  throw new Error(`the warm pool never reached ${free} free addresses`);
+}
+
 /** Runs both plugins; returns their statistics in ms. */
 export async function benchCni(): Promise<
   { ours: { add: Stats; del: Stats }; go: { add: Stats; del: Stats } }
@@ -82,7 +95,6 @@ export async function benchCni(): Promise<
         AWS_VPC_K8S_CNI_LOGLEVEL: "ERROR",
         WARM_IP_TARGET: String(PODS + 5),
         DISABLE_METRICS: "true",
-        DISABLE_INTROSPECTION: "true",
       },
       stdin: "null",
       stdout: "null",
@@ -90,7 +102,7 @@ export async function benchCni(): Promise<
     }).spawn();
     try {
       await waitServing(socket);
-      await new Promise((resolve) => setTimeout(resolve, 3_000)); // let the warm pool fill
+      await warmPool(node, PODS);
       const ours = await measure(node, pods, PLUGIN, {
         cniVersion: "1.0.0",
         name: "aws-cni",
