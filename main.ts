@@ -27,4 +27,20 @@ async function main([first = "", ...rest]: string[]): Promise<number> {
   return io.stderr(USAGE), 2;
 }
 
-Deno.exit(await main(Deno.args));
+/**
+ * A path or address outside the binary's permission set (deno.json,
+ * `permissions.aws-cni`): one line, no stack; a compiled binary takes no flags.
+ */
+function refused(error: Error): number {
+  const what = error.message.replace(/, run again with .*$/, "");
+  const text = `aws-cni: ${what}: outside what this binary may use (README, "Permissions")\n`;
+  Deno.stderr.writeSync(new TextEncoder().encode(text));
+  return 1;
+}
+
+try {
+  Deno.exit(await main(Deno.args));
+} catch (error) {
+  if (!(error instanceof Deno.errors.NotCapable)) throw error;
+  Deno.exit(refused(error));
+}

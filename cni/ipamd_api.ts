@@ -117,6 +117,13 @@ const TRY_AGAIN_STATUSES: ReadonlySet<number> = new Set([
 /** Turns a failed ipamd call into a CNI error; `action` completes "Cannot …". Typed errors pass through. */
 export function cniErrorFromIpamd(error: unknown, action: string): CniError {
   if (error instanceof CniError) return error;
+  if (error instanceof Deno.errors.NotCapable) {
+    return new CniError(
+      CniErrorCode.INVALID_CONFIG,
+      `Cannot ${action}: ipamdSocket is outside what this binary may use`,
+      { details: error.message.replace(/, run again with .*$/, ""), cause: error },
+    );
+  }
   if (error instanceof RpcCallError) {
     const code = TRY_AGAIN_STATUSES.has(error.code) ? CniErrorCode.TRY_AGAIN_LATER : CniErrorCode.INTERNAL;
     return new CniError(code, `Cannot ${action}: ipamd answered ${statusName(error.code)}`, {

@@ -30,3 +30,12 @@ Deno.test("isUnreachable() is true only for UNAVAILABLE and DEADLINE_EXCEEDED", 
   assert.ok(!isUnreachable(new RpcCallError(Status.NOT_FOUND, "")));
   assert.ok(!isUnreachable(new Error("x")));
 });
+
+Deno.test("cniErrorFromIpamd() makes a socket outside the permission set a config error (7), not try-again", () => {
+  const refused = new Deno.errors.NotCapable(
+    'Requires net access to "unix:/tmp/x.sock", run again with the --allow-net flag',
+  );
+  const error = cniErrorFromIpamd(refused, "get an address from ipamd");
+  assert.equal(error.code, 7);
+  assert.equal(error.details, 'Requires net access to "unix:/tmp/x.sock"');
+});

@@ -78,11 +78,16 @@ export class H2Connection {
   #socketClosed = false;
   #failure: H2Error | undefined;
 
-  /** Connects to a Unix socket; failures reject with an "unavailable" `H2Error`. */
+  /**
+   * Connects to a Unix socket; failures reject with an "unavailable" `H2Error`,
+   * except a path outside the permission set (`Deno.errors.NotCapable`, as is):
+   * no retry can reach that one.
+   */
   static async connect(path: string): Promise<H2Connection> {
     try {
       return new H2Connection(await Deno.connect({ transport: "unix", path }));
     } catch (error) {
+      if (error instanceof Deno.errors.NotCapable) throw error;
       throw unavailable(messageOf(error), error);
     }
   }
