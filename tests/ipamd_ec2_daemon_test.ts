@@ -4,14 +4,16 @@
  * SDK and IMDS client over HTTP. Pods come and go through its RPC socket; the
  * pool is read from its introspection endpoint (`/v1/pool`), never from
  * internals. Checks the seed table's t3.small steady states, and that an ENI a
- * killed daemon leaked is cleaned up by the next one.
+ * killed daemon leaked is cleaned up by the next one. Each daemon runs in a test
+ * node (`createNodeMounts`) with the default socket and checkpoint.
  */
 import assert from "node:assert/strict";
 import { IpamdClient } from "../shared/rpc/client.ts";
-import { addRequest } from "./ipamd_requests.ts";
+import { addRequest, NODE_FILES, spawnNodeDaemon } from "./ipamd_requests.ts";
+import { createNodeMounts, type NodeMounts } from "./netns.ts";
 
 interface Run {
-  readonly dir: string;
+  readonly mounts: NodeMounts;
   readonly socket: string;
   readonly introspection: string;
   readonly child: Deno.ChildProcess;
@@ -26,39 +28,36 @@ function freePort(): number {
 }
 
 async function startDaemon(
-  dir: string,
+  mounts: NodeMounts,
   env: Record<string, string>,
   extraArgs: string[] = [],
 ): Promise<Run> {
-  const socket = `${dir}/ipamd.sock`;
+  const socket = mounts.outside(NODE_FILES.socket);
   const introspection = `127.0.0.1:${freePort()}`;
-  const child = new Deno.Command("dist/aws-cni", {
-    args: [
-      "--daemon",
-      "--simulate",
-      "t3.small",
-      "--simulate-latency-ms",
-      "50",
-      "--socket",
-      socket,
-      "--checkpoint",
-      `${dir}/ipam.json`,
-      ...extraArgs,
-    ],
+  const child = spawnNodeDaemon(mounts, [
+    "--simulate",
+    "t3.small",
+    "--simulate-latency-ms",
+    "50",
+    ...extraArgs,
+  ], {
     env: {
       AWS_VPC_K8S_CNI_LOGLEVEL: "INFO",
-      AWS_VPC_K8S_CNI_LOG_FILE: `${dir}/ipamd.log`,
+      AWS_VPC_K8S_CNI_LOG_FILE: NODE_FILES.log,
       INTROSPECTION_BIND_ADDRESS: introspection,
       DISABLE_METRICS: "true",
       POOL_RECONCILE_INTERVAL: "1",
       ...env,
     },
-    stdin: "null",
-    stdout: "null",
     stderr: "piped",
-  }).spawn();
-  const run = { dir, socket, introspection, child, client: new IpamdClient(socket) };
-  await waitFor("the pool to be served", () => pool(run).then(() => true, () => false), (up) => up, 30_000);
+  });
+  const run = { mounts, socket, introspection, child, client: new IpamdClient(socket) };
+  try {
+    await waitFor("the pool to be served", () => pool(run).then(() => true, () => false), (up) => up, 30_000);
+  } catch (error) {
+    await stopDaemon(run, "SIGKILL");
+    throw error;
+  }
   return run;
 }
 
@@ -139,8 +138,8 @@ const SEED_ROWS: {
 
 for (const row of SEED_ROWS) {
   Deno.test(`aws-cni --daemon --simulate t3.small with ${row.name} reaches the seed table's steady states`, async () => {
-    const dir = await Deno.makeTempDir({ prefix: "aws-cni-ec2-" });
-    const run = await startDaemon(dir, row.env);
+    await using mounts = await createNodeMounts();
+    const run = await startDaemon(mounts, row.env);
     try {
       let pods = 0;
       const timings: string[] = [];
@@ -158,7 +157,6 @@ for (const row of SEED_ROWS) {
       assert.equal((await stopDaemon(run)).code, 0);
     } finally {
       await stopDaemon(run, "SIGKILL");
-      await Deno.remove(dir, { recursive: true });
     }
   });
 }
@@ -172,10 +170,11 @@ async function readState(path: string): Promise<SimState> {
 }
 
 Deno.test("an ENI leaked by a daemon killed between create and attach is deleted by the next daemon", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "aws-cni-leak-" });
-  const state = `${dir}/cloud.json`;
-  const stateArgs = ["--simulate-state", state];
-  const first = await startDaemon(dir, { WARM_ENI_TARGET: "1" }, [
+  // One node for both daemons: the second starts over the first one's checkpoint and cloud.
+  await using mounts = await createNodeMounts();
+  const state = mounts.outside(NODE_FILES.simulateState);
+  const stateArgs = ["--simulate-state", NODE_FILES.simulateState];
+  const first = await startDaemon(mounts, { WARM_ENI_TARGET: "1" }, [
     ...stateArgs,
     "--simulate-api-latency-ms",
     "AttachNetworkInterface=30000",
@@ -194,7 +193,7 @@ Deno.test("an ENI leaked by a daemon killed between create and attach is deleted
     assert.equal((await stopDaemon(first, "SIGKILL")).signal, "SIGKILL");
 
     const started = performance.now();
-    second = await startDaemon(dir, {
+    second = await startDaemon(mounts, {
       WARM_ENI_TARGET: "1",
       LEAKED_ENI_CLEANUP_START_DELAY: "0",
       LEAKED_ENI_CLEANUP_INTERVAL: "1",
@@ -211,7 +210,7 @@ Deno.test("an ENI leaked by a daemon killed between create and attach is deleted
     const logged = new RegExp(`"msg":"deleted a leaked ENI","op":"leaked-enis","eniId":"${leakedId}"`);
     await waitFor(
       "the log line",
-      () => Deno.readTextFile(`${dir}/ipamd.log`),
+      () => Deno.readTextFile(mounts.outside(NODE_FILES.log)),
       (log) => logged.test(log),
       5_000,
     );
@@ -223,6 +222,5 @@ Deno.test("an ENI leaked by a daemon killed between create and attach is deleted
   } finally {
     await stopDaemon(first, "SIGKILL");
     if (second !== null) await stopDaemon(second, "SIGKILL");
-    await Deno.remove(dir, { recursive: true });
   }
 });

@@ -1,13 +1,14 @@
 /**
  * `aws-cni --daemon --simulate --host-network` inside a namespace the test makes:
  * stand-in links appear for attached ENIs, and the daemon's host setup (per-ENI
- * tables and rules, SNAT chain) is applied to them for real.
+ * tables and rules, SNAT chain) is applied to them for real. The namespace is a
+ * test node (`createNodeMounts`): the daemon uses its default socket and checkpoint.
  */
 import { equal, ok } from "node:assert/strict";
 import { IpamdClient } from "../shared/rpc/client.ts";
 import { ServingStatus } from "../shared/rpc/messages.ts";
-import { addRequest } from "./ipamd_requests.ts";
-import { canCreateNetns, createNetns, createTempDir } from "./netns.ts";
+import { addRequest, NODE_FILES, spawnNodeDaemon } from "./ipamd_requests.ts";
+import { canCreateNetns, createNetns, createNodeMounts } from "./netns.ts";
 
 const ROOT = await canCreateNetns();
 
@@ -25,34 +26,14 @@ Deno.test({
   name: "ipamd --simulate --host-network sets up stand-in ENIs, their tables and rules, and SNAT",
   ignore: !ROOT,
   async fn() {
-    await using node = await createNetns("hostnet");
-    await using dir = await createTempDir("aws-cni-hostnet-");
-    const socket = `${dir.path}/ipamd.sock`;
-    const daemon = new Deno.Command("ip", {
-      args: [
-        "netns",
-        "exec",
-        node.name,
-        "dist/aws-cni",
-        "--daemon",
-        "--simulate",
-        "t3.small",
-        "--simulate-latency-ms",
-        "20",
-        "--host-network",
-        "--socket",
-        socket,
-      ],
-      env: {
-        AWS_VPC_K8S_CNI_BACKING_STORE: `${dir.path}/ipam.json`,
-        AWS_VPC_K8S_CNI_LOG_FILE: `${dir.path}/ipamd.log`,
-        WARM_ENI_TARGET: "0",
-      },
-      stdin: "null",
-      stdout: "null",
-      stderr: "null",
-    }).spawn();
-    const client = new IpamdClient(socket);
+    await using mounts = await createNodeMounts();
+    await using node = await createNetns("hostnet", mounts);
+    const daemon = spawnNodeDaemon(
+      mounts,
+      ["--simulate", "t3.small", "--simulate-latency-ms", "20", "--host-network"],
+      { netns: node, env: { AWS_VPC_K8S_CNI_LOG_FILE: NODE_FILES.log, WARM_ENI_TARGET: "0" } },
+    );
+    const client = new IpamdClient(mounts.outside(NODE_FILES.socket));
     try {
       await waitFor(
         "ipamd",

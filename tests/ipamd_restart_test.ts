@@ -1,40 +1,23 @@
 /**
  * ipamd as a process (`dist/aws-cni --daemon --simulate`), killed with SIGKILL in
  * the middle of an ADD/DEL storm and started again over the same checkpoint and
- * the same simulated cloud.
+ * the same simulated cloud: both daemons run in one test node (`createNodeMounts`)
+ * with the default socket and checkpoint.
  */
 import { deepStrictEqual, equal, ok } from "node:assert/strict";
 import { IpamdClient } from "../shared/rpc/client.ts";
-import { addRequest, delRequest, waitServing } from "./ipamd_requests.ts";
+import { addRequest, delRequest, NODE_FILES, spawnNodeDaemon, waitServing } from "./ipamd_requests.ts";
+import { createNodeMounts, type NodeMounts } from "./netns.ts";
 
-interface Paths {
-  dir: string;
-  socket: string;
-  checkpoint: string;
-  state: string;
-  log: string;
-}
-
-function spawnDaemon(paths: Paths, env: Record<string, string> = {}): Deno.ChildProcess {
-  return new Deno.Command("dist/aws-cni", {
-    args: [
-      "--daemon",
-      "--simulate",
-      "c5.4xlarge",
-      "--simulate-state",
-      paths.state,
-      "--simulate-latency-ms",
-      "50",
-      "--socket",
-      paths.socket,
-      "--checkpoint",
-      paths.checkpoint,
-    ],
-    env: { AWS_VPC_K8S_CNI_LOGLEVEL: "INFO", AWS_VPC_K8S_CNI_LOG_FILE: paths.log, ...env },
-    stdin: "null",
-    stdout: "null",
-    stderr: "null",
-  }).spawn();
+function spawnDaemon(mounts: NodeMounts, env: Record<string, string> = {}): Deno.ChildProcess {
+  return spawnNodeDaemon(mounts, [
+    "--simulate",
+    "c5.4xlarge",
+    "--simulate-state",
+    NODE_FILES.simulateState,
+    "--simulate-latency-ms",
+    "50",
+  ], { env: { AWS_VPC_K8S_CNI_LOGLEVEL: "INFO", AWS_VPC_K8S_CNI_LOG_FILE: NODE_FILES.log, ...env } });
 }
 
 interface Saved {
@@ -43,15 +26,13 @@ interface Saved {
 }
 
 Deno.test("ipamd killed with SIGKILL mid-storm restarts without losing or doubling an address", async () => {
-  const dir = await Deno.makeTempDir({ prefix: "aws-cni-restart-" });
+  // One node for both daemons: the second starts over the first one's checkpoint and cloud.
+  await using mounts = await createNodeMounts();
   const paths = {
-    dir,
-    socket: `${dir}/ipamd.sock`,
-    checkpoint: `${dir}/ipam.json`,
-    state: `${dir}/cloud.json`,
-    log: `${dir}/ipamd.log`,
+    socket: mounts.outside(NODE_FILES.socket),
+    checkpoint: mounts.outside(NODE_FILES.checkpoint),
   };
-  let child = spawnDaemon(paths);
+  let child = spawnDaemon(mounts);
   const client = new IpamdClient(paths.socket);
   try {
     await waitServing(paths.socket);
@@ -92,7 +73,7 @@ Deno.test("ipamd killed with SIGKILL mid-storm restarts without losing or doubli
     await Promise.all(workers);
     ok(operations > 50, `the storm ran (${operations} operations)`);
 
-    child = spawnDaemon(paths);
+    child = spawnDaemon(mounts);
     await waitServing(paths.socket);
     const saved: Saved = JSON.parse(await Deno.readTextFile(paths.checkpoint));
     const byKey = new Map(saved.allocations.map((a) => [a.containerID, a.ipv4]));
@@ -132,6 +113,5 @@ Deno.test("ipamd killed with SIGKILL mid-storm restarts without losing or doubli
       // already gone
     }
     await child.status;
-    await Deno.remove(dir, { recursive: true });
   }
 });

@@ -71,8 +71,74 @@ export async function canCreateNetns(): Promise<boolean> {
   }
 }
 
-/** Creates `awscni-<label>-<pid>-<n>`; disposing deletes it (and every link inside). */
-export async function createNetns(label: string): Promise<Netns> {
+/**
+ * The directories aws-cni's permission set lets it use (deno.json, `aws-cni`).
+ * A test node gets its own empty tmpfs on each, in a mount namespace of its
+ * own, so the binary runs there with its default paths and nothing else.
+ */
+export const NODE_STATE_DIRS = ["/run/aws-node", "/var/log/aws-routed-eni", "/etc/cni/net.d"] as const;
+
+/** A mount namespace with private, empty `NODE_STATE_DIRS`, held open by a sleeping process. */
+export interface NodeMounts extends AsyncDisposable {
+  /** For `nsenter --mount=`. */
+  readonly ns: string;
+  /**
+   * Where this process finds `path` as seen inside the namespace (through
+   * /proc/<pid>/root). /var/run/… becomes /run/…: an absolute symlink there
+   * would resolve against this process's root instead.
+   */
+  outside(path: string): string;
+}
+
+/**
+ * Creates the mount namespace. Its mounts are slaves of the host's, so pod
+ * namespaces added later under /run/netns show up inside; nothing mounted
+ * inside shows outside. The mount points are created on the host if missing.
+ */
+export async function createNodeMounts(): Promise<NodeMounts> {
+  for (const dir of NODE_STATE_DIRS) await Deno.mkdir(dir, { recursive: true });
+  const mounts = NODE_STATE_DIRS.map((dir) => `mount -t tmpfs -o mode=0755 aws-cni-test ${dir}`);
+  const holder = new Deno.Command("unshare", {
+    args: [
+      "--mount",
+      "--propagation",
+      "slave",
+      "sh",
+      "-c",
+      `${mounts.join(" && ")} && echo ready && exec sleep 86400`,
+    ],
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const reader = holder.stdout.getReader();
+  const first = await reader.read();
+  reader.releaseLock();
+  if (!new TextDecoder().decode(first.value ?? new Uint8Array()).includes("ready")) {
+    const out = await holder.output();
+    throw new Error(`Cannot make the node's mounts: ${new TextDecoder().decode(out.stderr).trim()}`);
+  }
+  const root = `/proc/${holder.pid}/root`;
+  return {
+    ns: `/proc/${holder.pid}/ns/mnt`,
+    outside: (path) => root + path.replace(/^\/var\/run\//, "/run/"),
+    async [Symbol.asyncDispose]() {
+      try {
+        holder.kill("SIGKILL");
+      } catch {
+        // Already gone.
+      }
+      await holder.stdout.cancel().catch(() => {});
+      await holder.output().catch(() => {});
+    },
+  };
+}
+
+/**
+ * Creates `awscni-<label>-<pid>-<n>`; disposing deletes it (and every link
+ * inside). With `mounts`, `exec` runs programs in that mount namespace too.
+ */
+export async function createNetns(label: string, mounts?: NodeMounts): Promise<Netns> {
   const name = `awscni-${label}-${Deno.pid}-${counter++}`;
   await mustRun("ip", ["netns", "add", name]);
   const path = `/run/netns/${name}`;
@@ -87,7 +153,10 @@ export async function createNetns(label: string): Promise<Netns> {
     path,
     ip: (...lines) => mustRun("ip", ["-n", name, "-batch", "-"], lines.join("\n") + "\n"),
     ipJson: async (...words) => JSON.parse(await mustRun("ip", ["-n", name, "-j", ...words]) || "[]"),
-    exec: (program, args, options) => run("ip", ["netns", "exec", name, program, ...args], options),
+    exec: (program, args, options) =>
+      mounts === undefined
+        ? run("ip", ["netns", "exec", name, program, ...args], options)
+        : run("nsenter", [`--mount=${mounts.ns}`, `--net=${path}`, program, ...args], options),
     async [Symbol.asyncDispose]() {
       await run("ip", ["netns", "del", name]);
     },

@@ -1,8 +1,10 @@
 /**
  * A test "node" for the plugin: a namespace with two links standing in for
- * ENIs (dummy links when the kernel has them, bridges otherwise), a fake ipamd
- * served by the real gRPC server (`startRpcServer`) on a socket in a temp dir,
- * and a way to exec `dist/aws-cni` inside the node exactly as a runtime does.
+ * ENIs (dummy links when the kernel has them, bridges otherwise), private
+ * mounts on aws-cni's own directories (`createNodeMounts`), a fake ipamd served
+ * by the real gRPC server (`startRpcServer`) on the default socket path there,
+ * and a way to exec `dist/aws-cni` inside the node exactly as a runtime does,
+ * with its own narrow permission set and default paths.
  *
  * @module
  */
@@ -18,7 +20,7 @@ import { HealthStatus, ServingStatus } from "../ipamd/rpc/health.ts";
 import { type CniBackend, type RpcServer, startRpcServer } from "../ipamd/rpc/server.ts";
 import { RpcError } from "../ipamd/rpc/errors.ts";
 import { Status } from "../shared/rpc/status.ts";
-import { createNetns, createTempDir, type Netns, run, type RunResult } from "./netns.ts";
+import { createNetns, createNodeMounts, type Netns, type NodeMounts, run, type RunResult } from "./netns.ts";
 
 /** The built plugin. */
 export const PLUGIN = new URL("../dist/aws-cni", import.meta.url).pathname;
@@ -66,11 +68,18 @@ export class MemoryBackend implements CniBackend {
   }
 }
 
-/** A node namespace, its fake ipamd and temp dir; disposing removes all of them. */
+/** The plugin's default socket and log (cni/netconf.ts), as the node sees them. */
+const SOCKET = "/var/run/aws-node/ipamd.sock";
+const PLUGIN_LOG = "/var/log/aws-routed-eni/plugin.log";
+
+/** A node namespace, its mounts and fake ipamd; disposing removes all of them. */
 export interface TestNode extends AsyncDisposable {
   readonly netns: Netns;
-  readonly dir: string;
+  /** The node's private /run/aws-node, /var/log/aws-routed-eni and /etc/cni/net.d. */
+  readonly mounts: NodeMounts;
+  /** ipamd's socket as the plugin sees it (reach it from here through `mounts.outside`). */
   readonly socketPath: string;
+  /** The plugin's log file, as this process reads it. */
   readonly logFile: string;
   readonly backend: MemoryBackend;
   /** The running server, or undefined after `stopIpamd`. */
@@ -80,7 +89,7 @@ export interface TestNode extends AsyncDisposable {
   pod(label: string): Promise<Netns>;
   /** Execs `dist/aws-cni` inside the node with `env` and `stdin`, like a runtime. */
   plugin(env: Record<string, string>, stdin: string): Promise<RunResult>;
-  /** A netconf for this node (socket and log in the temp dir). */
+  /** A netconf for this node (the default socket and log, named explicitly). */
   netconf(fields?: Record<string, unknown>): Record<string, unknown>;
 }
 
@@ -97,15 +106,18 @@ async function addEni(netns: Netns, name: string, cidr: string): Promise<void> {
 export async function createNode(): Promise<TestNode> {
   const stack = new AsyncDisposableStack();
   try {
-    const netns = stack.use(await createNetns("node"));
-    const dir = stack.use(await createTempDir("aws-cni-node-"));
+    const mounts = stack.use(await createNodeMounts());
+    const netns = stack.use(await createNetns("node", mounts));
     await addEni(netns, "eth0", "10.0.0.5/24");
     await addEni(netns, "eth1", "10.0.1.5/24");
     await netns.ip("route add 10.0.1.0/24 dev eth1 table 2");
     const backend = new MemoryBackend();
-    const socketPath = `${dir.path}/ipamd.sock`;
     const health = new HealthStatus({ "": ServingStatus.SERVING });
-    let server: RpcServer | undefined = await startRpcServer({ socketPath, backend, health });
+    let server: RpcServer | undefined = await startRpcServer({
+      socketPath: mounts.outside(SOCKET),
+      backend,
+      health,
+    });
     const stopIpamd = async (): Promise<void> => {
       await server?.close(1000);
       server = undefined;
@@ -115,9 +127,9 @@ export async function createNode(): Promise<TestNode> {
     const moved = stack.move();
     const node: TestNode = {
       netns,
-      dir: dir.path,
-      socketPath,
-      logFile: `${dir.path}/plugin.log`,
+      mounts,
+      socketPath: SOCKET,
+      logFile: mounts.outside(PLUGIN_LOG),
       backend,
       get server() {
         return server;
@@ -129,8 +141,8 @@ export async function createNode(): Promise<TestNode> {
         cniVersion: "1.0.0",
         name: "aws-cni",
         type: "aws-cni",
-        ipamdSocket: socketPath,
-        pluginLogFile: `${dir.path}/plugin.log`,
+        ipamdSocket: SOCKET,
+        pluginLogFile: PLUGIN_LOG,
         pluginLogLevel: "debug",
         ...fields,
       }),

@@ -120,7 +120,7 @@ netnsTest(
     assert.equal(add["code"], 11);
     await call(node, podEnv("DEL", pod, "c3"), { ...conf, prevResult: result });
     assert.deepEqual(await leftovers(node), []);
-    const queued = await readReleaseQueue(releaseQueuePath(node.socketPath));
+    const queued = await readReleaseQueue(node.mounts.outside(releaseQueuePath(node.socketPath)));
     assert.equal(queued.length, 1);
     assert.deepEqual(queued[0]?.ipv4Addrs, ["10.0.0.10"]);
     assert.equal(queued[0]?.request.containerId, "c3");
@@ -223,8 +223,9 @@ netnsTest(
   "aws-cni: ADD with a CNI_NETNS that is a plain file gives code 4 and gives the address back",
   async () => {
     await using node = await createNode();
-    const file = `${node.dir}/not-a-netns`;
-    await Deno.writeTextFile(file, "");
+    // A file the plugin may read (under /run/aws-node), so only the namespace check can refuse it.
+    const file = "/run/aws-node/not-a-netns";
+    await Deno.writeTextFile(node.mounts.outside(file), "");
     const error = await callFails(node, podEnv("ADD", file, "c8"), node.netconf());
     assert.equal(error["code"], 4);
     assert.match(String(error["msg"]), /is not an existing network namespace/);

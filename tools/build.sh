@@ -27,16 +27,20 @@ if ! "$deno" bundle --quiet --frozen --platform deno --output dist/aws-cni-plugi
   echo "build: cannot bundle the plugin (cni/main.ts)" >&2
   exit 1
 fi
+# A command-line --allow-read replaces the set's list, so the launcher repeats it and adds the project.
+read=$("$deno" eval --no-config 'console.log(JSON.parse(Deno.readTextFileSync("deno.json")).permissions["aws-cni"].read.join(","))')
 cat >dist/aws-cni <<LAUNCHER
 #!/bin/sh
 # aws-cni LAUNCHER: not a compiled binary. \`deno compile\` could not download its
 # runtime (set DENORT_BIN to a local denort to compile), so this script runs the
-# sources with the pinned Deno and the same permission set the binary gets; as
-# the CNI plugin (CNI_COMMAND set) it runs the plugin bundled into one file.
+# sources with the pinned Deno and the same permission set the binary gets (plus
+# reading its own sources); as the CNI plugin (CNI_COMMAND set) it runs the
+# plugin bundled into one file.
 export DENO_NO_UPDATE_CHECK=1
 entry="$root/main.ts"
 if [ -n "\${CNI_COMMAND+set}" ]; then entry="$root/dist/aws-cni-plugin.js"; fi
-exec "$deno" run --quiet --frozen --no-prompt --config "$root/deno.json" -P=aws-cni "\$entry" "\$@"
+# --allow-read of the project: the sources and node_modules that a compiled binary would embed.
+exec "$deno" run --quiet --frozen --no-prompt --config "$root/deno.json" -P=aws-cni --allow-read="$read,$root" "\$entry" "\$@"
 LAUNCHER
 chmod 0755 dist/aws-cni
 echo "build: WARNING: deno compile could not get its runtime (see dist/compile.log);" >&2

@@ -3,8 +3,10 @@
 #  1. How the warm pool settles for the reference documentation's examples (`aws-cni plan`).
 #  2. As root: ipamd (`--daemon --simulate t3.small`, 300 ms EC2 latency) in a network
 #     namespace made for it; pods created and deleted through the CNI plugin exactly as
-#     kubelet runs it; `aws-cni status` as the pool grows and shrinks. Everything the demo
-#     makes is removed on exit, even on Ctrl-C.
+#     kubelet runs it; `aws-cni status` as the pool grows and shrinks. aws-cni may only use
+#     its own directories (deno.json permissions), so this part runs in a mount namespace
+#     with empty private ones (/run/aws-node, /var/log/aws-routed-eni, /etc/cni/net.d) and
+#     the default paths. Everything the demo makes is removed on exit, even on Ctrl-C.
 # Without root only part 1 runs (DEMO_NO_ROOT=1 forces that path).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,6 +18,7 @@ fi
 
 section() { printf '\n=== %s ===\n\n' "$*"; }
 
+if [ -z "${DEMO_SKIP_PLAN:-}" ]; then
 section "1. The warm pool, settled for each pod count (aws-cni plan; docs/eni-and-ip-target.md)"
 "$bin" plan --instance-type t3.small --warm-eni-target 1 --pods 0,5,9
 echo
@@ -25,6 +28,7 @@ echo
 echo
 "$bin" plan --instance-type p3dn.24xlarge --warm-ip-target 5 --minimum-ip-target 10 --pods 0,7,15,45 |
   tail -n +3
+fi
 
 if [ "$(id -u)" -ne 0 ] || [ -n "${DEMO_NO_ROOT:-}" ]; then
   section "2. Skipped: ipamd and pods on a simulated node"
@@ -32,6 +36,14 @@ if [ "$(id -u)" -ne 0 ] || [ -n "${DEMO_NO_ROOT:-}" ]; then
   echo "namespaces with the CNI plugin; making namespaces needs root. Run: sudo make demo"
   exit 0
 fi
+
+state_dirs=(/run/aws-node /var/log/aws-routed-eni /etc/cni/net.d)
+if [ -z "${AWS_CNI_DEMO_PRIVATE:-}" ]; then
+  mkdir -p "${state_dirs[@]}"
+  # Part 2 again, in a mount namespace of its own (nothing mounted there shows outside).
+  AWS_CNI_DEMO_PRIVATE=1 DEMO_SKIP_PLAN=1 exec unshare --mount --propagation slave bash "$0" "$@"
+fi
+for d in "${state_dirs[@]}"; do mount -t tmpfs -o mode=0755 aws-cni-demo "$d"; done
 
 tag=awscni-demo-$$
 node=$tag-node
@@ -62,36 +74,34 @@ section "2. ipamd on a simulated t3.small in network namespace $node"
 # The settings make the pool grow and shrink within the demo: 2 spare IPs, at least 3,
 # released pod IPs rest 3 s, and no scale-down window.
 settings=(WARM_IP_TARGET=2 MINIMUM_IP_TARGET=3 IP_COOLDOWN_PERIOD=3 POOL_SCALE_DOWN_WINDOW=0
-  AWS_VPC_K8S_CNI_LOGLEVEL=INFO AWS_VPC_K8S_CNI_LOG_FILE="$dir/ipamd.log"
-  AWS_VPC_K8S_PLUGIN_LOG_FILE="$dir/plugin.log")
+  AWS_VPC_K8S_CNI_LOGLEVEL=INFO)
 # With --host-network ipamd also builds each ENI's stand-in link, table and rules in the
 # namespace (port-less bridges: this kernel may lack the dummy module).
 host=()
 usage=$("$bin" --daemon --no-such-flag 2>&1 || true)
 if [[ $usage == *--host-network* ]]; then host=(--host-network); fi
 echo "env ${settings[*]:0:4}"
-echo "aws-cni --daemon --simulate t3.small --simulate-latency-ms 300 ${host[*]} --write-conflist $dir/net.d"
+echo "aws-cni --daemon --simulate t3.small --simulate-latency-ms 300 ${host[*]} --write-conflist /etc/cni/net.d"
 ip netns exec "$node" env "${settings[@]}" "$bin" --daemon --simulate t3.small --simulate-latency-ms 300 \
-  "${host[@]}" --socket "$dir/ipamd.sock" --checkpoint "$dir/ipam.json" --write-conflist "$dir/net.d" \
-  </dev/null >"$dir/daemon.out" 2>&1 &
+  "${host[@]}" --write-conflist /etc/cni/net.d </dev/null >"$dir/daemon.out" 2>&1 &
 daemon_pid=$!
 for _ in $(seq 1 150); do
-  [ -f "$dir/net.d/10-aws.conflist" ] && break
+  [ -f /etc/cni/net.d/10-aws.conflist ] && break
   if ! kill -0 "$daemon_pid" 2>/dev/null; then
     echo "demo: ipamd exited:" >&2
-    cat "$dir/daemon.out" "$dir/ipamd.log" >&2 2>/dev/null
+    cat "$dir/daemon.out" >&2
     daemon_pid=
     exit 1
   fi
   sleep 0.2
 done
-if [ ! -f "$dir/net.d/10-aws.conflist" ]; then
+if [ ! -f /etc/cni/net.d/10-aws.conflist ]; then
   echo "demo: ipamd did not become ready within 30 s" >&2
   exit 1
 fi
 echo
-echo "ipamd serves; it wrote the conflist kubelet waits for ($dir/net.d/10-aws.conflist):"
-cat "$dir/net.d/10-aws.conflist"
+echo "ipamd serves; it wrote the conflist kubelet waits for (/etc/cni/net.d/10-aws.conflist):"
+cat /etc/cni/net.d/10-aws.conflist
 
 status() {
   echo
@@ -99,8 +109,7 @@ status() {
   ip netns exec "$node" "$bin" status
 }
 
-netconf=$(printf '{"cniVersion":"1.0.0","name":"aws-cni","type":"aws-cni","vethPrefix":"eni","mtu":"9001",%s}' \
-  "\"ipamdSocket\":\"$dir/ipamd.sock\",\"pluginLogFile\":\"$dir/plugin.log\",\"pluginLogLevel\":\"DEBUG\"")
+netconf='{"cniVersion":"1.0.0","name":"aws-cni","type":"aws-cni","vethPrefix":"eni","mtu":"9001","pluginLogLevel":"DEBUG"}'
 cni() { # cni ADD|DEL <n>
   ip netns exec "$node" env CNI_COMMAND="$1" CNI_CONTAINERID="demo-$2" CNI_NETNS="/run/netns/$tag-pod$2" \
     CNI_IFNAME=eth0 CNI_PATH=/opt/cni/bin \

@@ -2,11 +2,13 @@
  * CNI ADD and DEL latency for a warm-pool hit, exec'd as a runtime does, in one
  * run and one namespace setup: `dist/aws-cni` against the real ipamd
  * (`--daemon --simulate`, warm pool filled first), and Debian's Go `ptp` with
- * `host-local` IPAM from /usr/lib/cni. Run as root after `make build`:
+ * `host-local` IPAM from /usr/lib/cni. The node is a test node
+ * (`createNodeMounts`): ipamd and the plugin use their default socket and logs.
+ * Run as root after `make build`:
  * `deno run -A tests/bench/cni_bench.ts`. Aims: our ADD median ≤ 3× Go's, DEL ≤ 2×.
  */
-import { waitServing } from "../ipamd_requests.ts";
-import { createNetns, createTempDir, type Netns } from "../netns.ts";
+import { NODE_FILES, spawnNodeDaemon, waitServing } from "../ipamd_requests.ts";
+import { createNetns, createNodeMounts, createTempDir, type Netns } from "../netns.ts";
 import { PLUGIN, pluginEnv } from "../netns_node.ts";
 
 const PODS = Number(Deno.env.get("BENCH_PODS") ?? "20");
@@ -81,34 +83,32 @@ async function warmPool(node: Netns, free: number): Promise<void> {
 export async function benchCni(): Promise<
   { ours: { add: Stats; del: Stats }; go: { add: Stats; del: Stats } }
 > {
-  await using node = await createNetns("bench-node");
+  await using mounts = await createNodeMounts();
+  await using node = await createNetns("bench-node", mounts);
+  // Only Go's host-local keeps its state here.
   await using dir = await createTempDir("aws-cni-bench-");
   const pods: Netns[] = [];
   try {
     for (let i = 0; i < PODS; i++) pods.push(await createNetns(`bench-pod${i}`));
-    const socket = `${dir.path}/ipamd.sock`;
-    const daemon = new Deno.Command("ip", {
-      args: ["netns", "exec", node.name, PLUGIN, "--daemon", "--simulate", "m5.2xlarge", "--socket", socket],
+    const daemon = spawnNodeDaemon(mounts, ["--simulate", "m5.2xlarge"], {
+      netns: node,
       env: {
-        AWS_VPC_K8S_CNI_BACKING_STORE: `${dir.path}/ipam.json`,
-        AWS_VPC_K8S_CNI_LOG_FILE: `${dir.path}/ipamd.log`,
+        AWS_VPC_K8S_CNI_LOG_FILE: NODE_FILES.log,
         AWS_VPC_K8S_CNI_LOGLEVEL: "ERROR",
         WARM_IP_TARGET: String(PODS + 5),
         DISABLE_METRICS: "true",
       },
-      stdin: "null",
-      stdout: "null",
-      stderr: "null",
-    }).spawn();
+    });
     try {
-      await waitServing(socket);
+      await waitServing(mounts.outside(NODE_FILES.socket));
       await warmPool(node, PODS);
       const ours = await measure(node, pods, PLUGIN, {
         cniVersion: "1.0.0",
         name: "aws-cni",
         type: "aws-cni",
-        ipamdSocket: socket,
-        pluginLogFile: `${dir.path}/plugin.log`,
+        // The defaults (cni/netconf.ts), named: the only socket and log the plugin may use.
+        ipamdSocket: "/var/run/aws-node/ipamd.sock",
+        pluginLogFile: "/var/log/aws-routed-eni/plugin.log",
         pluginLogLevel: "error",
       }, "/usr/lib/cni");
       const go = await measure(node, pods, GO_PTP, {

@@ -1,11 +1,14 @@
 /**
  * ipamd over its socket: AddNetwork+DelNetwork pairs per second and their latency
  * with 16 concurrent clients, and the daemon's resident memory holding 250
- * allocations. Run: `deno run -A tests/bench/ipamd_rpc_bench.ts` after `make build`.
+ * allocations. The daemon runs in a test node (`createNodeMounts`, so as root)
+ * with its default socket and checkpoint.
+ * Run: `deno run -A tests/bench/ipamd_rpc_bench.ts` after `make build`.
  * Aims: ≥ 2,000 pairs/s, p99 ≤ 10 ms, RSS ≤ 120 MB.
  */
 import { IpamdClient } from "../../shared/rpc/client.ts";
-import { addRequest, delRequest, waitServing } from "../ipamd_requests.ts";
+import { addRequest, delRequest, NODE_FILES, spawnNodeDaemon, waitServing } from "../ipamd_requests.ts";
+import { createNodeMounts } from "../netns.ts";
 
 const CLIENTS = 16;
 const DURATION_MS = Number(Deno.env.get("BENCH_SECONDS") ?? "5") * 1000;
@@ -22,20 +25,17 @@ async function rssMb(pid: number): Promise<number> {
 }
 
 export async function benchIpamdRpc(): Promise<Record<string, number>> {
-  const dir = await Deno.makeTempDir({ prefix: "aws-cni-bench-" });
-  const socket = `${dir}/ipamd.sock`;
-  const child = new Deno.Command("dist/aws-cni", {
-    args: ["--daemon", "--simulate", "c5.18xlarge", "--simulate-latency-ms", "20", "--socket", socket],
+  await using mounts = await createNodeMounts();
+  const socket = mounts.outside(NODE_FILES.socket);
+  const child = spawnNodeDaemon(mounts, ["--simulate", "c5.18xlarge", "--simulate-latency-ms", "20"], {
     env: {
-      AWS_VPC_K8S_CNI_BACKING_STORE: `${dir}/ipam.json`,
       AWS_VPC_K8S_CNI_LOGLEVEL: "ERROR",
       WARM_IP_TARGET: "300",
       // Every pair reuses addresses at once: this measures the RPC, datastore and checkpoint path.
       IP_COOLDOWN_PERIOD: "0",
     },
-    stdout: "null",
     stderr: "inherit",
-  }).spawn();
+  });
   const clients = Array.from({ length: CLIENTS }, () => new IpamdClient(socket));
   try {
     await waitServing(socket);
@@ -76,7 +76,6 @@ export async function benchIpamdRpc(): Promise<Record<string, number>> {
     await Promise.all(clients.map((client) => client.close()));
     child.kill("SIGTERM");
     await child.status;
-    await Deno.remove(dir, { recursive: true });
   }
 }
 

@@ -8,7 +8,6 @@
  * @module
  */
 import type { Netns } from "../netns.ts";
-import { releaseQueuePath } from "../../shared/release_queue.ts";
 import type { IpamdNode } from "./_ipamd_node.ts";
 
 /** A pod the runtime believes is running. */
@@ -109,7 +108,7 @@ export async function auditNode(
 ): Promise<Findings> {
   const findings: Findings = { duplicates: [], leaks: [], lost: [] };
   const queued = async () =>
-    (await node.readFile(releaseQueuePath(node.paths.socket)) ?? "").trim().split("\n")
+    (await node.readFile(node.paths.queue) ?? "").trim().split("\n")
       .filter((line) => line !== "").length;
   // A running ipamd applies queued releases within a few seconds.
   for (let waited = 0; node.running && waited < 6_000; waited += 200) {

@@ -4,7 +4,9 @@
  * client, the daemon), so the test can turn the emulator's fault knobs while it
  * runs: forced EC2 errors and throttling, hung calls, attach latency, IMDS lag,
  * and the simulation's own clock (an attach that never completes until the test
- * moves it). The plugin is `dist/aws-cni` exec'd inside a node namespace.
+ * moves it). The plugin is `dist/aws-cni` exec'd inside a node's namespaces,
+ * reaching this ipamd at its default socket: ipamd binds it and keeps its
+ * checkpoint in the node's private /run/aws-node, through /proc/<pid>/root.
  *
  * @module
  */
@@ -103,7 +105,7 @@ export class CloudNode implements AsyncDisposable {
     this.imdsRequests = parts.imdsRequests;
   }
 
-  /** Builds the cloud, starts the emulator and ipamd; the plugin reaches it at `host.paths.socket`. */
+  /** Builds the cloud, starts the emulator and ipamd; the plugin reaches it at its default socket. */
   static async create(label: string, options: CloudNodeOptions): Promise<CloudNode> {
     const host = await IpamdNode.create(label);
     const stack = new AsyncDisposableStack();
@@ -152,7 +154,7 @@ export class CloudNode implements AsyncDisposable {
         METRICS_BIND_ADDRESS: `127.0.0.1:${metrics}`,
         INTROSPECTION_BIND_ADDRESS: `127.0.0.1:${metrics + 1}`,
         ...options.env,
-      }, { socket: host.paths.socket, checkpoint: host.paths.checkpoint });
+      }, { socket: host.outside(host.paths.socket), checkpoint: host.outside(host.paths.checkpoint) });
       const logs: string[] = [];
       const log = createLogger((line) => void logs.push(line), { level: config.logLevel });
       const aws = await openAwsNode(config, {
@@ -163,7 +165,6 @@ export class CloudNode implements AsyncDisposable {
         credentials: SIMULATED_CREDENTIALS,
       });
       stack.defer(() => aws.close());
-      await Deno.mkdir(`${host.paths.dir}/run`, { recursive: true });
       const daemon = await startDaemon(config, {
         ec2: aws.ec2,
         limits: instanceLimits(aws.instanceType, { prefixDelegation: false }),

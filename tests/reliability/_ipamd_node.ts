@@ -1,19 +1,38 @@
 /**
  * A simulated node for the reliability suite (root only): a network namespace
- * the suite creates, the real ipamd (`dist/aws-cni --daemon --simulate …
- * --host-network`) running inside it as a process the suite may SIGKILL and
- * restart over the same checkpoint and simulated cloud, pod namespaces, and
- * `dist/aws-cni` exec'd inside the node as a runtime runs it. Disposing kills
- * the daemon and removes every namespace and file.
+ * and a mount namespace of its own (`createNodeMounts`: empty private tmpfs on
+ * /run/aws-node, /var/log/aws-routed-eni and /etc/cni/net.d), the real ipamd
+ * (`dist/aws-cni --daemon --simulate … --host-network`) running inside both as
+ * a process the suite may SIGKILL and restart over the same checkpoint and
+ * simulated cloud, pod namespaces, and `dist/aws-cni` exec'd inside the node as
+ * a runtime runs it. Both run with the binary's own permission set and default
+ * paths, as on a real node. Disposing kills the daemon and removes every
+ * namespace and mount.
  *
  * @module
  */
+import { NETCONF_DEFAULTS } from "../../cni/netconf.ts";
+import { parseIpamdConfig } from "../../ipamd/config.ts";
+import { releaseQueuePath } from "../../shared/release_queue.ts";
 import { waitServing } from "../ipamd_requests.ts";
-import { createNetns, createTempDir, type Netns, run, type RunResult } from "../netns.ts";
-import { PLUGIN, pluginEnv } from "../netns_node.ts";
+import {
+  canCreateNetns,
+  createNetns,
+  createNodeMounts,
+  type Netns,
+  type NodeMounts,
+  type RunResult,
+} from "../netns.ts";
+import { PLUGIN, pluginBuilt, pluginEnv } from "../netns_node.ts";
+import { canMountTmpfs } from "./_small_disk.ts";
 
-/** The binary under test (`AWS_CNI_BINARY` may point at a launcher with other permissions). */
-export const BINARY: string = Deno.env.get("AWS_CNI_BINARY") || PLUGIN;
+/** The binary under test. */
+export const BINARY: string = PLUGIN;
+
+/** Whether the suite's nodes can be made here: root, namespaces, mounts and a built `dist/aws-cni`. */
+export async function nodesReady(): Promise<boolean> {
+  return await canCreateNetns() && await canMountTmpfs() && await pluginBuilt();
+}
 
 /** How the daemon is started. */
 export interface IpamdNodeOptions {
@@ -22,8 +41,10 @@ export interface IpamdNodeOptions {
   readonly env?: Record<string, string>;
   /** Extra daemon flags. */
   readonly args?: readonly string[];
-  /** Paths to use instead of the node's own (e.g. another node's socket and checkpoint). */
-  readonly paths?: Partial<NodePaths>;
+  /** Run on another node's files (its mount namespace: socket, checkpoint, queue), in a network namespace of its own. */
+  readonly filesOf?: IpamdNode;
+  /** Another simulated cloud or log file (e.g. for a second daemon on the same files). */
+  readonly paths?: Partial<Pick<NodePaths, "state" | "log">>;
 }
 
 /** What a daemon run ended with. */
@@ -33,19 +54,46 @@ export interface DaemonExit {
   readonly stderr: string;
 }
 
-/** The files of one node. */
+/** The files of one node, as the node sees them (`IpamdNode.outside` maps them for this process). */
 export interface NodePaths {
-  readonly dir: string;
+  /** ipamd's socket: its default, which the plugin's netconf default names too. */
   readonly socket: string;
+  /** ipamd's default checkpoint. */
   readonly checkpoint: string;
+  /** The plugin's release queue, beside the socket. */
+  readonly queue: string;
+  /**
+   * The simulated cloud (`--simulate-state`). It stands for EC2, not for a file
+   * on the node, so it is kept off /run/aws-node: the disk faults the suite puts
+   * there must not reach it.
+   */
   readonly state: string;
+  /** ipamd's log (`AWS_VPC_K8S_CNI_LOG_FILE`; its default is stderr). */
   readonly log: string;
+  /** The plugin's default log. */
   readonly pluginLog: string;
 }
+
+const DEFAULTS = parseIpamdConfig({});
+
+/** Where every node keeps its files: the product's defaults, or beside them in the permitted directories. */
+export const NODE_PATHS: NodePaths = Object.freeze({
+  socket: DEFAULTS.socketPath,
+  checkpoint: DEFAULTS.checkpointPath,
+  queue: releaseQueuePath(DEFAULTS.socketPath),
+  state: "/var/log/aws-routed-eni/simulated-ec2.json",
+  log: "/var/log/aws-routed-eni/ipamd.log",
+  pluginLog: NETCONF_DEFAULTS.pluginLogFile,
+});
+
+/** The directory systemd makes for ipamd (`RuntimeDirectory=aws-node`, `RuntimeDirectoryMode=0700`). */
+export const RUNTIME_DIR = "/run/aws-node";
 
 /** A node namespace with a restartable ipamd process. */
 export class IpamdNode implements AsyncDisposable {
   readonly netns: Netns;
+  /** The node's private mounts (shared with the node it was made on, for `filesOf`). */
+  readonly mounts: NodeMounts;
   readonly paths: NodePaths;
   readonly #options: IpamdNodeOptions;
   readonly #cleanup: AsyncDisposableStack;
@@ -53,43 +101,49 @@ export class IpamdNode implements AsyncDisposable {
   #stderr: Promise<string> = Promise.resolve("");
   #starts = 0;
   #alive = false;
-  /** A mount namespace (`/proc/<pid>/ns/mnt`) the daemon and plugin run in, if any. */
-  mountNs: string | undefined;
 
   private constructor(
     netns: Netns,
+    mounts: NodeMounts,
     paths: NodePaths,
     options: IpamdNodeOptions,
     cleanup: AsyncDisposableStack,
   ) {
     this.netns = netns;
+    this.mounts = mounts;
     this.paths = paths;
     this.#options = options;
     this.#cleanup = cleanup;
   }
 
-  /** Creates the namespace and temp dir; the daemon is not started. */
+  /** Creates the namespaces and mounts; the daemon is not started. */
   static async create(label: string, options: IpamdNodeOptions = {}): Promise<IpamdNode> {
     const stack = new AsyncDisposableStack();
     try {
-      const netns = stack.use(await createNetns(label));
-      const dir = stack.use(await createTempDir(`aws-cni-${label}-`));
-      const paths: NodePaths = {
-        dir: dir.path,
-        socket: `${dir.path}/run/ipamd.sock`,
-        checkpoint: `${dir.path}/run/ipam.json`,
-        state: `${dir.path}/cloud.json`,
-        log: `${dir.path}/ipamd.log`,
-        pluginLog: `${dir.path}/plugin.log`,
-        ...options.paths,
-      };
-      const node = new IpamdNode(netns, paths, options, stack.move());
+      let mounts = options.filesOf?.mounts;
+      if (mounts === undefined) {
+        mounts = stack.use(await createNodeMounts());
+        // What systemd's RuntimeDirectoryMode=0700 makes of it on a real node.
+        await Deno.chmod(mounts.outside(RUNTIME_DIR), 0o700);
+      }
+      const netns = stack.use(await createNetns(label, mounts));
+      const paths: NodePaths = { ...NODE_PATHS, ...options.paths };
+      const node = new IpamdNode(netns, mounts, paths, options, stack.move());
       node.#cleanup.defer(async () => void await node.kill9());
       return node;
     } catch (error) {
       await stack.disposeAsync();
       throw error;
     }
+  }
+
+  /**
+   * Where this process finds `path` as the node sees it. /var/run is an
+   * absolute symlink to /run, which through /proc/<pid>/root would lead to this
+   * process's own /run, so it is resolved first.
+   */
+  outside(path: string): string {
+    return this.mounts.outside(path.startsWith("/var/run/") ? path.slice("/var".length) : path);
   }
 
   /** How many times the daemon was started. */
@@ -107,7 +161,7 @@ export class IpamdNode implements AsyncDisposable {
     return this.#child !== null;
   }
 
-  /** Spawns the daemon without waiting for it. */
+  /** Spawns the daemon without waiting for it: default socket and checkpoint. */
   spawn(env: Record<string, string> = {}): Deno.ChildProcess {
     if (this.#child !== null) throw new Error("ipamd is already running");
     const o = this.#options;
@@ -123,17 +177,11 @@ export class IpamdNode implements AsyncDisposable {
         "--simulate-latency-ms",
         "50",
         "--host-network",
-        "--socket",
-        this.paths.socket,
-        "--checkpoint",
-        this.paths.checkpoint,
         ...(o.args ?? []),
       ],
       env: pluginEnv({
         AWS_VPC_K8S_CNI_LOG_FILE: this.paths.log,
         AWS_VPC_K8S_CNI_LOGLEVEL: "INFO",
-        // Read only by run.ts --narrow's launcher: the daemon may listen on this socket.
-        AWS_CNI_TEST_SOCKET: this.paths.socket,
         POOL_RECONCILE_INTERVAL: "1",
         ...o.env,
         ...env,
@@ -160,25 +208,13 @@ export class IpamdNode implements AsyncDisposable {
       throw new Error(`ipamd exited (code ${s.code}, signal ${s.signal}) before serving`);
     });
     try {
-      await Promise.race([this.#waitServing(60_000), exited]);
+      await Promise.race([waitServing(this.outside(this.paths.socket), 60_000), exited]);
     } catch (error) {
       const stderr = await this.kill9().then((e) => e?.stderr ?? "");
-      const log = await Deno.readTextFile(this.paths.log).catch(() => "");
+      const log = await this.readFile(this.paths.log) ?? "";
       throw new Error(`${(error as Error).message}\nstderr: ${stderr}\nlog tail: ${log.slice(-2000)}`);
     }
     exited.catch(() => {});
-  }
-
-  /** Health checks on the socket; from inside the mount namespace (plugin STATUS) when there is one. */
-  async #waitServing(timeoutMs: number): Promise<void> {
-    if (this.mountNs === undefined) return await waitServing(this.paths.socket, timeoutMs);
-    const until = Date.now() + timeoutMs;
-    const env = { CNI_COMMAND: "STATUS", CNI_PATH: "/opt/cni/bin" };
-    while (Date.now() < until) {
-      if ((await this.plugin(env, JSON.stringify(this.netconf()))).code === 0) return;
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
-    throw new Error(`ipamd did not serve on ${this.paths.socket} within ${timeoutMs} ms`);
   }
 
   /** Waits for a spawned daemon to exit on its own. */
@@ -207,38 +243,34 @@ export class IpamdNode implements AsyncDisposable {
     return await this.exit();
   }
 
-  /** Reads a file as the daemon sees it (inside its mount namespace); null when missing. */
+  /** Reads a file as the node sees it; null when missing. */
   async readFile(path: string): Promise<string | null> {
-    if (this.mountNs === undefined) {
-      return await Deno.readTextFile(path).catch((error) => {
-        if (error instanceof Deno.errors.NotFound) return null;
-        throw error;
-      });
-    }
-    const result = await run("nsenter", [`--mount=${this.mountNs}`, "cat", path]);
-    return result.code === 0 ? result.stdout : null;
+    return await Deno.readTextFile(this.outside(path)).catch((error) => {
+      if (error instanceof Deno.errors.NotFound) return null;
+      throw error;
+    });
   }
 
-  /** `nsenter` options that enter the node (and its mount namespace, if any). */
+  /** `nsenter` options that enter the node: its network and mount namespaces. */
   enter(): string[] {
-    return [`--net=${this.netns.path}`, ...(this.mountNs === undefined ? [] : [`--mount=${this.mountNs}`])];
+    return [`--mount=${this.mounts.ns}`, `--net=${this.netns.path}`];
   }
 
-  /** Creates a pod namespace removed with the node. */
+  /** Creates a pod namespace removed with the node (it shows inside the node's mounts too). */
   async pod(label: string): Promise<Netns> {
     return this.#cleanup.use(await createNetns(label));
   }
 
   /** Runs `dist/aws-cni` inside the node with `env` (CNI_*) and `stdin`. */
   plugin(env: Record<string, string>, stdin: string): Promise<RunResult> {
-    return run("nsenter", [...this.enter(), BINARY], { stdin, env: this.#pluginEnv(env), clearEnv: true });
+    return this.netns.exec(BINARY, [], { stdin, env: pluginEnv(env), clearEnv: true });
   }
 
   /** Spawns the plugin inside the node (to kill it); its stdin is written and closed. */
   spawnPlugin(env: Record<string, string>, stdin: string): Deno.ChildProcess {
     const child = new Deno.Command("nsenter", {
       args: [...this.enter(), BINARY],
-      env: this.#pluginEnv(env),
+      env: pluginEnv(env),
       clearEnv: true,
       stdin: "piped",
       stdout: "piped",
@@ -249,18 +281,12 @@ export class IpamdNode implements AsyncDisposable {
     return child;
   }
 
-  /** The runtime's env for a plugin run, plus the test socket for run.ts --narrow's launcher. */
-  #pluginEnv(env: Record<string, string>): Record<string, string> {
-    return pluginEnv({ AWS_CNI_TEST_SOCKET: this.paths.socket, ...env });
-  }
-
-  /** A netconf for this node. */
+  /** A netconf for this node, as ipamd's conflist has it: the default socket, the plugin log named. */
   netconf(fields: Record<string, unknown> = {}): Record<string, unknown> {
     return {
       cniVersion: "1.1.0",
       name: "aws-cni",
       type: "aws-cni",
-      ipamdSocket: this.paths.socket,
       pluginLogFile: this.paths.pluginLog,
       pluginLogLevel: "info",
       ...fields,
@@ -269,7 +295,7 @@ export class IpamdNode implements AsyncDisposable {
 
   /** `aws-cni status --json` inside the node (the introspection endpoint's `/v1/pool`). */
   async pool(): Promise<Record<string, unknown>> {
-    const result = await run("nsenter", [...this.enter(), BINARY, "status", "--json"], {
+    const result = await this.netns.exec(BINARY, ["status", "--json"], {
       env: pluginEnv({}),
       clearEnv: true,
     });

@@ -1,22 +1,24 @@
 /**
- * The narrowed Deno permission set proposed for `deno.json` → `permissions.aws-cni`
- * (the flags baked into the compiled binary, shared by both roles), and a
- * launcher that runs `main.ts` with exactly those flags plus what the test
- * setup adds, so the whole suite can run against it (`run.ts --narrow`).
+ * aws-cni's Deno permission set, documented: `deno.json` → `permissions.aws-cni`
+ * (the flags baked into `dist/aws-cni`, shared by the plugin and ipamd), entry
+ * by entry with why it is there. least_privilege_test.ts checks that deno.json
+ * grants exactly these entries, so the table and the flags cannot drift, and
+ * that the binary is refused outside them.
  *
  * @module
  */
 
-/** One permission's allow-list and why each entry is there. */
+/** One entry of a permission's allow-list and why it is there. */
 export interface PermissionEntry {
   readonly value: string;
   readonly why: string;
 }
 
-/** The proposal, flag by flag. */
-export const PROPOSED: Readonly<
-  Record<"read" | "write" | "run" | "net" | "env" | "sys", readonly PermissionEntry[]>
-> = {
+/** The kinds of permission the set grants; every other kind is denied. */
+export type PermissionKind = "read" | "write" | "run" | "net" | "env" | "sys";
+
+/** The permission set, kind by kind; an entry "*" grants the whole kind (`true` in deno.json). */
+export const PERMISSIONS: Readonly<Record<PermissionKind, readonly PermissionEntry[]>> = {
   read: [
     { value: "/run/aws-node", why: "ipamd: checkpoint, socket dir; plugin: release queue beside the socket" },
     { value: "/var/run/aws-node", why: "the same through /var/run (the defaults name this path)" },
@@ -37,13 +39,12 @@ export const PROPOSED: Readonly<
     { value: "/etc/aws-cni", why: "install writes ipamd.env" },
     { value: "/etc/systemd/system", why: "install writes the unit" },
   ],
-  run: [
-    { value: "ip", why: "both roles: links, addresses, routes, rules" },
-    { value: "nsenter", why: "plugin: the pod side of the wiring inside CNI_NETNS" },
-    { value: "iptables-save", why: "ipamd: read the SNAT / connmark chains" },
-    { value: "iptables-restore", why: "ipamd: apply them in one transaction" },
-    { value: "sysctl", why: "ipamd: rp_filter and other net sysctls" },
-    { value: "systemd-notify", why: "ipamd under systemd: READY=1 (Type=notify); missing today" },
+  env: [
+    {
+      value: "*",
+      why: "main.ts reads Deno.env.toObject() once; the AWS SDK reads HOME and many AWS_* names " +
+        "(credentials, profile, region, endpoints, IMDS settings), and a denied read throws",
+    },
   ],
   net: [
     { value: "169.254.169.254:80", why: "IMDS (IPv4)" },
@@ -52,68 +53,64 @@ export const PROPOSED: Readonly<
     { value: "127.0.0.1", why: "metrics and introspection listeners, aws-cni status, --simulate's emulator" },
     {
       value: "unix:/var/run/aws-node/ipamd.sock",
-      why:
-        "ipamd's gRPC server (grpc-js over node:net needs the exact socket path; --socket elsewhere needs it too)",
+      why: "ipamd's gRPC server and the plugin's client (Deno needs the exact socket path; " +
+        "--socket elsewhere is refused)",
     },
     { value: "unix:/run/aws-node/ipamd.sock", why: "the same socket through /run" },
-  ],
-  env: [
-    {
-      value: "*",
-      why: "main.ts reads Deno.env.toObject(); see the report for AWS_*, CNI_* and the settings' names",
-    },
   ],
   sys: [
     { value: "osRelease", why: "the AWS SDK's user agent (node:os release); nothing else is asked for" },
   ],
+  run: [
+    { value: "ip", why: "both roles: links, addresses, routes, rules" },
+    { value: "nsenter", why: "plugin: the pod side of the wiring inside CNI_NETNS" },
+    { value: "iptables-save", why: "ipamd: read the SNAT / connmark chains" },
+    { value: "iptables-restore", why: "ipamd: apply them in one transaction" },
+    { value: "sysctl", why: "ipamd: rp_filter and other net sysctls" },
+    { value: "systemd-notify", why: "ipamd under systemd: READY=1 (Type=notify, NotifyAccess=all)" },
+  ],
 };
 
-/** Deno flags for a set: `--allow-read=a,b` …; an entry "*" grants the whole kind. */
-export function permissionFlags(
-  set: Readonly<Record<string, readonly PermissionEntry[]>>,
-  extra: Readonly<Record<string, readonly string[]>> = {},
-): string[] {
-  const kinds = new Set([...Object.keys(set), ...Object.keys(extra)]);
-  return [...kinds].map((kind) => {
-    const values = [...(set[kind] ?? []).map((e) => e.value), ...(extra[kind] ?? [])];
-    return values.includes("*") ? `--allow-${kind}` : `--allow-${kind}=${values.join(",")}`;
-  });
-}
+/** A permission set as deno.json's `permissions` spells it. */
+export type DenoPermissionSet = Record<string, readonly string[] | boolean>;
 
-/**
- * Writes a launcher script (like `make build`'s) that runs main.ts with the
- * proposed flags plus `extra`; returns its path.
- */
-export async function writeNarrowLauncher(
-  dir: string,
-  extra: Readonly<Record<string, readonly string[]>>,
-): Promise<string> {
-  const root = new URL("../..", import.meta.url).pathname.replace(/\/$/, "");
-  // A test daemon's socket is in a temp dir: the harness names it in AWS_CNI_TEST_SOCKET.
-  const flags = permissionFlags(PROPOSED, extra).map((f) =>
-    f.startsWith("--allow-net=") ? `"${f}\${AWS_CNI_TEST_SOCKET:+,unix:\$AWS_CNI_TEST_SOCKET}"` : `'${f}'`
-  ).join(" ");
-  const path = `${dir}/aws-cni`;
-  await Deno.writeTextFile(
-    path,
-    `#!/bin/sh
-# aws-cni with the narrowed permission set proposed by tests/reliability/_permissions.ts.
-export DENO_NO_UPDATE_CHECK=1
-exec "${Deno.execPath()}" run --quiet --frozen --no-prompt --config "${root}/deno.json" ${flags} "${root}/main.ts" "$@"
-`,
-    { mode: 0o755 },
+/** The documented set as deno.json spells it: a kind whose only entry is "*" is `true`. */
+export function denoPermissionSet(
+  documented: Readonly<Record<string, readonly PermissionEntry[]>> = PERMISSIONS,
+): DenoPermissionSet {
+  return Object.fromEntries(
+    Object.entries(documented).map(([kind, entries]) => {
+      const values = entries.map((e) => e.value);
+      return [kind, values.length === 1 && values[0] === "*" ? true : values];
+    }),
   );
-  return path;
 }
 
-/** What running main.ts from source under test needs besides the proposal (not the compiled binary). */
-export function testExtras(): Record<string, string[]> {
-  const root = new URL("../..", import.meta.url).pathname.replace(/\/$/, "");
-  const denoDir = Deno.env.get("DENO_DIR") ?? `${Deno.env.get("HOME") ?? "/root"}/.cache/deno`;
-  const tmp = Deno.env.get("TMPDIR") ?? "/tmp";
-  return {
-    // The sources, npm packages and module cache (a compiled binary embeds them), and the tests' temp dirs.
-    read: [root, denoDir, tmp],
-    write: [tmp],
-  };
+/** Reads `permissions.<name>` from a deno.json (default: the project's). */
+export async function configuredPermissionSet(
+  name = "aws-cni",
+  config: string | URL = new URL("../../deno.json", import.meta.url),
+): Promise<DenoPermissionSet> {
+  const json = JSON.parse(await Deno.readTextFile(config)) as { permissions?: Record<string, unknown> };
+  const set = json.permissions?.[name];
+  if (typeof set !== "object" || set === null || Array.isArray(set)) {
+    throw new Error(`deno.json has no permission set "${name}"`);
+  }
+  return set as DenoPermissionSet;
+}
+
+/** The README's `permissions` block: one row per entry. */
+export function permissionsTable(
+  documented: Readonly<Record<string, readonly PermissionEntry[]>> = PERMISSIONS,
+): string {
+  const rows = Object.entries(documented).flatMap(([kind, entries]) =>
+    entries.map((e, i) => `| ${i === 0 ? kind : ""} | \`${e.value}\` | ${e.why} |`)
+  );
+  return ["| permission | allowed | why |", "|---|---|---|", ...rows].join("\n") + "\n";
+}
+
+// `deno run -A tests/reliability/_permissions.ts README.md` rewrites the README's table.
+if (import.meta.main) {
+  const { writeBlock } = await import("../../tools/readme_blocks.ts");
+  await writeBlock(Deno.args[0] ?? "README.md", "permissions", permissionsTable());
 }

@@ -1,9 +1,9 @@
 /**
- * A small tmpfs in a private mount namespace (root only): `unshare -m
- * --propagation slave` holds the namespace, the tmpfs is mounted there on a
- * directory that exists outside too, so only processes entered into the
- * namespace (`nsenter --mount=…`) see it. It can be made read-only, filled and
- * emptied again; disposing ends the holder, which takes the mount with it.
+ * A small tmpfs mounted over a directory inside an existing mount namespace
+ * (root only), e.g. over a test node's /run/aws-node: only the processes in
+ * that namespace (`nsenter --mount=…`, the node's daemon and plugin) see it. It
+ * can be made read-only, filled and emptied again; disposing unmounts it (and
+ * the namespace's end takes it anyway).
  *
  * @module
  */
@@ -11,7 +11,7 @@ import { run } from "../netns.ts";
 
 /** A tmpfs only the namespace's processes see. */
 export interface SmallDisk extends AsyncDisposable {
-  /** `/proc/<pid>/ns/mnt` of the holder, for `nsenter --mount=`. */
+  /** The namespace it is mounted in (`/proc/<pid>/ns/mnt`). */
   readonly mountNs: string;
   readonly dir: string;
   /** Runs a program inside the mount namespace. */
@@ -42,31 +42,18 @@ export async function canMountTmpfs(): Promise<boolean> {
   return result.code === 0;
 }
 
-/** Mounts a tmpfs of `sizeKib` on `dir` (created if missing) in a new mount namespace. */
-export async function createSmallDisk(dir: string, sizeKib = 64): Promise<SmallDisk> {
-  await Deno.mkdir(dir, { recursive: true });
-  const script =
-    `mount -t tmpfs -o size=${sizeKib}k,mode=0700 tmpfs "$1" && echo ready && exec sleep infinity`;
-  const holder = new Deno.Command("unshare", {
-    args: ["-m", "--propagation", "slave", "sh", "-c", script, "sh", dir],
-    stdin: "null",
-    stdout: "piped",
-    stderr: "null",
-  }).spawn();
-  const reader = holder.stdout.getReader();
-  const first = await reader.read();
-  reader.releaseLock();
-  if (!new TextDecoder().decode(first.value).includes("ready")) {
-    const status = await holder.status;
-    throw new Error(`Cannot mount a tmpfs on ${dir}: the holder exited with ${status.code}`);
-  }
-  const mountNs = `/proc/${holder.pid}/ns/mnt`;
+/**
+ * Mounts a tmpfs of `sizeKib` (mode 0700) on `dir`, which must exist inside
+ * `mountNs`, hiding what was there until disposal.
+ */
+export async function createSmallDisk(mountNs: string, dir: string, sizeKib = 64): Promise<SmallDisk> {
   const exec = (program: string, args: readonly string[]) =>
     run("nsenter", [`--mount=${mountNs}`, program, ...args]);
   const must = async (program: string, args: readonly string[]) => {
     const result = await exec(program, args);
     if (result.code !== 0) throw new Error(`${program} ${args.join(" ")} failed: ${result.stderr}`);
   };
+  await must("mount", ["-t", "tmpfs", "-o", `size=${sizeKib}k,mode=0700`, "aws-cni-small-disk", dir]);
   return {
     mountNs,
     dir,
@@ -77,13 +64,8 @@ export async function createSmallDisk(dir: string, sizeKib = 64): Promise<SmallD
     unfill: () => must("rm", ["-f", `${dir}/filler`]),
     read: async (path) => (await exec("cat", [path])).stdout,
     async [Symbol.asyncDispose]() {
-      try {
-        holder.kill("SIGKILL");
-      } catch {
-        // already gone
-      }
-      await holder.stdout.cancel().catch(() => {});
-      await holder.status;
+      // Lazily: the node's daemon may still hold its socket there; the namespace may be gone already.
+      await exec("umount", ["-l", dir]);
     },
   };
 }

@@ -8,22 +8,13 @@
  */
 import assert from "node:assert/strict";
 import { formatCheckpoint } from "../../ipamd/pool/checkpoint.ts";
-import { canCreateNetns } from "../netns.ts";
-import { pluginBuilt } from "../netns_node.ts";
 import { auditNode, hostPlumbing, podAddresses } from "./_audit.ts";
-import { IpamdNode } from "./_ipamd_node.ts";
+import { IpamdNode, nodesReady, RUNTIME_DIR } from "./_ipamd_node.ts";
 import { recordResult } from "./_results.ts";
 import { Runtime } from "./_runtime.ts";
-import { canMountTmpfs, createSmallDisk } from "./_small_disk.ts";
+import { createSmallDisk } from "./_small_disk.ts";
 
-const ready = await canCreateNetns() && await pluginBuilt();
-const tmpfs = ready && await canMountTmpfs();
-if (ready && !tmpfs) {
-  // deno-lint-ignore no-console
-  console.warn(
-    "checkpoint_faults_test: read-only and full disk cases skipped (cannot mount a tmpfs in a mount namespace)",
-  );
-}
+const ready = await nodesReady();
 
 const VALID = formatCheckpoint({
   allocations: [{
@@ -74,14 +65,14 @@ Deno.test({
   sanitizeOps: false,
   async fn() {
     await using node = await IpamdNode.create("ckpt");
-    await Deno.mkdir(`${node.paths.dir}/run`, { recursive: true });
+    const checkpoint = node.outside(node.paths.checkpoint);
     for (const bad of CORRUPT) {
-      await Deno.writeFile(node.paths.checkpoint, bad.bytes);
+      await Deno.writeFile(checkpoint, bad.bytes);
       const line = await expectRefusal(node, node.paths.checkpoint);
       assert.match(line, bad.says, bad.label);
       assert.match(line, /kept/, bad.label);
-      assert.deepEqual(await Deno.readFile(node.paths.checkpoint), bad.bytes, `${bad.label}: file unchanged`);
-      assert.deepEqual([...Deno.readDirSync(`${node.paths.dir}/run`)].map((e) => e.name), ["ipam.json"]);
+      assert.deepEqual(await Deno.readFile(checkpoint), bad.bytes, `${bad.label}: file unchanged`);
+      assert.deepEqual([...Deno.readDirSync(node.outside(RUNTIME_DIR))].map((e) => e.name), ["ipam.json"]);
     }
     await recordResult({
       area: "Corrupt checkpoint at startup",
@@ -94,13 +85,13 @@ Deno.test({
 
 Deno.test({
   name: "ipamd on a read-only or full disk refuses to start with a clear message and keeps the checkpoint",
-  ignore: !tmpfs,
+  ignore: !ready,
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
     await using node = await IpamdNode.create("ckro");
-    await using disk = await createSmallDisk(`${node.paths.dir}/run`);
-    node.mountNs = disk.mountNs;
+    // A small disk over the node's /run/aws-node, where the socket and checkpoint live.
+    await using disk = await createSmallDisk(node.mounts.ns, RUNTIME_DIR);
     await disk.exec("sh", ["-c", `printf '%s' "$1" > "$2"`, "sh", VALID, node.paths.checkpoint]);
     await disk.readOnly(true);
     const readOnly = await expectRefusal(node, node.paths.checkpoint);
@@ -123,13 +114,12 @@ Deno.test({
 Deno.test({
   name:
     "a checkpoint write that fails (disk full, read-only) fails ADD with code 11 and nothing half-applied",
-  ignore: !tmpfs,
+  ignore: !ready,
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
     await using node = await IpamdNode.create("ckfull", { env: { IP_COOLDOWN_PERIOD: "1" } });
-    await using disk = await createSmallDisk(`${node.paths.dir}/run`);
-    node.mountNs = disk.mountNs;
+    await using disk = await createSmallDisk(node.mounts.ns, RUNTIME_DIR);
     const checkpoint = () => disk.read(node.paths.checkpoint);
     await node.start();
     const runtime = await Runtime.create(node, 6, "ck");
@@ -199,16 +189,24 @@ Deno.test({
     await node.start();
     const runtime = await Runtime.create(node, 1, "tw");
     assert.ok((await runtime.add(runtime.slots[0]!)).ok);
-    const before = await Deno.stat(node.paths.checkpoint);
-    const text = await Deno.readTextFile(node.paths.checkpoint);
+    const checkpoint = node.outside(node.paths.checkpoint);
+    const before = await Deno.stat(checkpoint);
+    const text = await Deno.readTextFile(checkpoint);
+    const queue = await node.readFile(node.paths.queue);
+    // The same node's files (socket, checkpoint, queue); its own network namespace, cloud and log.
     await using second = await IpamdNode.create("twice2", {
       instanceType: "t3.small",
-      paths: { socket: node.paths.socket, checkpoint: node.paths.checkpoint },
+      filesOf: node,
+      paths: {
+        state: "/var/log/aws-routed-eni/simulated-ec2-second.json",
+        log: "/var/log/aws-routed-eni/second.log",
+      },
     });
     const line = await expectRefusal(second, node.paths.socket);
     assert.match(line, /another server is answering there/);
-    const after = await Deno.stat(node.paths.checkpoint);
-    assert.equal(await Deno.readTextFile(node.paths.checkpoint), text);
+    const after = await Deno.stat(checkpoint);
+    assert.equal(await Deno.readTextFile(checkpoint), text);
+    assert.equal(await node.readFile(node.paths.queue), queue, "the release queue was not touched");
     assert.equal(after.mtime?.getTime(), before.mtime?.getTime(), "the checkpoint was not rewritten");
     assert.ok((await runtime.del(runtime.slots[0]!)).ok, "the first ipamd still serves");
     await recordResult({

@@ -11,14 +11,13 @@
 import assert from "node:assert/strict";
 import type { Ec2Action } from "../../ipamd/cloud/ec2_sim_types.ts";
 import { EC2_ACTIONS } from "../../ipamd/cloud/emulator/ec2_actions.ts";
-import { canCreateNetns } from "../netns.ts";
-import { pluginBuilt } from "../netns_node.ts";
 import { SIZES } from "./_config.ts";
 import { CloudNode, type CloudNodeOptions, SUBNET_ID } from "./_cloud_node.ts";
+import { nodesReady } from "./_ipamd_node.ts";
 import { recordResult } from "./_results.ts";
 import { type OpOutcome, Runtime } from "./_runtime.ts";
 
-const ready = await canCreateNetns() && await pluginBuilt();
+const ready = await nodesReady();
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 const ACTIONS = Object.keys(EC2_ACTIONS) as Ec2Action[];
 

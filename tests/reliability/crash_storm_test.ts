@@ -8,15 +8,13 @@
  * else may hold an address or leave plumbing behind.
  */
 import assert from "node:assert/strict";
-import { canCreateNetns } from "../netns.ts";
-import { pluginBuilt } from "../netns_node.ts";
 import { auditNode, type Findings } from "./_audit.ts";
 import { prng, progress, SIZES } from "./_config.ts";
-import { IpamdNode } from "./_ipamd_node.ts";
+import { IpamdNode, nodesReady } from "./_ipamd_node.ts";
 import { recordResult } from "./_results.ts";
 import { Runtime, type Slot } from "./_runtime.ts";
 
-const ready = await canCreateNetns() && await pluginBuilt();
+const ready = await nodesReady();
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 

@@ -1,20 +1,24 @@
 /**
  * Least privilege: the socket and the files beside it are root's alone, every
  * listener is on loopback, IMDS is read with IMDSv2 session tokens only,
- * nothing secret reaches a log, and the systemd unit's sandbox scores well in
- * `systemd-analyze security` (skipped with a message where it is missing).
+ * nothing secret reaches a log, the systemd unit's sandbox scores well in
+ * `systemd-analyze security` (skipped with a message where it is missing),
+ * deno.json grants the binary exactly the documented permission set
+ * (_permissions.ts), and `dist/aws-cni` is refused outside it.
  */
 import assert from "node:assert/strict";
 import { parseIpamdConfig } from "../../ipamd/config.ts";
 import { renderUnit } from "../../ipamd/ops/systemd_unit.ts";
-import { canCreateNetns, run } from "../netns.ts";
-import { pluginBuilt } from "../netns_node.ts";
+import { createTempDir, run } from "../netns.ts";
+import { podAddresses } from "./_audit.ts";
 import { CloudNode } from "./_cloud_node.ts";
-import { IpamdNode, podEnv } from "./_ipamd_node.ts";
+import { IpamdNode, type IpamdNodeOptions, nodesReady, podEnv, RUNTIME_DIR } from "./_ipamd_node.ts";
+import { configuredPermissionSet, denoPermissionSet, PERMISSIONS, permissionsTable } from "./_permissions.ts";
+import { blockIn, normalizeTable } from "../../tools/readme_blocks.ts";
 import { recordResult } from "./_results.ts";
 import { Runtime } from "./_runtime.ts";
 
-const ready = await canCreateNetns() && await pluginBuilt();
+const ready = await nodesReady();
 
 /** Listening TCP sockets in a namespace, as "address:port" (from /proc/net/tcp{,6}). */
 async function listeners(netnsPath: string): Promise<string[]> {
@@ -53,12 +57,14 @@ Deno.test({
   async fn() {
     await using node = await IpamdNode.create("lpriv", { instanceType: "t3.small", env: { ...SECRETS } });
     await node.start();
-    const socket = await Deno.lstat(node.paths.socket);
+    const socket = await Deno.lstat(node.outside(node.paths.socket));
     assert.ok(socket.isSocket, "the socket is a socket");
     assert.equal(socket.mode! & 0o777, 0o600, "socket mode 0600");
     assert.equal(socket.uid, 0, "socket owned by root");
+    // systemd makes the directory (RuntimeDirectoryMode=0700, as the harness does); ipamd must not open it up.
+    assert.match(renderUnit(), /^RuntimeDirectory=aws-node\nRuntimeDirectoryMode=0700$/m);
     assert.equal(
-      (await Deno.stat(`${node.paths.dir}/run`)).mode! & 0o077,
+      (await Deno.stat(node.outside(RUNTIME_DIR))).mode! & 0o077,
       0,
       "socket directory closed to others",
     );
@@ -73,14 +79,18 @@ Deno.test({
     assert.equal(add.code, 0, add.stdout);
     const del = await node.plugin({ ...env, CNI_COMMAND: "DEL" }, JSON.stringify(conf));
     assert.equal(del.code, 0, del.stdout);
-    assert.equal((await Deno.stat(node.paths.checkpoint)).mode! & 0o077, 0, "checkpoint closed to others");
+    assert.equal(
+      (await Deno.stat(node.outside(node.paths.checkpoint))).mode! & 0o077,
+      0,
+      "checkpoint closed to others",
+    );
     const listening = await listeners(node.netns.path);
     const open = listening.filter((l) => !l.startsWith("127.") && !l.startsWith("::1:"));
     const defaults = parseIpamdConfig({});
     const stopped = await node.stop();
     const texts = [
-      await Deno.readTextFile(node.paths.log),
-      await Deno.readTextFile(node.paths.pluginLog),
+      await node.readFile(node.paths.log) ?? "",
+      await node.readFile(node.paths.pluginLog) ?? "",
       stopped.stderr,
       add.stdout,
       add.stderr,
@@ -175,5 +185,160 @@ Deno.test({
     } finally {
       await Deno.remove(dir, { recursive: true });
     }
+  },
+});
+
+Deno.test("deno.json grants aws-cni exactly the documented permission set", async () => {
+  const configured = await configuredPermissionSet("aws-cni");
+  const documented = denoPermissionSet(PERMISSIONS);
+  assert.deepEqual(
+    configured,
+    documented,
+    "deno.json → permissions.aws-cni and tests/reliability/_permissions.ts must list the same entries, in order",
+  );
+  for (const [kind, entries] of Object.entries(PERMISSIONS)) {
+    const values = entries.map((e) => e.value);
+    assert.equal(new Set(values).size, values.length, `${kind}: no entry twice`);
+    for (const entry of entries) assert.ok(entry.why.trim().length > 10, `${kind} ${entry.value}: says why`);
+  }
+  // Wide grants stay named: only env is whole, for the AWS SDK.
+  assert.deepEqual(Object.entries(configured).filter(([, v]) => v === true).map(([k]) => k), ["env"]);
+});
+
+Deno.test("the README's permission table is the documented set", async () => {
+  const readme = await Deno.readTextFile(new URL("../../README.md", import.meta.url));
+  const block = blockIn(readme, "permissions");
+  assert.ok(block !== null, "README.md has the permissions markers");
+  assert.equal(
+    normalizeTable(block),
+    normalizeTable(permissionsTable()),
+    "regenerate with: deno run -A tests/reliability/_permissions.ts README.md",
+  );
+});
+
+/** One way to point the daemon outside its permission set. */
+interface OutsideCase {
+  readonly label: string;
+  readonly options: (dir: string) => IpamdNodeOptions;
+  /** The path its refusal must name. */
+  readonly path: (dir: string) => string;
+}
+
+const OUTSIDE: readonly OutsideCase[] = [
+  {
+    label: "--socket",
+    options: (dir) => ({ args: ["--socket", `${dir}/ipamd.sock`] }),
+    path: (dir) => dir,
+  },
+  {
+    label: "--checkpoint",
+    options: (dir) => ({ args: ["--checkpoint", `${dir}/ipam.json`] }),
+    path: (dir) => dir,
+  },
+  {
+    label: "AWS_VPC_K8S_CNI_LOG_FILE",
+    options: (dir) => ({ paths: { log: `${dir}/ipamd.log` } }),
+    path: (dir) => `${dir}/ipamd.log`,
+  },
+  {
+    label: "--simulate-state",
+    options: (dir) => ({ paths: { state: `${dir}/ec2.json` } }),
+    path: (dir) => `${dir}/ec2.json`,
+  },
+];
+
+Deno.test({
+  name: "dist/aws-cni --daemon is refused outside its permission set, with one clear line and no trace",
+  ignore: !ready,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    const escaped: string[] = [];
+    const unclear: string[] = [];
+    for (const c of OUTSIDE) {
+      await using dir = await createTempDir("aws-cni-outside-");
+      await using node = await IpamdNode.create("outside", {
+        instanceType: "t3.small",
+        ...c.options(dir.path),
+      });
+      node.spawn();
+      const exit = await node.exit();
+      const left = [...Deno.readDirSync(dir.path)].map((e) => e.name);
+      if (exit.code === 0 || exit.signal !== null) {
+        escaped.push(`${c.label}: exit ${exit.code} ${exit.signal}`);
+      }
+      if (left.length > 0) escaped.push(`${c.label}: wrote ${left.join(", ")} outside the set`);
+      if (await node.readFile(node.paths.checkpoint) !== null) escaped.push(`${c.label}: wrote a checkpoint`);
+      const lines = exit.stderr.trim().split("\n");
+      if (lines.length !== 1 || /\n\s+at |Uncaught|Stack backtrace/.test(exit.stderr)) {
+        unclear.push(`${c.label}: ${lines.length} lines on stderr: ${exit.stderr.slice(0, 600)}`);
+      } else if (!lines[0]!.includes(c.path(dir.path))) {
+        unclear.push(`${c.label}: the message does not name ${c.path(dir.path)}: ${lines[0]}`);
+      }
+    }
+    await recordResult({
+      area: "Least privilege: ipamd refused outside its permission set",
+      operations: OUTSIDE.length,
+      faults: OUTSIDE.length,
+      leaks: escaped.length,
+      notes: `${OUTSIDE.map((c) => c.label).join(", ")} in a temp dir: ${
+        OUTSIDE.length - escaped.length
+      } refused, ${unclear.length} without one clear line`,
+    });
+    assert.deepEqual(escaped, [], "refused, and nothing written outside the set");
+    assert.deepEqual(unclear, [], "one stderr line naming the path, no stack trace");
+  },
+});
+
+Deno.test({
+  name: "the plugin is refused an ipamd socket outside its permission set and answers one CNI error",
+  ignore: !ready,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn() {
+    await using dir = await createTempDir("aws-cni-outside-");
+    await using node = await IpamdNode.create("plout", { instanceType: "t3.small" });
+    await node.start();
+    const runtime = await Runtime.create(node, 1, "plout");
+    const socket = `${dir.path}/ipamd.sock`;
+    // A socket that answers, outside the set: the plugin must not reach it.
+    const listener = Deno.listen({ transport: "unix", path: socket });
+    const accepted: Deno.Conn[] = [];
+    const accepting = (async () => {
+      for await (const conn of listener) accepted.push(conn);
+    })().catch(() => {});
+    const codes: string[] = [];
+    try {
+      const conf = JSON.stringify(node.netconf({ ipamdSocket: socket }));
+      const pod = runtime.slots[0]!.netns.path;
+      // A refused socket is a config error (7) for both: no retry (11) or queued release could succeed.
+      for (const verb of ["ADD", "DEL"]) {
+        const result = await node.plugin(podEnv(verb, pod, "outside-1"), conf);
+        const doc = JSON.parse(result.stdout) as { code: unknown; msg: unknown; details?: string };
+        assert.notEqual(result.code, 0, `${verb} fails: ${result.stdout}`);
+        assert.equal(doc.code, 7, `${verb}: ${result.stdout}`);
+        assert.ok(typeof doc.msg === "string", `${verb}: ${result.stdout}`);
+        assert.ok(
+          (doc.details ?? "").includes(`access to "${socket}"`),
+          `${verb}: the answer names the refusal: ${result.stdout}`,
+        );
+        assert.doesNotMatch(result.stdout + result.stderr, /\n\s+at |Uncaught|Stack backtrace/);
+        codes.push(`${verb} ${doc.code}`);
+      }
+      assert.equal(accepted.length, 0, "the plugin did not connect outside its set");
+      assert.deepEqual([...Deno.readDirSync(dir.path)].map((e) => e.name), ["ipamd.sock"], "nothing written");
+      assert.equal(((await node.pool())["pool"] as { assigned: number }).assigned, 0, "nothing assigned");
+      assert.deepEqual(await podAddresses(runtime.slots[0]!.netns), [], "the pod was not wired");
+    } finally {
+      listener.close();
+      await accepting;
+      for (const conn of accepted) conn.close();
+    }
+    await recordResult({
+      area: "Least privilege: plugin refused a socket outside its permission set",
+      operations: 2,
+      faults: 2,
+      notes: `ipamdSocket in a temp dir: not connected, nothing written; CNI codes ${codes.join(", ")}`,
+    });
   },
 });

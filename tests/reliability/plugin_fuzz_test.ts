@@ -10,15 +10,13 @@ import assert from "node:assert/strict";
 import { createFakes, POD_NETNS } from "../../cni/_test_support.ts";
 import { runPlugin } from "../../cni/mod.ts";
 import { recordedIo } from "../../shared/io.ts";
-import { canCreateNetns } from "../netns.ts";
-import { pluginBuilt } from "../netns_node.ts";
 import { hostPlumbing } from "./_audit.ts";
 import { SIZES } from "./_config.ts";
 import { errorDocumentProblem, hostileCases } from "./_fuzz_cases.ts";
-import { IpamdNode } from "./_ipamd_node.ts";
+import { IpamdNode, nodesReady, RUNTIME_DIR } from "./_ipamd_node.ts";
 import { recordResult } from "./_results.ts";
 
-const ready = await canCreateNetns() && await pluginBuilt();
+const ready = await nodesReady();
 
 Deno.test(`runPlugin() answers ${SIZES.fuzzCases} hostile invocations with one spec error each and touches nothing`, async () => {
   const fakes = createFakes();
@@ -68,8 +66,9 @@ Deno.test({
     await node.start();
     const pod = await node.pod("fuzzpod");
     // A symlink to a namespace could lead past Deno's /proc guard to the host's own; it is refused.
-    const link = `${node.paths.dir}/netns-link`;
-    await Deno.symlink(pod.path, link);
+    // (In a directory the plugin may read, so that it is the symlink, not the permission set, that refuses it.)
+    const link = `${RUNTIME_DIR}/netns-link`;
+    await Deno.symlink(pod.path, node.outside(link));
     const snapshot = async () =>
       JSON.stringify([
         await node.netns.ipJson("link", "show"),

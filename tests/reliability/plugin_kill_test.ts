@@ -5,17 +5,14 @@
  * the release applied when ipamd starts again.
  */
 import assert from "node:assert/strict";
-import { canCreateNetns } from "../netns.ts";
-import { pluginBuilt } from "../netns_node.ts";
 import { auditNode, hostPlumbing, savedAllocations } from "./_audit.ts";
 import { prng, SIZES } from "./_config.ts";
-import { IpamdNode, podEnv } from "./_ipamd_node.ts";
+import { IpamdNode, nodesReady, podEnv } from "./_ipamd_node.ts";
 import { recordResult } from "./_results.ts";
 import { Runtime, type Slot } from "./_runtime.ts";
 import { hostVethKey, hostVethName } from "../../cni/pod_net.ts";
-import { releaseQueuePath } from "../../shared/release_queue.ts";
 
-const ready = await canCreateNetns() && await pluginBuilt();
+const ready = await nodesReady();
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -138,7 +135,7 @@ Deno.test({
     for (const slot of runtime.slots) {
       assert.ok((await runtime.del(slot)).ok, `DEL of slot ${slot.index} succeeds`);
     }
-    const queue = (await node.readFile(releaseQueuePath(node.paths.socket)) ?? "").trim().split("\n");
+    const queue = (await node.readFile(node.paths.queue) ?? "").trim().split("\n");
     assert.equal(queue.length, runtime.slots.length, "every DEL queued its release");
     const unwired = await auditNode(node, [], runtime.slots.map((s) => s.netns));
     // ipamd is down: only its checkpoint may still hold the addresses, until it starts.

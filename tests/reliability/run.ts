@@ -3,13 +3,13 @@
  * README).
  *
  * ```
- * deno run -A tests/reliability/run.ts [--full] [--narrow] [--write README.md] [-- deno test args…]
+ * deno run -A tests/reliability/run.ts [--full] [--write README.md] [-- deno test args…]
  * ```
  *
  * By default it runs the CI sizes; `--full` runs the full numbers
  * (`RELIABILITY_PROFILE=full`); every size can also be set by its variable
- * (see _config.ts). `--narrow` runs the plugin and ipamd
- * with the narrowed permission set of _permissions.ts instead of `dist/aws-cni`.
+ * (see _config.ts). The plugin and ipamd are `dist/aws-cni`, with the permission
+ * set it is built with (deno.json, documented in _permissions.ts).
  * `--write FILE` puts the table between `<!-- reliability:start -->` and
  * `<!-- reliability:end -->` in FILE.
  *
@@ -18,7 +18,6 @@
 import { parseArgs } from "node:util";
 import { writeBlock } from "../../tools/readme_blocks.ts";
 import { SIZE_VARIABLES } from "./_config.ts";
-import { permissionFlags, PROPOSED, testExtras, writeNarrowLauncher } from "./_permissions.ts";
 import { formatResults, readResults } from "./_results.ts";
 
 function say(text: string): void {
@@ -29,7 +28,6 @@ const { values, positionals } = parseArgs({
   args: Deno.args,
   options: {
     full: { type: "boolean" },
-    narrow: { type: "boolean" },
     write: { type: "string" },
     help: { type: "boolean", short: "h" },
   },
@@ -37,7 +35,7 @@ const { values, positionals } = parseArgs({
 });
 if (values.help === true) {
   say(
-    "usage: deno run -A tests/reliability/run.ts [--full] [--narrow] [--write README.md] [-- deno test args]\n" +
+    "usage: deno run -A tests/reliability/run.ts [--full] [--write README.md] [-- deno test args]\n" +
       `sizes: ${Object.values(SIZE_VARIABLES).join(", ")}\n`,
   );
   Deno.exit(0);
@@ -47,10 +45,6 @@ const dir = await Deno.makeTempDir({ prefix: "aws-cni-reliability-" });
 const resultsFile = `${dir}/results.jsonl`;
 const env: Record<string, string> = { RELIABILITY_RESULTS: resultsFile };
 env["RELIABILITY_PROFILE"] = values.full === true ? "full" : Deno.env.get("RELIABILITY_PROFILE") ?? "ci";
-if (values.narrow === true) {
-  env["AWS_CNI_BINARY"] = await writeNarrowLauncher(dir, testExtras());
-  say(`aws-cni runs with: ${permissionFlags(PROPOSED, testExtras()).join(" ")}\n`);
-}
 const started = performance.now();
 const root = new URL("../..", import.meta.url).pathname;
 const status = await new Deno.Command(Deno.execPath(), {
