@@ -21,16 +21,17 @@ export async function cmdDel(ctx: VerbContext): Promise<void> {
   // No prevResult (the ADD never answered): the interfaces say which address to unwire and queue.
   // They are read while ipamd answers; addressesFromInterfaces never rejects.
   const knownSoon = fromPrev.length > 0 ? Promise.resolve(fromPrev) : addressesFromInterfaces(ctx);
-  let releaseError: unknown;
-  let released: readonly string[] = [];
-  try {
-    const outcome = await releaseOrQueue(ctx, delRequest(env, conf, "PodDeleted"), knownSoon);
-    if (outcome.kind === "released") released = outcome.ipv4Addrs;
-  } catch (error) {
-    releaseError = error;
-  }
-  const podIps = [...new Set([...await knownSoon, ...released])];
-  const problems = await teardown(ctx, podIps);
+  const releasing = releaseOrQueue(ctx, delRequest(env, conf, "PodDeleted"), knownSoon).then(
+    (outcome) => ({ released: outcome.kind === "released" ? outcome.ipv4Addrs : [], error: undefined }),
+    (error: unknown) => ({ released: [] as readonly string[], error }),
+  );
+  // The unwiring starts once the addresses are known (with prevResult: at once), while ipamd answers.
+  const known = await knownSoon;
+  const problems = await teardown(ctx, known);
+  const { released, error: releaseError } = await releasing;
+  const extra = released.filter((ip) => !known.includes(ip));
+  if (extra.length > 0) problems.push(...await teardown(ctx, extra, { podSide: false }));
+  const podIps = [...known, ...extra];
   log.info("pod unwired", { op: "DEL", ips: podIps.join(","), problems: problems.length });
   if (releaseError !== undefined) throw releaseError;
   if (problems.length > 0) {
@@ -41,9 +42,13 @@ export async function cmdDel(ctx: VerbContext): Promise<void> {
 }
 
 /** Pod end and host rules, in parallel; returns the failures that are not "already gone". */
-export async function teardown(ctx: VerbContext, podIps: readonly string[]): Promise<Error[]> {
+export async function teardown(
+  ctx: VerbContext,
+  podIps: readonly string[],
+  options: { readonly podSide?: boolean } = {},
+): Promise<Error[]> {
   const { env, deps } = ctx;
-  const podSide = env.netns !== "" && await deps.isNetns(env.netns)
+  const podSide = options.podSide !== false && env.netns !== "" && await deps.isNetns(env.netns)
     ? deps.ip.applyAll(podTeardownCommands(env.ifName), { netns: env.netns })
     : Promise.resolve([]);
   const hostSide = deps.ip.applyAll(hostTeardownCommands(podIps));

@@ -30,6 +30,15 @@ Deno.test("cmdDel() without prevResult learns the address from ipamd's reply", a
   assert.ok(f.ip.host.isEmpty(), JSON.stringify(f.ip.host));
 });
 
+Deno.test("cmdDel() also unwires an address ipamd released that prevResult did not name", async () => {
+  const { f, prevResult } = await added();
+  const stale = structuredClone(prevResult) as { ips: { address: string }[] };
+  stale.ips[0]!.address = "10.0.0.99/32";
+  const del = await invoke(f, podEnv("DEL"), netconf({ prevResult: stale }));
+  assert.equal(del.status, 0, JSON.stringify(del.json));
+  assert.ok(f.ip.host.isEmpty(), `the rules of 10.0.0.10 went too: ${JSON.stringify(f.ip.host)}`);
+});
+
 Deno.test("cmdDel() without prevResult and with ipamd unreachable finds the address on the pod interface", async () => {
   const { f } = await added();
   f.ipamd.unreachable = true;

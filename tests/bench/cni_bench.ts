@@ -30,14 +30,14 @@ async function timed(
   program: string,
   env: Record<string, string>,
   stdin: string,
-): Promise<number> {
+): Promise<{ ms: number; stdout: string }> {
   const started = performance.now();
   const result = await node.exec(program, [], { stdin, env: pluginEnv(env), clearEnv: true });
   const ms = performance.now() - started;
   if (result.code !== 0) {
     throw new Error(`${program} ${env.CNI_COMMAND} failed: ${result.stdout}${result.stderr}`);
   }
-  return ms;
+  return { ms, stdout: result.stdout };
 }
 
 async function measure(
@@ -57,11 +57,16 @@ async function measure(
     CNI_PATH: cniPath,
     CNI_ARGS: `IgnoreUnknown=1;K8S_POD_NAMESPACE=bench;K8S_POD_NAME=pod${i}`,
   });
+  const results: unknown[] = [];
   for (let i = 0; i < pods.length; i++) {
-    add.push(await timed(node, program, env("ADD", i), JSON.stringify(netconf)));
+    const { ms, stdout } = await timed(node, program, env("ADD", i), JSON.stringify(netconf));
+    add.push(ms);
+    results.push(JSON.parse(stdout));
   }
+  // DEL gets the ADD's result as prevResult, as libcni (containerd, CRI-O) passes it from its cache.
   for (let i = 0; i < pods.length; i++) {
-    del.push(await timed(node, program, env("DEL", i), JSON.stringify(netconf)));
+    const conf = JSON.stringify({ ...netconf, prevResult: results[i] });
+    del.push((await timed(node, program, env("DEL", i), conf)).ms);
   }
   return { add: stats(add), del: stats(del) };
 }
