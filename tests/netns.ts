@@ -134,6 +134,17 @@ export async function createNodeMounts(): Promise<NodeMounts> {
   };
 }
 
+/** Whether this process may make node mounts: root with a working `unshare --mount`. */
+export async function canCreateNodeMounts(): Promise<boolean> {
+  if (Deno.uid() !== 0) return false;
+  try {
+    await using _probe = await createNodeMounts();
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * Creates `awscni-<label>-<pid>-<n>`; disposing deletes it (and every link
  * inside). With `mounts`, `exec` runs programs in that mount namespace too.
