@@ -3,6 +3,7 @@
  * hands that to one role: the CNI plugin, ipamd, or a command. @module
  */
 import { processIo } from "./shared/cli/process_io.ts";
+import { refusedAccess } from "./shared/errors.ts";
 import { USAGE } from "./shared/cli/usage.ts";
 import { VERSION } from "./shared/version.ts";
 import { type RoleEntry, type RoleName, ROLES } from "./shared/cli/roles.ts";
@@ -32,8 +33,7 @@ async function main([first = "", ...rest]: string[]): Promise<number> {
  * `permissions.aws-cni`): one line, no stack; a compiled binary takes no flags.
  */
 function refused(error: Error): number {
-  const what = error.message.replace(/, run again with .*$/, "");
-  const text = `aws-cni: ${what}: outside what this binary may use (README, "Permissions")\n`;
+  const text = `aws-cni: ${refusedAccess(error)}: outside what this binary may use (README, "Permissions")\n`;
   Deno.stderr.writeSync(new TextEncoder().encode(text));
   return 1;
 }

@@ -10,7 +10,7 @@
  *
  * @module
  */
-import { CniError, CniErrorCode } from "../shared/errors.ts";
+import { CniError, CniErrorCode, refusedAccess } from "../shared/errors.ts";
 import { IpamdClient } from "../shared/rpc/client.ts";
 import {
   type AddNetworkReply,
@@ -121,7 +121,7 @@ export function cniErrorFromIpamd(error: unknown, action: string): CniError {
     return new CniError(
       CniErrorCode.INVALID_CONFIG,
       `Cannot ${action}: ipamdSocket is outside what this binary may use`,
-      { details: error.message.replace(/, run again with .*$/, ""), cause: error },
+      { details: refusedAccess(error), cause: error },
     );
   }
   if (error instanceof RpcCallError) {

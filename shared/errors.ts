@@ -52,3 +52,11 @@ export class AlreadyExistsError extends Error {
 export class PoolExhaustedError extends Error {
   override readonly name: string = "PoolExhaustedError";
 }
+
+/**
+ * What a `Deno.errors.NotCapable` refused, without Deno's "run again with
+ * --allow-…" hint: a compiled binary takes no permission flags.
+ */
+export function refusedAccess(error: Error): string {
+  return error.message.replace(/, run again with .*$/, "");
+}
