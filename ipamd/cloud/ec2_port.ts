@@ -5,6 +5,8 @@
  * @module
  */
 
+import { formatCidr, parseCidr } from "../../shared/ipv4.ts";
+
 /** An ENI attached to this node, with the addresses EC2 says it holds. */
 export interface AttachedEni {
   readonly eniId: string;
@@ -25,6 +27,29 @@ export interface AddressRequest {
   /** Secondary IPs, or /28 prefixes when `prefixes` is true. */
   readonly count: number;
   readonly prefixes: boolean;
+}
+
+/** Throws a RangeError unless `request.count` is a whole number of at least 0 (both adapters check this). */
+export function checkAddressRequest(request: AddressRequest): void {
+  if (!Number.isSafeInteger(request.count) || request.count < 0) {
+    throw new RangeError(`Cannot request ${request.count} addresses: expected a whole number of at least 0`);
+  }
+}
+
+/** `releaseAddresses`' CIDRs split for EC2: secondary IPs (without "/32") and /28 prefixes; anything else throws. */
+export function splitReleaseCidrs(
+  eniId: string,
+  cidrs: readonly string[],
+): { ips: string[]; prefixes: string[] } {
+  const ips: string[] = [];
+  const prefixes: string[] = [];
+  for (const text of cidrs) {
+    const cidr = parseCidr(text);
+    if (cidr.bits === 32) ips.push(formatCidr(cidr).slice(0, -"/32".length));
+    else if (cidr.bits === 28) prefixes.push(formatCidr(cidr));
+    else throw new RangeError(`Cannot release "${text}" from ENI "${eniId}": expected a /32 or a /28`);
+  }
+  return { ips, prefixes };
 }
 
 /** EC2 as the pool uses it. Every method may reject with a `CloudError`. */

@@ -9,7 +9,6 @@
  */
 import { type Clock, systemClock } from "../../shared/clock.ts";
 import { errorText, type Logger, silentLogger } from "../../shared/log.ts";
-import { formatCidr, parseCidr } from "../../shared/ipv4.ts";
 import {
   CLUSTER_NAME_TAG,
   CREATED_AT_TAG,
@@ -18,7 +17,13 @@ import {
   rfc3339,
   UNMANAGED_INTERFACE_TYPES,
 } from "../node/types.ts";
-import type { AddressRequest, AttachedEni, Ec2Port } from "./ec2_port.ts";
+import {
+  type AddressRequest,
+  type AttachedEni,
+  checkAddressRequest,
+  type Ec2Port,
+  splitReleaseCidrs,
+} from "./ec2_port.ts";
 import type { Ec2Requests } from "./ec2_sdk_requests.ts";
 import { attachedEni } from "./ec2_sdk_views.ts";
 import { CloudError } from "./errors.ts";
@@ -87,7 +92,7 @@ export class SdkEc2Port implements Ec2Port {
   }
 
   async createEni(request: AddressRequest): Promise<AttachedEni> {
-    checkRequest(request);
+    checkAddressRequest(request);
     const { node } = this.#o;
     const tags: Record<string, string> = {
       ...this.#o.additionalTags,
@@ -149,20 +154,13 @@ export class SdkEc2Port implements Ec2Port {
   }
 
   async assignAddresses(eniId: string, request: AddressRequest): Promise<string[]> {
-    checkRequest(request);
+    checkAddressRequest(request);
     if (request.count === 0) return [];
     return await this.#requests.assign(eniId, request);
   }
 
   async releaseAddresses(eniId: string, cidrs: readonly string[]): Promise<void> {
-    const ips: string[] = [];
-    const prefixes: string[] = [];
-    for (const text of cidrs) {
-      const cidr = parseCidr(text);
-      if (cidr.bits === 32) ips.push(formatCidr(cidr).slice(0, -"/32".length));
-      else if (cidr.bits === 28) prefixes.push(formatCidr(cidr));
-      else throw new RangeError(`Cannot release "${text}" from ENI "${eniId}": expected a /32 or a /28`);
-    }
+    const { ips, prefixes } = splitReleaseCidrs(eniId, cidrs);
     if (ips.length > 0) await this.#requests.unassign(eniId, { ips });
     if (prefixes.length > 0) await this.#requests.unassign(eniId, { prefixes });
   }
@@ -206,12 +204,6 @@ export class SdkEc2Port implements Ec2Port {
         error: errorText(error),
       });
     }
-  }
-}
-
-function checkRequest(request: AddressRequest): void {
-  if (!Number.isSafeInteger(request.count) || request.count < 0) {
-    throw new RangeError(`Cannot request ${request.count} addresses: expected a whole number of at least 0`);
   }
 }
 

@@ -9,9 +9,14 @@
  */
 
 import type { ManualClock } from "../../shared/clock.ts";
-import { formatCidr, parseCidr } from "../../shared/ipv4.ts";
 import { cloudErrorFromCode } from "./ec2_codes.ts";
-import type { AddressRequest, AttachedEni, Ec2Port } from "./ec2_port.ts";
+import {
+  type AddressRequest,
+  type AttachedEni,
+  checkAddressRequest,
+  type Ec2Port,
+  splitReleaseCidrs,
+} from "./ec2_port.ts";
 import type { Ec2Simulation } from "./ec2_sim.ts";
 import { Ec2SimError } from "./ec2_sim_error.ts";
 import type { NetworkInterfaceState } from "./ec2_sim_snapshot.ts";
@@ -66,7 +71,7 @@ export class SimEc2Port implements Ec2Port {
   }
 
   async createEni(request: AddressRequest): Promise<AttachedEni> {
-    checkRequest(request);
+    checkAddressRequest(request);
     const instance = await this.#instance();
     const primary = instance.networkInterfaces.find((eni) => eni.attachment?.deviceIndex === 0);
     const groups = (primary?.groups ?? instance.securityGroups).map((group) => group.groupId);
@@ -125,7 +130,7 @@ export class SimEc2Port implements Ec2Port {
   }
 
   async assignAddresses(eniId: string, request: AddressRequest): Promise<string[]> {
-    checkRequest(request);
+    checkAddressRequest(request);
     if (request.count === 0) return [];
     const result = await this.#call("AssignPrivateIpAddresses", () =>
       this.#sim.assignPrivateIpAddresses(
@@ -137,14 +142,7 @@ export class SimEc2Port implements Ec2Port {
   }
 
   async releaseAddresses(eniId: string, cidrs: readonly string[]): Promise<void> {
-    const ips: string[] = [];
-    const prefixes: string[] = [];
-    for (const text of cidrs) {
-      const cidr = parseCidr(text);
-      if (cidr.bits === 32) ips.push(formatCidr(cidr).slice(0, -"/32".length));
-      else if (cidr.bits === 28) prefixes.push(formatCidr(cidr));
-      else throw new RangeError(`Cannot release "${text}" from ENI "${eniId}": expected a /32 or a /28`);
-    }
+    const { ips, prefixes } = splitReleaseCidrs(eniId, cidrs);
     if (ips.length > 0) {
       await this.#call(
         "UnassignPrivateIpAddresses",
@@ -306,12 +304,6 @@ function settled(eni: NetworkInterfaceState, nowMs: number): "attaching" | "atta
   if (attachment === null) return null;
   if (attachment.status === "attached" || attachment.readyAtMs > nowMs) return attachment.status;
   return attachment.status === "attaching" ? "attached" : null;
-}
-
-function checkRequest(request: AddressRequest): void {
-  if (!Number.isSafeInteger(request.count) || request.count < 0) {
-    throw new RangeError(`Cannot request ${request.count} addresses: expected a whole number of at least 0`);
-  }
 }
 
 /** Resolves to null when the call failed with a NotFound. */
