@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { concatBytes } from "../bytes.ts";
 import type { Io } from "../io.ts";
 
 function writeAll(file: { writeSync(p: Uint8Array): number }, text: string): void {
@@ -18,9 +19,7 @@ function readAllStdin(): Promise<Uint8Array> {
   for (let n = Deno.stdin.readSync(buffer); n !== null; n = Deno.stdin.readSync(buffer)) {
     chunks.push(buffer.slice(0, n));
   }
-  const bytes = new Uint8Array(chunks.reduce((size, chunk) => size + chunk.length, 0));
-  chunks.reduce((offset, chunk) => (bytes.set(chunk, offset), offset + chunk.length), 0);
-  return Promise.resolve(bytes);
+  return Promise.resolve(concatBytes(chunks));
 }
 
 /** This process's IO, with `args` as the role's arguments. */

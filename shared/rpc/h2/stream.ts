@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { concatBytes } from "../../bytes.ts";
 import { H2Error } from "./error.ts";
 import { ErrorCode } from "./frame.ts";
 import type { HeaderList } from "./hpack.ts";
@@ -104,7 +105,7 @@ export class H2Stream {
       this.fail(malformed("stream ended without response headers"));
       return;
     }
-    const body = this.#chunks.length === 1 ? this.#chunks[0]! : concat(this.#chunks, this.#bodySize);
+    const body = concatBytes(this.#chunks);
     this.#settled = true;
     this.#resolve({ status: this.#status, headers: this.#headers, trailers: this.#trailers, body });
   }
@@ -115,14 +116,4 @@ export class H2Stream {
     this.#settled = true;
     this.#reject(error);
   }
-}
-
-function concat(chunks: readonly Uint8Array[], size: number): Uint8Array {
-  const out = new Uint8Array(size);
-  let offset = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, offset);
-    offset += chunk.length;
-  }
-  return out;
 }

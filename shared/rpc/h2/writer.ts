@@ -4,6 +4,7 @@
  *
  * @module
  */
+import { concatBytes } from "../../bytes.ts";
 
 /** The part of `Deno.Conn` the writer uses. */
 export interface ByteSink {
@@ -47,7 +48,7 @@ export class SocketWriter {
       while (this.#queue.length > 0) {
         const chunks = this.#queue;
         this.#queue = [];
-        const bytes = chunks.length === 1 ? chunks[0]! : concat(chunks);
+        const bytes = concatBytes(chunks);
         for (let offset = 0; offset < bytes.length;) {
           offset += await this.#socket.write(bytes.subarray(offset));
         }
@@ -59,16 +60,4 @@ export class SocketWriter {
       this.#flushing = undefined;
     }
   }
-}
-
-function concat(chunks: readonly Uint8Array[]): Uint8Array {
-  let size = 0;
-  for (const chunk of chunks) size += chunk.length;
-  const out = new Uint8Array(size);
-  let offset = 0;
-  for (const chunk of chunks) {
-    out.set(chunk, offset);
-    offset += chunk.length;
-  }
-  return out;
 }
