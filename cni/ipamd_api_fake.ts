@@ -12,6 +12,7 @@ import type {
   DelNetworkRequest,
   IpAllocationMetadata,
 } from "../shared/rpc/messages.ts";
+import { addNetworkReplyCodec, delNetworkReplyCodec } from "../shared/rpc/codec.ts";
 import { RpcCallError, Status } from "../shared/rpc/status.ts";
 import type { Allocation, IpamdApi, PoolReadiness } from "./ipamd_api.ts";
 
@@ -59,18 +60,11 @@ export class FakeIpamdApi implements IpamdApi {
         held = { ...next, networkName: request.networkName };
         this.held.set(key, held);
       }
-      return {
+      return addNetworkReplyCodec.create({
         success: true,
         ipAllocations: [metadata(held)],
-        useExternalSnat: false,
         vpcV4Cidrs: ["10.0.0.0/16"],
-        podVlanId: 0,
-        podEniMac: "",
-        podEniSubnetGw: "",
-        parentIfIndex: 0,
-        vpcV6Cidrs: [],
-        networkPolicyMode: "",
-      };
+      });
     });
   }
 
@@ -81,12 +75,10 @@ export class FakeIpamdApi implements IpamdApi {
       const held = this.held.get(key);
       this.held.delete(key);
       if (held !== undefined) this.free.push(held);
-      return {
+      return delNetworkReplyCodec.create({
         success: true,
         ipAllocations: held === undefined ? [] : [metadata(held)],
-        podVlanId: 0,
-        networkPolicyMode: "",
-      };
+      });
     });
   }
 

@@ -15,6 +15,7 @@ import type {
   ListAllocationsReply,
   ListAllocationsRequest,
 } from "../shared/rpc/messages.ts";
+import { addNetworkReplyCodec, delNetworkReplyCodec } from "../shared/rpc/codec.ts";
 import { Status } from "../shared/rpc/status.ts";
 import type { Allocation, AllocationKey, Datastore } from "./pool/datastore.ts";
 import type { CheckpointJournal } from "./pool/journal.ts";
@@ -99,18 +100,12 @@ export class IpamBackend implements CniBackend {
     }
     log.info(isNew ? "assigned address" : "address already assigned", fields);
     this.#o.changed();
-    return {
+    return addNetworkReplyCodec.create({
       success: true,
       ipAllocations: [metadataOf(allocation)],
       useExternalSnat: this.#o.useExternalSnat ?? false,
       vpcV4Cidrs: this.#o.vpcV4Cidrs ?? [],
-      podVlanId: 0,
-      podEniMac: "",
-      podEniSubnetGw: "",
-      parentIfIndex: 0,
-      vpcV6Cidrs: [],
-      networkPolicyMode: "",
-    };
+    });
   }
 
   /** The allocations on disk (a change still being written is waited for), of one network or all. */
@@ -132,11 +127,10 @@ export class IpamBackend implements CniBackend {
     const key = keyOf(request);
     queue.cancel(key);
     const released = datastore.release(key, clock.now());
-    const reply = { success: true, podVlanId: 0, networkPolicyMode: "" };
     if (released === null) {
       await journal.durable(); // a DEL of the same key may still be writing
       log.debug("release of an unknown pod interface", { containerId: key.containerId, ifName: key.ifName });
-      return { ...reply, ipAllocations: [] };
+      return delNetworkReplyCodec.create({ success: true });
     }
     const fields = { containerId: key.containerId, ifName: key.ifName, ip: released.ip };
     try {
@@ -147,6 +141,6 @@ export class IpamBackend implements CniBackend {
     }
     log.info("released address", { ...fields, reason: request.reason });
     this.#o.changed();
-    return { ...reply, ipAllocations: [metadataOf(released)] };
+    return delNetworkReplyCodec.create({ success: true, ipAllocations: [metadataOf(released)] });
   }
 }
