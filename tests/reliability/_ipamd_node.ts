@@ -17,6 +17,7 @@ import { releaseQueuePath } from "../../shared/release_queue.ts";
 import { waitServing } from "../ipamd_requests.ts";
 import {
   canCreateNetns,
+  canCreateNodeMounts,
   createNetns,
   createNodeMounts,
   type Netns,
@@ -24,14 +25,13 @@ import {
   type RunResult,
 } from "../netns.ts";
 import { PLUGIN, pluginBuilt, pluginEnv } from "../netns_node.ts";
-import { canMountTmpfs } from "./_small_disk.ts";
 
 /** The binary under test. */
 export const BINARY: string = PLUGIN;
 
 /** Whether the suite's nodes can be made here: root, namespaces, mounts and a built `dist/aws-cni`. */
 export async function nodesReady(): Promise<boolean> {
-  return await canCreateNetns() && await canMountTmpfs() && await pluginBuilt();
+  return await canCreateNetns() && await canCreateNodeMounts() && await pluginBuilt();
 }
 
 /** How the daemon is started. */

@@ -26,22 +26,6 @@ export interface SmallDisk extends AsyncDisposable {
   read(path: string): Promise<string>;
 }
 
-/** Whether `unshare -m` and tmpfs mounts work here. */
-export async function canMountTmpfs(): Promise<boolean> {
-  if (Deno.uid() !== 0) return false;
-  const result = await run("unshare", [
-    "-m",
-    "--propagation",
-    "private",
-    "mount",
-    "-t",
-    "tmpfs",
-    "tmpfs",
-    "/mnt",
-  ]);
-  return result.code === 0;
-}
-
 /**
  * Mounts a tmpfs of `sizeKib` (mode 0700) on `dir`, which must exist inside
  * `mountNs`, hiding what was there until disposal.
