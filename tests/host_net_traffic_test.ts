@@ -10,7 +10,7 @@
 import assert from "node:assert/strict";
 import { mustDrive } from "../ipamd/host/_netns_driver.ts";
 import type { HostSetup } from "../ipamd/host/types.ts";
-import { canCreateNetns, createNetns, type Netns, run } from "./netns.ts";
+import { canCreateNetns, createNetns, type Netns, peerSeen, run } from "./netns.ts";
 
 async function installed(program: string): Promise<boolean> {
   try {
@@ -44,46 +44,6 @@ const HOST: HostSetup = {
   vethPrefix: "eni",
   eniMtu: 1500,
 };
-
-/**
- * Starts a one-shot TCP server in `server` on `address` that answers with the
- * peer address it sees, connects from `client`, and returns that answer (null
- * when the client could not connect within `timeoutS`).
- */
-async function peerSeen(
-  server: Netns,
-  client: Netns,
-  address: string,
-  timeoutS = 10,
-): Promise<string | null> {
-  const port = 20000 + Math.floor(Math.random() * 20000);
-  const target = JSON.stringify({ hostname: address, port });
-  const serve = `const l = Deno.listen(${target}); console.log("ready"); const c = await l.accept();` +
-    `await c.write(new TextEncoder().encode(c.remoteAddr.hostname)); c.close(); l.close();`;
-  const listener = new Deno.Command("ip", {
-    args: ["netns", "exec", server.name, "timeout", "20", Deno.execPath(), "eval", serve],
-    stdout: "piped",
-    stderr: "piped",
-  }).spawn();
-  try {
-    const reader = listener.stdout.getReader();
-    const first = await reader.read();
-    reader.releaseLock();
-    assert.match(new TextDecoder().decode(first.value), /ready/, "the server did not start");
-    const connect = `const c = await Deno.connect(${target}); const b = new Uint8Array(64);` +
-      `const n = await c.read(b); c.close(); console.log(new TextDecoder().decode(b.subarray(0, n ?? 0)));`;
-    const result = await client.exec("timeout", [String(timeoutS), Deno.execPath(), "eval", connect]);
-    return result.code === 0 ? result.stdout.trim() : null;
-  } finally {
-    try {
-      listener.kill();
-    } catch {
-      // It already exited after answering.
-    }
-    await listener.stdout.cancel().catch(() => {});
-    await listener.output().catch(() => {});
-  }
-}
 
 Deno.test({
   name:

@@ -189,12 +189,29 @@ export async function reach(from: Netns, to: Netns, address: string): Promise<"i
     if (result.code !== 0) throw new Error(`Cannot ping ${address} from ${from.name}: ${result.stdout}`);
     return "icmp";
   }
+  if (await peerSeen(to, from, address, 5) === null) {
+    throw new Error(`Cannot reach ${address} from ${from.name} over TCP`);
+  }
+  return "tcp";
+}
+
+/**
+ * Starts a one-shot TCP server in `server` on `address` that answers with the
+ * peer address it sees, connects from `client`, and returns that answer (null
+ * when the client could not connect within `timeoutS`).
+ */
+export async function peerSeen(
+  server: Netns,
+  client: Netns,
+  address: string,
+  timeoutS = 10,
+): Promise<string | null> {
   const port = 20000 + Math.floor(Math.random() * 20000);
   const target = JSON.stringify({ hostname: address, port });
-  const serve = `const l = Deno.listen(${target}); console.log("ready");` +
-    `const c = await l.accept(); await c.write(new TextEncoder().encode("pong")); c.close(); l.close();`;
+  const serve = `const l = Deno.listen(${target}); console.log("ready"); const c = await l.accept();` +
+    `await c.write(new TextEncoder().encode(c.remoteAddr.hostname)); c.close(); l.close();`;
   const listener = new Deno.Command("ip", {
-    args: ["netns", "exec", to.name, Deno.execPath(), "eval", serve],
+    args: ["netns", "exec", server.name, "timeout", "20", Deno.execPath(), "eval", serve],
     stdout: "piped",
     stderr: "piped",
   }).spawn();
@@ -203,15 +220,12 @@ export async function reach(from: Netns, to: Netns, address: string): Promise<"i
     const first = await reader.read();
     reader.releaseLock();
     if (!new TextDecoder().decode(first.value).includes("ready")) {
-      throw new Error("The TCP listener did not start");
+      throw new Error("The TCP server did not start");
     }
-    const connect = `const c = await Deno.connect(${target}); const b = new Uint8Array(4);` +
-      `await c.read(b); c.close(); console.log(new TextDecoder().decode(b));`;
-    const result = await from.exec("timeout", ["5", Deno.execPath(), "eval", connect]);
-    if (!result.stdout.includes("pong")) {
-      throw new Error(`Cannot reach ${address} from ${from.name} over TCP: ${result.stderr.trim()}`);
-    }
-    return "tcp";
+    const connect = `const c = await Deno.connect(${target}); const b = new Uint8Array(64);` +
+      `const n = await c.read(b); c.close(); console.log(new TextDecoder().decode(b.subarray(0, n ?? 0)));`;
+    const result = await client.exec("timeout", [String(timeoutS), Deno.execPath(), "eval", connect]);
+    return result.code === 0 ? result.stdout.trim() : null;
   } finally {
     try {
       listener.kill();
