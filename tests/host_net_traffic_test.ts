@@ -10,7 +10,7 @@
 import assert from "node:assert/strict";
 import { mustDrive } from "../ipamd/host/_netns_driver.ts";
 import type { HostSetup } from "../ipamd/host/types.ts";
-import { canCreateNetns, createNetns, type Netns, peerSeen, run } from "./netns.ts";
+import { canCreateNetns, createNetns, peerSeen, run } from "./netns.ts";
 
 async function installed(program: string): Promise<boolean> {
   try {

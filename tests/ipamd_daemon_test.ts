@@ -10,10 +10,9 @@ import { IpamdClient, RpcCallError, Status } from "../shared/rpc/client.ts";
 import { ServingStatus } from "../shared/rpc/messages.ts";
 import { addRequest, delRequest } from "./ipamd_requests.ts";
 import { Ec2Simulation } from "../ipamd/cloud/ec2_sim.ts";
-import { SimEc2Port } from "../ipamd/cloud/ec2_sim_port.ts";
+import { simulatedAccount } from "./sim_account.ts";
 import { parseIpamdConfig } from "../ipamd/config.ts";
 import { type Daemon, startDaemon } from "../ipamd/daemon.ts";
-import { instanceLimits, lookupInstanceType } from "../ipamd/limits/limits.ts";
 import {
   type CheckpointStore,
   FileCheckpointStore,
@@ -39,27 +38,15 @@ async function startTestDaemon(
   } = {},
 ): Promise<TestDaemon> {
   const dir = await Deno.makeTempDir({ prefix: "aws-cni-ipamd-" });
-  const instanceType = options.instanceType ?? "t3.small";
-  const info = lookupInstanceType(instanceType);
+  const { sim, networkInterfaceId, limits, ec2 } = simulatedAccount(options.instanceType);
   const config = parseIpamdConfig(
     { AWS_VPC_K8S_CNI_BACKING_STORE: `${dir}/ipam.json`, ...options.env },
     { socket: `${dir}/ipamd.sock` },
   );
-  const limits = instanceLimits(info, { prefixDelegation: false });
-  const sim = new Ec2Simulation({
-    vpcCidr: "10.0.0.0/16",
-    subnets: [{ subnetId: "subnet-1", cidr: "10.0.0.0/20", availabilityZone: "us-west-2a" }],
-    seed: 7,
-    clock: systemClock,
-    attachLatency: { kind: "fixed", ms: 20 },
-    detachLatency: { kind: "fixed", ms: 20 },
-  });
-  sim.registerInstanceType({ instanceType, maxEnis: info.maxEnis, ipv4PerEni: info.ipv4PerEni });
-  const { instanceId, networkInterfaceId } = sim.launchInstance({ instanceType, subnetId: "subnet-1" });
   options.prepare?.(sim, networkInterfaceId);
   options.before?.(dir);
   const daemon = await startDaemon(config, {
-    ec2: new SimEc2Port(sim, instanceId, { pollIntervalMs: 10 }),
+    ec2: ec2(),
     limits,
     checkpoint: options.checkpoint?.(dir) ?? new FileCheckpointStore(config.checkpointPath),
     clock: systemClock,

@@ -11,11 +11,9 @@ import { createLogger } from "../shared/log.ts";
 import { IpamdClient } from "../shared/rpc/client.ts";
 import { addRequest, delRequest } from "./ipamd_requests.ts";
 import { statusCommand } from "../ipamd/cli/status.ts";
-import { Ec2Simulation } from "../ipamd/cloud/ec2_sim.ts";
-import { SimEc2Port } from "../ipamd/cloud/ec2_sim_port.ts";
+import { simulatedAccount } from "./sim_account.ts";
 import { parseIpamdConfig } from "../ipamd/config.ts";
 import { type Daemon, startDaemon } from "../ipamd/daemon.ts";
-import { instanceLimits, lookupInstanceType } from "../ipamd/limits/limits.ts";
 import type { PoolReport } from "../ipamd/ops/pool_report.ts";
 import { FileCheckpointStore } from "../ipamd/pool/checkpoint.ts";
 
@@ -47,21 +45,10 @@ async function startOpsDaemon(env: Record<string, string> = {}): Promise<OpsDaem
     INTROSPECTION_BIND_ADDRESS: introspection,
     ...env,
   }, { socket: `${dir}/ipamd.sock` });
-  const info = lookupInstanceType("t3.small");
-  const limits = instanceLimits(info, { prefixDelegation: false });
-  const sim = new Ec2Simulation({
-    vpcCidr: "10.0.0.0/16",
-    subnets: [{ subnetId: "subnet-1", cidr: "10.0.0.0/20", availabilityZone: "us-west-2a" }],
-    seed: 7,
-    clock: systemClock,
-    attachLatency: { kind: "fixed", ms: 20 },
-    detachLatency: { kind: "fixed", ms: 20 },
-  });
-  sim.registerInstanceType({ instanceType: "t3.small", maxEnis: info.maxEnis, ipv4PerEni: info.ipv4PerEni });
-  const { instanceId } = sim.launchInstance({ instanceType: "t3.small", subnetId: "subnet-1" });
+  const { limits, ec2 } = simulatedAccount();
   const logs: string[] = [];
   const daemon = await startDaemon(config, {
-    ec2: new SimEc2Port(sim, instanceId, { pollIntervalMs: 10 }),
+    ec2: ec2(),
     limits,
     checkpoint: new FileCheckpointStore(config.checkpointPath),
     clock: systemClock,
