@@ -10,7 +10,7 @@
  * @module
  */
 import { hex } from "./eni_plan.ts";
-import type { SnatRandomization } from "./types.ts";
+import type { HostSetup } from "./types.ts";
 
 /** The SNAT chain: RETURN for in-VPC and excluded destinations, then SNAT. */
 export const SNAT_CHAIN = "AWS-SNAT-CHAIN-0";
@@ -49,18 +49,19 @@ export interface TableRules {
   readonly rules: readonly IptablesRule[];
 }
 
-/** What the iptables rules depend on. */
-export interface IptablesTarget {
-  readonly primaryIf: string;
-  readonly primaryIp: string;
-  readonly vpcCidrs: readonly string[];
-  readonly excludeSnatCidrs: readonly string[];
-  readonly externalSnat: boolean;
-  readonly randomizeSnat: SnatRandomization;
-  readonly nodePortSupport: boolean;
-  readonly connmark: number;
-  readonly vethPrefix: string;
-}
+/** What the iptables rules depend on: the host settings they read. */
+export type IptablesTarget = Pick<
+  HostSetup,
+  | "primaryIf"
+  | "primaryIp"
+  | "vpcCidrs"
+  | "excludeSnatCidrs"
+  | "externalSnat"
+  | "randomizeSnat"
+  | "nodePortSupport"
+  | "connmark"
+  | "vethPrefix"
+>;
 
 /** The tables we write, in write order. */
 export const TABLES = ["mangle", "nat"] as const;
