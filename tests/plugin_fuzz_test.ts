@@ -9,6 +9,7 @@
 import assert from "node:assert/strict";
 import { createFakes, POD_NETNS } from "../cni/_test_support.ts";
 import { runPlugin } from "../cni/mod.ts";
+import { mulberry32 } from "../ipamd/cloud/ec2_sim_random.ts";
 import { recordedIo } from "../shared/io.ts";
 import { canCreateNetns } from "./netns.ts";
 import { createNode, PLUGIN, pluginBuilt, pluginEnv } from "./netns_node.ts";
@@ -21,16 +22,6 @@ interface FuzzCase {
   readonly code: number;
 }
 
-/** mulberry32: a small seeded PRNG so failures reproduce. */
-function prng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const VALID_PREV = {
   cniVersion: "1.0.0",
   interfaces: [{ name: "eni1" }, { name: "eth0", sandbox: "/x" }],
@@ -39,7 +30,7 @@ const VALID_PREV = {
 
 /** Builds `count` cases from `seed`; `netns` is an existing pod netns path. */
 function fuzzCases(count: number, seed: number, netns: string, socket = "/tmp/none.sock"): FuzzCase[] {
-  const rand = prng(seed);
+  const rand = mulberry32(seed);
   const pick = <T>(items: readonly T[]): T => items[Math.floor(rand() * items.length)]!;
   const junk = (length: number): string =>
     Array.from({ length }, () => String.fromCharCode(Math.floor(rand() * 0x250))).join("");

@@ -6,6 +6,24 @@
  * @module
  */
 
+/** One mulberry32 step: the state after `state` and a number in [0, 1). */
+function mulberry32Step(state: number): [number, number] {
+  const next = (state + 0x6d2b79f5) | 0;
+  let t = Math.imul(next ^ (next >>> 15), 1 | next);
+  t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+  return [next, ((t ^ (t >>> 14)) >>> 0) / 4294967296];
+}
+
+/** A plain mulberry32 stream of numbers in [0, 1) from `seed`, so a seeded case replays exactly. */
+export function mulberry32(seed: number): () => number {
+  let state = seed | 0;
+  return () => {
+    let value: number;
+    [state, value] = mulberry32Step(state);
+    return value;
+  };
+}
+
 /** A seeded pseudo-random stream (mulberry32), independent per `stream` name. */
 export class SeededRandom {
   #state: number;
@@ -16,10 +34,9 @@ export class SeededRandom {
 
   /** A number in [0, 1). */
   next(): number {
-    this.#state = (this.#state + 0x6d2b79f5) | 0;
-    let t = Math.imul(this.#state ^ (this.#state >>> 15), 1 | this.#state);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    let value: number;
+    [this.#state, value] = mulberry32Step(this.#state);
+    return value;
   }
 
   /** Where the stream stands; `seek()` returns to it. */

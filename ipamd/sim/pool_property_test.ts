@@ -6,6 +6,7 @@
 import { deepStrictEqual, equal, ok } from "node:assert/strict";
 import { cidrContains, parseCidr, parseIpv4 } from "../../shared/ipv4.ts";
 import type { AddressRequest, AttachedEni, Ec2Port } from "../cloud/ec2_port.ts";
+import { mulberry32 } from "../cloud/ec2_sim_random.ts";
 import { instanceLimits, lookupInstanceType, supportsPrefixDelegation } from "../limits/limits.ts";
 import {
   DEFAULT_POOL_SETTINGS,
@@ -18,16 +19,10 @@ import { SimulatedNode } from "./simulated_node.ts";
 const CASES = 150;
 const TYPES = ["t3.small", "t3.medium", "m5.large", "c5.xlarge", "c4.large", "m5.2xlarge"];
 
-/** mulberry32: a small seeded generator, so a failing case can be replayed by its seed. */
+/** mulberry32 scaled to [0, n), so a failing case can be replayed by its seed. */
 function random(seed: number): (n: number) => number {
-  let a = seed >>> 0;
-  return (n) => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return Math.floor((((t ^ (t >>> 14)) >>> 0) / 4294967296) * n);
-  };
+  const next = mulberry32(seed);
+  return (n) => Math.floor(next() * n);
 }
 
 interface Case {

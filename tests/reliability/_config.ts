@@ -95,14 +95,7 @@ export const SIZES: ReliabilitySizes = reliabilitySizes((name) => Deno.env.get(n
 export const SIZE_VARIABLES: Readonly<Record<keyof ReliabilitySizes, string>> = NAMES;
 
 /** mulberry32: a small seeded PRNG so failures reproduce. */
-export function prng(seed: number): () => number {
-  return () => {
-    seed = (seed + 0x6d2b79f5) | 0;
-    let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { mulberry32 as prng } from "../../ipamd/cloud/ec2_sim_random.ts";
 
 /** Prints a progress line to stderr when `RELIABILITY_VERBOSE` is set. */
 export function progress(text: string): void {
