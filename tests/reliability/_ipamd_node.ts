@@ -137,13 +137,9 @@ export class IpamdNode implements AsyncDisposable {
     }
   }
 
-  /**
-   * Where this process finds `path` as the node sees it. /var/run is an
-   * absolute symlink to /run, which through /proc/<pid>/root would lead to this
-   * process's own /run, so it is resolved first.
-   */
+  /** Where this process finds `path` as the node sees it (`NodeMounts.outside`). */
   outside(path: string): string {
-    return this.mounts.outside(path.startsWith("/var/run/") ? path.slice("/var".length) : path);
+    return this.mounts.outside(path);
   }
 
   /** How many times the daemon was started. */
