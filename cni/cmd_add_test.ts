@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { EntryExistsError } from "../shared/ip_cmd.ts";
-import { createFakes, invoke, netconf, POD_NETNS, podEnv } from "./_test_support.ts";
+import { createFakes, invoke, netconf, POD_NETNS, podEnv } from "../testing/plugin_deps.ts";
 
 Deno.test("cmdAdd() rolls back the host side and releases the address when the pod batch fails", async () => {
   const f = createFakes();

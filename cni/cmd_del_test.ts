@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { RpcCallError, Status } from "../shared/rpc/status.ts";
-import { createFakes, invoke, netconf, POD_NETNS, podEnv } from "./_test_support.ts";
+import { createFakes, invoke, netconf, POD_NETNS, podEnv } from "../testing/plugin_deps.ts";
 
 async function added() {
   const f = createFakes();

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { Status } from "../shared/rpc/status.ts";
 import { RpcCallError } from "../shared/rpc/status.ts";
-import { createFakes, invoke, netconf, POD_NETNS, podEnv } from "./_test_support.ts";
+import { createFakes, invoke, netconf, POD_NETNS, podEnv } from "../testing/plugin_deps.ts";
 
 Deno.test("dispatch() ADD, CHECK, DEL, DEL wires the pod, checks it, and leaves nothing behind", async () => {
   const f = createFakes();

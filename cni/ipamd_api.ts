@@ -11,7 +11,7 @@
  * @module
  */
 import { CniError, CniErrorCode, refusedAccess } from "../shared/errors.ts";
-import { IpamdClient } from "../shared/rpc/client.ts";
+import { IpamdClient } from "./rpc/client.ts";
 import {
   type AddNetworkReply,
   type AddNetworkRequest,

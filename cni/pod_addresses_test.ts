@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import type { IpCommand, IpRunner } from "../shared/ip_cmd.ts";
 import { LinkNotFoundError } from "../shared/ip_cmd.ts";
 import { silentLogger } from "../shared/log.ts";
-import { createFakes, POD_NETNS } from "./_test_support.ts";
+import { createFakes, POD_NETNS } from "../testing/plugin_deps.ts";
 import { addressesFromInterfaces } from "./pod_addresses.ts";
 import type { CniEnv } from "./env.ts";
 

@@ -9,12 +9,12 @@
 import type { Clock } from "../shared/clock.ts";
 import { drainReleaseQueue, releaseQueuePath } from "../shared/release_queue.ts";
 import { errorText, type Logger } from "../shared/log.ts";
-import { IpamBackend } from "./backend.ts";
+import { IpamBackend } from "./rpc/handlers.ts";
 import type { Ec2Port } from "./cloud/ec2_port.ts";
-import type { IpamdConfig } from "./config.ts";
+import type { IpamdConfig } from "./config/config.ts";
 import { checkpointFromDatastore, type CheckpointStore, restoreFromCheckpoint } from "./pool/checkpoint.ts";
 import { Datastore } from "./pool/datastore.ts";
-import type { NodeNetwork } from "./node_network.ts";
+import type { NodeNetwork } from "./node/node_network.ts";
 import { CheckpointJournal } from "./pool/journal.ts";
 import { Reconciler } from "./pool/reconciler.ts";
 import type { InstanceLimits } from "./pool/types.ts";

@@ -13,7 +13,7 @@ import { parseArgs } from "node:util";
 import { systemClock } from "../shared/clock.ts";
 import type { Io } from "../shared/io.ts";
 import { createLogger, errorText } from "../shared/log.ts";
-import { ConfigError, describeConfig, type IpamdConfig, parseIpamdConfig } from "./config.ts";
+import { ConfigError, describeConfig, type IpamdConfig, parseIpamdConfig } from "./config/config.ts";
 import { startDaemon } from "./daemon.ts";
 import { instanceLimits, lookupInstanceType, UnknownInstanceTypeError } from "./limits/limits.ts";
 import { CheckpointError, CheckpointWriteError, FileCheckpointStore } from "./pool/checkpoint.ts";
@@ -21,11 +21,11 @@ import { parseCidr } from "../shared/ipv4.ts";
 import type { Ec2Port } from "./cloud/ec2_port.ts";
 import { CloudError } from "./cloud/errors.ts";
 import { type AwsNode, openAwsNode } from "./node/aws_node.ts";
-import { HostNetwork } from "./host/mod.ts";
-import { NodeNetwork } from "./node_network.ts";
+import { HostNetwork } from "./node/host/mod.ts";
+import { NodeNetwork } from "./node/node_network.ts";
 import { announceReady } from "./ops/mod.ts";
-import { openSimulatedNode, SIMULATED_CREDENTIALS, type SimulatedInstance } from "./sim/daemon_node.ts";
-import { SimLinkPort } from "./sim/sim_link_port.ts";
+import { openSimulatedNode, SIMULATED_CREDENTIALS, type SimulatedInstance } from "../sim/node/daemon_node.ts";
+import { SimLinkPort } from "../sim/node/sim_link_port.ts";
 import { ListenError } from "./rpc/server.ts";
 
 const DAEMON_USAGE = `usage: aws-cni --daemon [--socket PATH] [--checkpoint PATH] [--simulate INSTANCE_TYPE

@@ -6,9 +6,9 @@
  * outside the namespaces the test creates is touched.
  */
 import assert from "node:assert/strict";
-import { driveInNetns, type DriverOptions, type DriverStep, mustDrive } from "../ipamd/host/_netns_driver.ts";
-import type { HostSetup } from "../ipamd/host/types.ts";
-import { canCreateNetns, createNetns, type Netns, run } from "./netns.ts";
+import { driveInNetns, type DriverOptions, type DriverStep, mustDrive } from "../testing/netns_driver.ts";
+import type { HostSetup } from "../ipamd/node/host/types.ts";
+import { canCreateNetns, createNetns, type Netns, run } from "../testing/netns.ts";
 
 async function installed(program: string): Promise<boolean> {
   try {

@@ -8,9 +8,9 @@
  * the internet server through the primary ENI, SNATed to the node's address.
  */
 import assert from "node:assert/strict";
-import { mustDrive } from "../ipamd/host/_netns_driver.ts";
-import type { HostSetup } from "../ipamd/host/types.ts";
-import { canCreateNetns, createNetns, peerSeen, run } from "./netns.ts";
+import { mustDrive } from "../testing/netns_driver.ts";
+import type { HostSetup } from "../ipamd/node/host/types.ts";
+import { canCreateNetns, createNetns, peerSeen, run } from "../testing/netns.ts";
 
 async function installed(program: string): Promise<boolean> {
   try {

@@ -4,8 +4,8 @@
  * `systemd-analyze verify` when it is installed.
  */
 import { deepStrictEqual, equal, match, ok } from "node:assert/strict";
-import { installCommand } from "../ipamd/cli/install.ts";
-import { IPAMD_ENV_TABLE } from "../ipamd/config.ts";
+import { installCommand } from "../cli/install.ts";
+import { IPAMD_ENV_TABLE } from "../ipamd/config/config.ts";
 import { renderEnvTemplate } from "../ipamd/ops/systemd_unit.ts";
 import { recordedIo } from "../shared/io.ts";
 import { VERSION } from "../shared/version.ts";

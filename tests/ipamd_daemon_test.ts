@@ -6,12 +6,12 @@
 import { deepStrictEqual, equal, match, notEqual, ok, rejects } from "node:assert/strict";
 import { systemClock } from "../shared/clock.ts";
 import { silentLogger } from "../shared/log.ts";
-import { IpamdClient, RpcCallError, Status } from "../shared/rpc/client.ts";
+import { IpamdClient, RpcCallError, Status } from "../cni/rpc/client.ts";
 import { ServingStatus } from "../shared/rpc/messages.ts";
-import { addRequest, delRequest } from "./ipamd_requests.ts";
-import { Ec2Simulation } from "../ipamd/cloud/ec2_sim.ts";
-import { simulatedAccount } from "./sim_account.ts";
-import { parseIpamdConfig } from "../ipamd/config.ts";
+import { addRequest, delRequest } from "../testing/ipamd_requests.ts";
+import { Ec2Simulation } from "../sim/ec2/simulation.ts";
+import { simulatedAccount } from "../testing/sim_account.ts";
+import { parseIpamdConfig } from "../ipamd/config/config.ts";
 import { type Daemon, startDaemon } from "../ipamd/daemon.ts";
 import {
   type CheckpointStore,

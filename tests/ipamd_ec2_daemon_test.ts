@@ -8,9 +8,9 @@
  * node (`createNodeMounts`) with the default socket and checkpoint.
  */
 import assert from "node:assert/strict";
-import { IpamdClient } from "../shared/rpc/client.ts";
-import { addRequest, NODE_FILES, spawnNodeDaemon } from "./ipamd_requests.ts";
-import { canCreateNodeMounts, createNodeMounts, type NodeMounts } from "./netns.ts";
+import { IpamdClient } from "../cni/rpc/client.ts";
+import { addRequest, NODE_FILES, spawnNodeDaemon } from "../testing/ipamd_requests.ts";
+import { canCreateNodeMounts, createNodeMounts, type NodeMounts } from "../testing/netns.ts";
 
 /** Root with mount namespaces: the daemon runs in a test node with its default paths. */
 const NODES = await canCreateNodeMounts();

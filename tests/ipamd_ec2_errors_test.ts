@@ -5,7 +5,7 @@
  * `CloudError` of the right kind, translated in one place.
  */
 import assert from "node:assert/strict";
-import { sdkFixture } from "../ipamd/cloud/ec2_sdk_fixture.ts";
+import { sdkFixture } from "../testing/ec2_sdk_fixture.ts";
 import { CloudError, type CloudErrorKind } from "../ipamd/cloud/errors.ts";
 
 async function cloudError(call: Promise<unknown>, kind: CloudErrorKind, code: string): Promise<CloudError> {

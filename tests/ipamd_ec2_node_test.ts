@@ -7,10 +7,10 @@
 import assert from "node:assert/strict";
 import { systemClock } from "../shared/clock.ts";
 import { createLogger, silentLogger } from "../shared/log.ts";
-import { sdkFixture } from "../ipamd/cloud/ec2_sdk_fixture.ts";
-import { simFixture } from "../ipamd/cloud/ec2_sim_fixture.ts";
-import { startEmulator } from "../ipamd/cloud/emulator/mod.ts";
-import { parseIpamdConfig } from "../ipamd/config.ts";
+import { sdkFixture } from "../testing/ec2_sdk_fixture.ts";
+import { simFixture } from "../testing/ec2_sim_fixture.ts";
+import { startEmulator } from "../sim/emulator/mod.ts";
+import { parseIpamdConfig } from "../ipamd/config/config.ts";
 import { startDaemon } from "../ipamd/daemon.ts";
 import { instanceLimits } from "../ipamd/limits/limits.ts";
 import { openAwsNode } from "../ipamd/node/aws_node.ts";

@@ -4,7 +4,7 @@
  * adapter makes, checking the simulated account's state afterwards.
  */
 import assert from "node:assert/strict";
-import { sdkFixture } from "../ipamd/cloud/ec2_sdk_fixture.ts";
+import { sdkFixture } from "../testing/ec2_sdk_fixture.ts";
 import type { Ec2Port } from "../ipamd/cloud/ec2_port.ts";
 import { CloudError } from "../ipamd/cloud/errors.ts";
 

@@ -5,7 +5,7 @@
  * sent again after an exponential back-off with jitter, until every call succeeds.
  */
 import assert from "node:assert/strict";
-import { sdkFixture } from "../ipamd/cloud/ec2_sdk_fixture.ts";
+import { sdkFixture } from "../testing/ec2_sdk_fixture.ts";
 
 Deno.test("a burst beyond EC2's bucket gets 503s, the adapter backs off, and every call succeeds", async () => {
   await using fx = await sdkFixture({ budget: { buckets: null, maxRetries: 10 } });

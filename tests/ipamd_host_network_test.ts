@@ -5,10 +5,10 @@
  * test node (`createNodeMounts`): the daemon uses its default socket and checkpoint.
  */
 import { equal, ok } from "node:assert/strict";
-import { IpamdClient } from "../shared/rpc/client.ts";
+import { IpamdClient } from "../cni/rpc/client.ts";
 import { ServingStatus } from "../shared/rpc/messages.ts";
-import { addRequest, NODE_FILES, spawnNodeDaemon } from "./ipamd_requests.ts";
-import { canCreateNetns, createNetns, createNodeMounts } from "./netns.ts";
+import { addRequest, NODE_FILES, spawnNodeDaemon } from "../testing/ipamd_requests.ts";
+import { canCreateNetns, createNetns, createNodeMounts } from "../testing/netns.ts";
 
 const ROOT = await canCreateNetns();
 

@@ -5,9 +5,15 @@
  * with the default socket and checkpoint.
  */
 import { deepStrictEqual, equal, ok } from "node:assert/strict";
-import { IpamdClient } from "../shared/rpc/client.ts";
-import { addRequest, delRequest, NODE_FILES, spawnNodeDaemon, waitServing } from "./ipamd_requests.ts";
-import { canCreateNodeMounts, createNodeMounts, type NodeMounts } from "./netns.ts";
+import { IpamdClient } from "../cni/rpc/client.ts";
+import {
+  addRequest,
+  delRequest,
+  NODE_FILES,
+  spawnNodeDaemon,
+  waitServing,
+} from "../testing/ipamd_requests.ts";
+import { canCreateNodeMounts, createNodeMounts, type NodeMounts } from "../testing/netns.ts";
 
 /** Root with mount namespaces: the daemon runs in a test node with its default paths. */
 const NODES = await canCreateNodeMounts();

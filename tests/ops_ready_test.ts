@@ -7,7 +7,7 @@
  * compiled permission set does not allow systemd-notify yet.
  */
 import { deepStrictEqual, equal, match, ok } from "node:assert/strict";
-import { canCreateNetns, createNetns, createTempDir } from "./netns.ts";
+import { canCreateNetns, createNetns, createTempDir } from "../testing/netns.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const ready = await canCreateNetns();

@@ -1,6 +1,6 @@
 /** The README's settings table is the one `tools/gen_settings_table.ts` generates from `IPAMD_ENV_TABLE`. */
 import { equal, notEqual, ok } from "node:assert/strict";
-import { IPAMD_ENV_TABLE } from "../ipamd/config.ts";
+import { IPAMD_ENV_TABLE } from "../ipamd/config/config.ts";
 import { normalizeTable, settingsTable, tableInReadme, withTable } from "../tools/gen_settings_table.ts";
 
 const README = new URL("../README.md", import.meta.url);

@@ -3,7 +3,7 @@
  * documentation (docs/eni-and-ip-target.md), in device order.
  */
 import { deepStrictEqual, equal, match } from "node:assert/strict";
-import { planCommand } from "../ipamd/cli/plan.ts";
+import { planCommand } from "../cli/plan.ts";
 import { recordedIo } from "../shared/io.ts";
 
 interface SeedRow {

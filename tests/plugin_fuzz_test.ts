@@ -7,12 +7,12 @@
  * through `dist/aws-cni` in a real node namespace.
  */
 import assert from "node:assert/strict";
-import { createFakes, POD_NETNS } from "../cni/_test_support.ts";
+import { createFakes, POD_NETNS } from "../testing/plugin_deps.ts";
 import { runPlugin } from "../cni/mod.ts";
-import { mulberry32 } from "../ipamd/cloud/ec2_sim_random.ts";
+import { mulberry32 } from "../sim/ec2/random.ts";
 import { recordedIo } from "../shared/io.ts";
-import { canCreateNetns } from "./netns.ts";
-import { createNode, PLUGIN, pluginBuilt, pluginEnv } from "./netns_node.ts";
+import { canCreateNetns } from "../testing/netns.ts";
+import { createNode, PLUGIN, pluginBuilt, pluginEnv } from "../testing/netns_node.ts";
 
 /** One malformed invocation and the code it must produce. */
 interface FuzzCase {

@@ -5,8 +5,8 @@
  * a node namespace (root only). Skipped, with a message, when `go` is absent.
  */
 import assert from "node:assert/strict";
-import { canCreateNetns, createTempDir, reach, run } from "./netns.ts";
-import { createNode, PLUGIN, pluginBuilt, pluginEnv } from "./netns_node.ts";
+import { canCreateNetns, createTempDir, reach, run } from "../testing/netns.ts";
+import { createNode, PLUGIN, pluginBuilt, pluginEnv } from "../testing/netns_node.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
 const BUILD_DIR = `${ROOT}tests/.build`;

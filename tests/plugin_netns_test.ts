@@ -5,8 +5,8 @@
  */
 import assert from "node:assert/strict";
 import { readReleaseQueue, releaseQueuePath } from "../cni/mod.ts";
-import { canCreateNetns, type Netns, reach } from "./netns.ts";
-import { createNode, PLUGIN, pluginBuilt, type TestNode } from "./netns_node.ts";
+import { canCreateNetns, type Netns, reach } from "../testing/netns.ts";
+import { createNode, PLUGIN, pluginBuilt, type TestNode } from "../testing/netns_node.ts";
 
 const PLUGIN_VERSION = [PLUGIN, "version"] as const;
 

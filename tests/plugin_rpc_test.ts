@@ -3,7 +3,7 @@
  * against ipamd's real gRPC server on a Unix socket, and STATUS end to end.
  */
 import assert from "node:assert/strict";
-import { createFakes } from "../cni/_test_support.ts";
+import { createFakes } from "../testing/plugin_deps.ts";
 import { RpcIpamdApi } from "../cni/ipamd_api.ts";
 import { POOL_HEALTH_SERVICE, runPlugin } from "../cni/mod.ts";
 import { HealthStatus, ServingStatus } from "../ipamd/rpc/health.ts";
@@ -11,8 +11,8 @@ import { startRpcServer } from "../ipamd/rpc/server.ts";
 import { recordedIo } from "../shared/io.ts";
 import { addNetworkRequestCodec, delNetworkRequestCodec } from "../shared/rpc/codec.ts";
 import { RpcCallError, Status } from "../shared/rpc/status.ts";
-import { createTempDir } from "./netns.ts";
-import { MemoryBackend } from "./netns_node.ts";
+import { createTempDir } from "../testing/netns.ts";
+import { MemoryBackend } from "../testing/netns_node.ts";
 
 async function serve(health: HealthStatus) {
   const dir = await createTempDir("aws-cni-rpc-plugin-");

@@ -8,8 +8,8 @@ root=$PWD
 deno=$root/.tools/bin/deno
 mkdir -p dist
 rm -f dist/aws-cni.tmp
-# main.ts loads its roles by computed path (shared/cli/roles.ts), so compile must be told to embed them.
-includes=$(sed -n 's/^ *[a-z]*: \["\.\/\([^"]*\)".*/--include \1/p' shared/cli/roles.ts)
+# main.ts loads its roles by computed path (cli/roles.ts), so compile must be told to embed them.
+includes=$(sed -n 's/^ *[a-z]*: \["\.\/\([^"]*\)".*/--include \1/p' cli/roles.ts)
 # shellcheck disable=SC2086
 if "$deno" compile --quiet --frozen --no-prompt -P=aws-cni $includes --output dist/aws-cni.tmp main.ts \
   >dist/compile.log 2>&1; then

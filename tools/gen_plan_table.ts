@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { planCommand } from "../ipamd/cli/plan.ts";
+import { planCommand } from "../cli/plan.ts";
 import { recordedIo } from "../shared/io.ts";
 import { writeBlock } from "./readme_blocks.ts";
 

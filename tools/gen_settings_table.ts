@@ -10,7 +10,7 @@
  *
  * @module
  */
-import { type EnvRow, IPAMD_ENV_TABLE } from "../ipamd/config.ts";
+import { type EnvRow, IPAMD_ENV_TABLE } from "../ipamd/config/config.ts";
 import { blockIn, normalizeTable, withBlock, writeBlock } from "./readme_blocks.ts";
 
 function cell(text: string): string {

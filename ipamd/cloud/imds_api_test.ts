@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { sdkFixture } from "./ec2_sdk_fixture.ts";
+import { sdkFixture } from "../../testing/ec2_sdk_fixture.ts";
 import { waitForImdsEni } from "./imds_api.ts";
 
 Deno.test("HttpImdsApi.instance() reads the instance, its region and its primary MAC", async () => {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { ManualClock } from "../../shared/clock.ts";
-import { sdkFixture } from "./ec2_sdk_fixture.ts";
+import { sdkFixture } from "../../testing/ec2_sdk_fixture.ts";
 import { CloudError } from "./errors.ts";
 import { HttpImdsClient } from "./imds.ts";
 

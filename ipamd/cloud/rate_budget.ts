@@ -16,12 +16,12 @@ import {
   type ThrottleCall,
   type ThrottleCategory,
   throttleCategory,
-} from "./ec2_sim_throttle.ts";
-import type { Ec2Action } from "./ec2_sim_types.ts";
+} from "../../sim/ec2/throttle.ts";
+import type { Ec2Action } from "../../sim/ec2/types.ts";
 import { CloudError } from "./errors.ts";
 import { type BucketSpec, TokenBucket } from "./token_bucket.ts";
 
-export { EC2_THROTTLE_DEFAULTS, type ThrottleCategory } from "./ec2_sim_throttle.ts";
+export { EC2_THROTTLE_DEFAULTS, type ThrottleCategory } from "../../sim/ec2/throttle.ts";
 
 /** Exponential back-off: `initialMs · factor^attempt`, capped, minus up to `jitter` of it at random. */
 export interface BackoffPolicy {

@@ -17,7 +17,7 @@ import { Ec2Requests } from "../cloud/ec2_sdk_requests.ts";
 import { HttpImdsClient } from "../cloud/imds.ts";
 import { HttpImdsApi, type ImdsEni, type ImdsInstance } from "../cloud/imds_api.ts";
 import { RateBudget } from "../cloud/rate_budget.ts";
-import type { IpamdConfig } from "../config.ts";
+import type { IpamdConfig } from "../config/config.ts";
 import {
   infoFromDescribe,
   type InstanceTypeInfo,

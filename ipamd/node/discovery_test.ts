@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { ManualClock } from "../../shared/clock.ts";
 import { silentLogger } from "../../shared/log.ts";
-import { simFixture } from "../cloud/ec2_sim_fixture.ts";
-import { SimEc2Port, sleepOnManualClock } from "../cloud/ec2_sim_port.ts";
+import { simFixture } from "../../testing/ec2_sim_fixture.ts";
+import { SimEc2Port, sleepOnManualClock } from "../../sim/ec2/sim_ec2_port.ts";
 import { CloudError } from "../cloud/errors.ts";
 import { discoverManagedEnis, retryStartup, unmanagedReason } from "./discovery.ts";
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { silentLogger } from "../../shared/log.ts";
-import { type SdkFixture, sdkFixture } from "../cloud/ec2_sdk_fixture.ts";
+import { type SdkFixture, sdkFixture } from "../../testing/ec2_sdk_fixture.ts";
 import { LeakedEniCleaner } from "./leaked_enis.ts";
 
 function leftover(fx: SdkFixture, tags: Record<string, string>, description = "aws-K8S-i-0dead"): string {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { silentLogger } from "../../shared/log.ts";
 import type { Nap, Timers } from "../../shared/timers.ts";
-import { sdkFixture } from "../cloud/ec2_sdk_fixture.ts";
+import { sdkFixture } from "../../testing/ec2_sdk_fixture.ts";
 import { Datastore } from "../pool/datastore.ts";
 import { NodeLifecycle } from "./lifecycle.ts";
 

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { silentLogger } from "../../shared/log.ts";
-import { type SdkFixture, sdkFixture, type SdkFixtureOptions } from "../cloud/ec2_sdk_fixture.ts";
+import { type SdkFixture, sdkFixture, type SdkFixtureOptions } from "../../testing/ec2_sdk_fixture.ts";
 import { Datastore } from "../pool/datastore.ts";
 import { NodeReconciler } from "./node_reconciler.ts";
 import { RecentChanges } from "./recent_changes.ts";

@@ -1,5 +1,5 @@
 import { deepStrictEqual, equal, ok } from "node:assert/strict";
-import { DEFAULT_SOCKET_PATH, parseIpamdConfig } from "../config.ts";
+import { DEFAULT_SOCKET_PATH, parseIpamdConfig } from "../config/config.ts";
 import { CONFLIST_NAME, isOurConflist, renderConflist, writeConflist } from "./conflist.ts";
 
 const SETTINGS = parseIpamdConfig({

@@ -10,7 +10,7 @@
 import type { Clock } from "../../shared/clock.ts";
 import { errorText, type Logger } from "../../shared/log.ts";
 import type { Ec2Port } from "../cloud/ec2_port.ts";
-import type { IpamdConfig } from "../config.ts";
+import type { IpamdConfig } from "../config/config.ts";
 import type { Datastore } from "../pool/datastore.ts";
 import type { PassOutcome, Reconciler } from "../pool/reconciler.ts";
 import type { InstanceLimits } from "../pool/types.ts";

@@ -7,7 +7,7 @@
  * @module
  */
 import { errorText, type Logger } from "../../shared/log.ts";
-import type { IpamdConfig } from "../config.ts";
+import type { IpamdConfig } from "../config/config.ts";
 import { type ConflistSettings, writeConflist } from "./conflist.ts";
 import { notifyReady, type NotifyResult } from "./sd_notify.ts";
 

@@ -7,8 +7,8 @@
  * @module
  */
 import { formatIpv4, parseCidr, parseIpv4 } from "../../shared/ipv4.ts";
-import { routeTableFor } from "../backend.ts";
-import type { IpamdConfig } from "../config.ts";
+import { routeTableFor } from "../rpc/handlers.ts";
+import type { IpamdConfig } from "../config/config.ts";
 import type { Datastore } from "../pool/datastore.ts";
 
 /** Go's zero `time.Time`. */

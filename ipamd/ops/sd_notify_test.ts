@@ -1,6 +1,6 @@
 import { deepStrictEqual, equal, match, ok } from "node:assert/strict";
 import { createLogger } from "../../shared/log.ts";
-import { parseIpamdConfig } from "../config.ts";
+import { parseIpamdConfig } from "../config/config.ts";
 import { announceReady } from "./ready.ts";
 import { notifyReady } from "./sd_notify.ts";
 

@@ -1,6 +1,6 @@
 import { deepStrictEqual, equal, ok } from "node:assert/strict";
 import { instanceLimits, lookupInstanceType } from "../limits/limits.ts";
-import { SimulatedNode } from "../sim/simulated_node.ts";
+import { SimulatedNode } from "../../sim/node/simulated_node.ts";
 import { type PassOutcome, Reconciler } from "./reconciler.ts";
 import { DEFAULT_POOL_SETTINGS, type PoolSettings } from "./types.ts";
 

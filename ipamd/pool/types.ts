@@ -57,7 +57,7 @@ export interface InstanceLimits {
   readonly maxPods: number;
 }
 
-/** The warm-pool settings, fully resolved (see ipamd/config.ts for the env names). */
+/** The warm-pool settings, fully resolved (see ipamd/config/config.ts for the env names). */
 export interface PoolSettings {
   readonly warmEniTarget: number;
   /** 0 means unset. */

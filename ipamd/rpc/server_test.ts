@@ -1,13 +1,13 @@
 import assert from "node:assert/strict";
-import { makeStaleSocket, sleep, tempDir, waitFor, withTimeout } from "../../shared/rpc/_test_support.ts";
+import { makeStaleSocket, sleep, tempDir, waitFor, withTimeout } from "../../testing/rpc_sockets.ts";
 import { addNetworkRequestCodec, delNetworkRequestCodec } from "../../shared/rpc/codec.ts";
 import { RpcPath, ServingStatus } from "../../shared/rpc/messages.ts";
 import { Status } from "../../shared/rpc/status.ts";
-import { FakeBackend, GrpcJsClient, startTestServer } from "./_test_support.ts";
+import { FakeBackend, GrpcJsClient, startTestServer } from "../../testing/rpc_server_fixture.ts";
 import { INTERNAL_DETAILS, RpcError } from "./errors.ts";
 import { HealthStatus } from "./health.ts";
 import { type CniBackend, startRpcServer } from "./server.ts";
-import { IpamdClient } from "../../shared/rpc/client.ts";
+import { IpamdClient } from "../../cni/rpc/client.ts";
 
 const ADD = addNetworkRequestCodec.create({ containerId: "c1", ifName: "eth0", podName: "web-0" });
 const DEL = delNetworkRequestCodec.create({ containerId: "c1", ifName: "eth0", reason: "PodDeleted" });

@@ -13,10 +13,10 @@ import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import * as http2 from "node:http2";
 import * as net from "node:net";
-import { waitFor, withTimeout } from "../../shared/rpc/_test_support.ts";
-import { IpamdClient } from "../../shared/rpc/client.ts";
+import { waitFor, withTimeout } from "../../testing/rpc_sockets.ts";
+import { IpamdClient } from "../../cni/rpc/client.ts";
 import { RpcPath, ServingStatus } from "../../shared/rpc/messages.ts";
-import { startTestServer } from "./_test_support.ts";
+import { startTestServer } from "../../testing/rpc_server_fixture.ts";
 import { deferSessionDestroy, guardServerSessions, isSessionDestroyDeferred } from "./session_guard.ts";
 
 const SHORT = { deadlineMs: 2000 };

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { waitFor } from "../../shared/rpc/_test_support.ts";
+import { waitFor } from "../../testing/rpc_sockets.ts";
 import { Status } from "../../shared/rpc/status.ts";
 import { WireFormatError } from "../../shared/rpc/wire.ts";
 import { INTERNAL_DETAILS, RpcError } from "./errors.ts";

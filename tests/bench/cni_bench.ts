@@ -7,9 +7,9 @@
  * Run as root after `make build`:
  * `deno run -A tests/bench/cni_bench.ts`. Aims: our ADD median ≤ 3× Go's, DEL ≤ 2×.
  */
-import { NODE_FILES, spawnNodeDaemon, waitServing } from "../ipamd_requests.ts";
-import { createNetns, createNodeMounts, createTempDir, type Netns } from "../netns.ts";
-import { PLUGIN, pluginEnv } from "../netns_node.ts";
+import { NODE_FILES, spawnNodeDaemon, waitServing } from "../../testing/ipamd_requests.ts";
+import { createNetns, createNodeMounts, createTempDir, type Netns } from "../../testing/netns.ts";
+import { PLUGIN, pluginEnv } from "../../testing/netns_node.ts";
 
 const PODS = Number(Deno.env.get("BENCH_PODS") ?? "20");
 const GO_PTP = "/usr/lib/cni/ptp";

@@ -20,7 +20,7 @@ import * as http2 from "node:http2";
 import * as net from "node:net";
 import { parseArgs } from "node:util";
 import { RpcPath } from "../../shared/rpc/messages.ts";
-import { FakeBackend } from "../../ipamd/rpc/_test_support.ts";
+import { FakeBackend } from "../../testing/rpc_server_fixture.ts";
 import { HealthStatus, ServingStatus } from "../../ipamd/rpc/health.ts";
 import { startRpcServer } from "../../ipamd/rpc/server.ts";
 import { HEALTH_SERVER_DEFINITION } from "../../ipamd/rpc/service_defs.ts";

@@ -8,9 +8,15 @@
  * Run: `deno run -A tests/bench/ipamd_rpc_bench.ts` after `make build`.
  * Aims: ≥ 2,000 pairs/s, p99 ≤ 10 ms, RSS ≤ 120 MB.
  */
-import { IpamdClient } from "../../shared/rpc/client.ts";
-import { addRequest, delRequest, NODE_FILES, spawnNodeDaemon, waitServing } from "../ipamd_requests.ts";
-import { createNodeMounts } from "../netns.ts";
+import { IpamdClient } from "../../cni/rpc/client.ts";
+import {
+  addRequest,
+  delRequest,
+  NODE_FILES,
+  spawnNodeDaemon,
+  waitServing,
+} from "../../testing/ipamd_requests.ts";
+import { createNodeMounts } from "../../testing/netns.ts";
 
 const CLIENTS = 16;
 const DURATION_MS = Number(Deno.env.get("BENCH_SECONDS") ?? "5") * 1000;

@@ -12,9 +12,9 @@
 import { parseArgs } from "node:util";
 import { instanceLimits, lookupInstanceType } from "../../ipamd/limits/limits.ts";
 import { DEFAULT_POOL_SETTINGS, type PoolSettings } from "../../ipamd/pool/types.ts";
-import { type ReplayPolicy, type ReplayResult, runReplay } from "../../ipamd/replay/engine.ts";
-import { buildReport, type ReplayReport } from "../../ipamd/replay/report.ts";
-import { scenario, type ScenarioName } from "../../ipamd/replay/scenarios.ts";
+import { type ReplayPolicy, type ReplayResult, runReplay } from "../../sim/replay/engine.ts";
+import { buildReport, type ReplayReport } from "../../sim/replay/report.ts";
+import { scenario, type ScenarioName } from "../../sim/replay/scenarios.ts";
 
 const INSTANCE_TYPE = "m5.xlarge";
 const POLICIES: readonly ReplayPolicy[] = ["aws-cni", "reference"];

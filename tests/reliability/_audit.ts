@@ -7,7 +7,7 @@
  *
  * @module
  */
-import type { Netns } from "../netns.ts";
+import type { Netns } from "../../testing/netns.ts";
 import type { IpamdNode } from "./_ipamd_node.ts";
 
 /** A pod the runtime believes is running. */

@@ -13,15 +13,15 @@
 import type { Clock } from "../../shared/clock.ts";
 import { systemClock } from "../../shared/clock.ts";
 import { createLogger } from "../../shared/log.ts";
-import { parseIpamdConfig } from "../../ipamd/config.ts";
+import { parseIpamdConfig } from "../../ipamd/config/config.ts";
 import { type Daemon, startDaemon } from "../../ipamd/daemon.ts";
-import { Ec2Simulation } from "../../ipamd/cloud/ec2_sim.ts";
-import { type Emulator, startEmulator } from "../../ipamd/cloud/emulator/mod.ts";
+import { Ec2Simulation } from "../../sim/ec2/simulation.ts";
+import { type Emulator, startEmulator } from "../../sim/emulator/mod.ts";
 import { instanceLimits, lookupInstanceType } from "../../ipamd/limits/limits.ts";
 import { type AwsNode, openAwsNode } from "../../ipamd/node/aws_node.ts";
 import { FileCheckpointStore } from "../../ipamd/pool/checkpoint.ts";
 import type { PoolReport } from "../../ipamd/ops/pool_report.ts";
-import { SIMULATED_CREDENTIALS } from "../../ipamd/sim/daemon_node.ts";
+import { SIMULATED_CREDENTIALS } from "../../sim/node/daemon_node.ts";
 import { IpamdNode } from "./_ipamd_node.ts";
 
 /** The node and its faults at start. */

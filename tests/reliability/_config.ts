@@ -95,7 +95,7 @@ export const SIZES: ReliabilitySizes = reliabilitySizes((name) => Deno.env.get(n
 export const SIZE_VARIABLES: Readonly<Record<keyof ReliabilitySizes, string>> = NAMES;
 
 /** mulberry32: a small seeded PRNG so failures reproduce. */
-export { mulberry32 as prng } from "../../ipamd/cloud/ec2_sim_random.ts";
+export { mulberry32 as prng } from "../../sim/ec2/random.ts";
 
 /** Prints a progress line to stderr when `RELIABILITY_VERBOSE` is set. */
 export function progress(text: string): void {

@@ -12,9 +12,9 @@
  * @module
  */
 import { NETCONF_DEFAULTS } from "../../cni/netconf.ts";
-import { parseIpamdConfig } from "../../ipamd/config.ts";
+import { parseIpamdConfig } from "../../ipamd/config/config.ts";
 import { releaseQueuePath } from "../../shared/release_queue.ts";
-import { waitServing } from "../ipamd_requests.ts";
+import { waitServing } from "../../testing/ipamd_requests.ts";
 import {
   canCreateNetns,
   canCreateNodeMounts,
@@ -23,8 +23,8 @@ import {
   type Netns,
   type NodeMounts,
   type RunResult,
-} from "../netns.ts";
-import { PLUGIN, pluginBuilt, pluginEnv } from "../netns_node.ts";
+} from "../../testing/netns.ts";
+import { PLUGIN, pluginBuilt, pluginEnv } from "../../testing/netns_node.ts";
 
 /** The binary under test. */
 export const BINARY: string = PLUGIN;

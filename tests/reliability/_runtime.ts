@@ -7,7 +7,7 @@
  *
  * @module
  */
-import type { Netns, RunResult } from "../netns.ts";
+import type { Netns, RunResult } from "../../testing/netns.ts";
 import type { LivePod } from "./_audit.ts";
 import { type IpamdNode, pluginJson, podEnv } from "./_ipamd_node.ts";
 

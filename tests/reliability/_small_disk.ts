@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { run } from "../netns.ts";
+import { run } from "../../testing/netns.ts";
 
 /** A tmpfs only the namespace's processes see. */
 export interface SmallDisk extends AsyncDisposable {

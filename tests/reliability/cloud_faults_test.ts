@@ -9,8 +9,8 @@
  * fault clears.
  */
 import assert from "node:assert/strict";
-import type { Ec2Action } from "../../ipamd/cloud/ec2_sim_types.ts";
-import { EC2_ACTIONS } from "../../ipamd/cloud/emulator/ec2_actions.ts";
+import type { Ec2Action } from "../../sim/ec2/types.ts";
+import { EC2_ACTIONS } from "../../sim/emulator/ec2_actions.ts";
 import { SIZES } from "./_config.ts";
 import { CloudNode, type CloudNodeOptions, SUBNET_ID } from "./_cloud_node.ts";
 import { nodesReady } from "./_ipamd_node.ts";

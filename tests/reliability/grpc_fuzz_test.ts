@@ -6,8 +6,8 @@
  * host, and must still serve real calls afterwards.
  */
 import assert from "node:assert/strict";
-import { IpamdClient } from "../../shared/rpc/client.ts";
-import { addRequest, delRequest } from "../ipamd_requests.ts";
+import { IpamdClient } from "../../cni/rpc/client.ts";
+import { addRequest, delRequest } from "../../testing/ipamd_requests.ts";
 import { hostPlumbing } from "./_audit.ts";
 import { SIZES } from "./_config.ts";
 import { h2Cases } from "./_h2_cases.ts";

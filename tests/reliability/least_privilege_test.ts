@@ -7,9 +7,9 @@
  * (_permissions.ts), and `dist/aws-cni` is refused outside it.
  */
 import assert from "node:assert/strict";
-import { parseIpamdConfig } from "../../ipamd/config.ts";
+import { parseIpamdConfig } from "../../ipamd/config/config.ts";
 import { renderUnit } from "../../ipamd/ops/systemd_unit.ts";
-import { createTempDir, run } from "../netns.ts";
+import { createTempDir, run } from "../../testing/netns.ts";
 import { podAddresses } from "./_audit.ts";
 import { CloudNode } from "./_cloud_node.ts";
 import { IpamdNode, type IpamdNodeOptions, nodesReady, podEnv, RUNTIME_DIR } from "./_ipamd_node.ts";

@@ -7,7 +7,7 @@
  * `ip` command, and leave no link, address, route, rule or allocation behind.
  */
 import assert from "node:assert/strict";
-import { createFakes, POD_NETNS } from "../../cni/_test_support.ts";
+import { createFakes, POD_NETNS } from "../../testing/plugin_deps.ts";
 import { runPlugin } from "../../cni/mod.ts";
 import { recordedIo } from "../../shared/io.ts";
 import { hostPlumbing } from "./_audit.ts";

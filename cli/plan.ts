@@ -1,0 +1,127 @@
+/**
+ * `aws-cni plan`: how the warm pool settles on a simulated node for each pod count.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import type { Io } from "../shared/io.ts";
+import { ConfigError } from "../ipamd/config/config.ts";
+import { NODE_FLAG_OPTIONS, resolveNodeFlags, UsageError } from "./node_flags.ts";
+import { UnknownInstanceTypeError } from "../ipamd/limits/limits.ts";
+import { type PlanRow, simulatePlan } from "../sim/node/plan_run.ts";
+import type { InstanceLimits, PoolSettings } from "../ipamd/pool/types.ts";
+
+const PLAN_USAGE =
+  `usage: aws-cni plan --instance-type T --pods A,B,C [--warm-eni-target N] [--warm-ip-target N]
+  [--minimum-ip-target N] [--max-eni N] [--max-pods N] [--prefix-delegation] [--warm-prefix-target N]
+  [--ip-cooldown-period S] [--scale-down-window S] [--json]
+
+Settings are also read from the daemon's env vars (WARM_ENI_TARGET, WARM_IP_TARGET, MINIMUM_IP_TARGET,
+MAX_ENI, ENABLE_PREFIX_DELEGATION, WARM_PREFIX_TARGET, IP_COOLDOWN_PERIOD, POOL_SCALE_DOWN_WINDOW,
+MAX_PODS); flags win.
+`;
+
+/** Runs `plan` with the given process IO; returns the exit code. */
+export async function planCommand(io: Io): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({
+      args: [...io.args],
+      options: {
+        ...NODE_FLAG_OPTIONS,
+        pods: { type: "string" },
+        json: { type: "boolean" },
+        help: { type: "boolean", short: "h" },
+      },
+      strict: true,
+      allowPositionals: false,
+    });
+  } catch (error) {
+    io.stderr(`aws-cni plan: ${error instanceof Error ? error.message : String(error)}\n${PLAN_USAGE}`);
+    return 2;
+  }
+  const values = parsed.values as Record<string, string | boolean | undefined>;
+  if (values.help === true) return io.stdout(PLAN_USAGE), 0;
+  try {
+    const request = resolveRequest(values, io.env);
+    const rows = await simulatePlan(request);
+    io.stdout(
+      values.json === true ? JSON.stringify(rows.map(jsonRow), null, 2) + "\n" : renderTable(request, rows),
+    );
+    return 0;
+  } catch (error) {
+    if (
+      error instanceof UsageError || error instanceof ConfigError || error instanceof UnknownInstanceTypeError
+    ) {
+      io.stderr(`aws-cni plan: ${error.message}\n`);
+      return 2;
+    }
+    throw error;
+  }
+}
+
+/** What `plan` simulates. */
+export interface PlanRequest {
+  readonly instanceType: string;
+  readonly limits: InstanceLimits;
+  readonly settings: PoolSettings;
+  readonly pods: readonly number[];
+}
+
+function resolveRequest(
+  values: Record<string, string | boolean | undefined>,
+  env: Readonly<Record<string, string>>,
+): PlanRequest {
+  if (typeof values.pods !== "string") throw new UsageError("Missing --pods");
+  const pods = values.pods.split(",").map((text) => {
+    if (!/^[0-9]{1,5}$/.test(text.trim())) throw new UsageError(`Invalid pod count "${text}" in --pods`);
+    return Number(text.trim());
+  });
+  const { instanceType, limits, settings } = resolveNodeFlags(values, env);
+  return { instanceType, limits, settings, pods };
+}
+
+function jsonRow(row: PlanRow): Record<string, unknown> {
+  const { pods, enis, secondaryIps, unusedIps, failedPods, ipsPerEni, prefixesPerEni } = row;
+  const out: Record<string, unknown> = { pods, enis, secondaryIps, unusedIps, failedPods, ipsPerEni };
+  if (prefixesPerEni !== undefined) out.prefixesPerEni = prefixesPerEni;
+  return out;
+}
+
+function renderTable(request: PlanRequest, rows: readonly PlanRow[]): string {
+  const { settings: s, limits } = request;
+  const warmIp = s.warmIpTarget > 0 || s.minimumIpTarget > 0;
+  const dash = (n: number, on = true) => on && n > 0 ? String(n) : "-";
+  const head = ["Instance type"];
+  const fixed = [request.instanceType];
+  if (s.prefixDelegation) {
+    head.push("WARM_PREFIX_TARGET");
+    fixed.push(warmIp ? "-" : String(s.warmPrefixTarget));
+  } else {
+    head.push("WARM_ENI_TARGET");
+    fixed.push(warmIp ? "-" : String(s.warmEniTarget));
+  }
+  head.push("WARM_IP_TARGET", "MINIMUM_IP_TARGET");
+  fixed.push(dash(s.warmIpTarget), dash(s.minimumIpTarget));
+  head.push("Pods", "Attached ENIs", "Attached Secondary IPs", "Unused IPs", "IPs per ENI");
+  if (s.prefixDelegation) head.push("Prefixes per ENI");
+  head.push("Pods without IP");
+  const body = rows.map((row) => [
+    ...fixed,
+    String(row.pods),
+    String(row.enis),
+    String(row.secondaryIps),
+    String(row.unusedIps),
+    row.ipsPerEni.join(","),
+    ...(s.prefixDelegation ? [(row.prefixesPerEni ?? []).join(",")] : []),
+    String(row.failedPods),
+  ]);
+  const widths = head.map((h, i) => Math.max(h.length, ...body.map((r) => r[i]!.length)));
+  const line = (cells: string[]) => "| " + cells.map((c, i) => c.padEnd(widths[i]!)).join(" | ") + " |\n";
+  const rule = "|" + widths.map((w) => "-".repeat(w + 2)).join("|") + "|\n";
+  const unit = s.prefixDelegation ? "prefixes" : "secondary IPs";
+  const about =
+    `${request.instanceType}: up to ${limits.maxEnis} ENIs with ${limits.ipv4PerEni - 1} ${unit} each` +
+    `${s.maxEni > 0 ? ` (MAX_ENI ${s.maxEni})` : ""}, max pods ${limits.maxPods}\n\n`;
+  return about + line(head) + rule + body.map(line).join("");
+}

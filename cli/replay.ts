@@ -1,0 +1,178 @@
+/**
+ * `aws-cni replay`: forecasts of a warm-pool policy (ours, or a faithful model of
+ * the reference's loop) under a trace or a built-in scenario, on many nodes sharing
+ * one simulated EC2 account, in simulated time.
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import type { Io } from "../shared/io.ts";
+import { ConfigError } from "../ipamd/config/config.ts";
+import { UnknownInstanceTypeError } from "../ipamd/limits/limits.ts";
+import { NODE_FLAG_OPTIONS, resolveNodeFlags, UsageError } from "./node_flags.ts";
+import type { LatencyModel } from "../sim/ec2/simulation.ts";
+import { DEFAULT_TIMING, parseLatencyModel, type TimingModel } from "../sim/replay/account.ts";
+import { type ReplayOptions, runReplay } from "../sim/replay/engine.ts";
+import { progressBar } from "../sim/replay/progress.ts";
+import { buildReport, renderReport } from "../sim/replay/report.ts";
+import {
+  parseTrace,
+  scenario,
+  type ScenarioName,
+  SCENARIOS,
+  type Workload,
+} from "../sim/replay/scenarios.ts";
+import { renderSvg } from "../sim/replay/svg.ts";
+
+const USAGE =
+  `usage: aws-cni replay --instance-type T [--nodes N] [settings as in plan] [--policy aws-cni|reference]
+  (--trace FILE | --scenario burst|churn|launch) [--seed S] [--json] [--plot FILE.svg]
+
+  settings: --warm-eni-target N --warm-ip-target N --minimum-ip-target N --max-eni N --max-pods N
+            --prefix-delegation --warm-prefix-target N --ip-cooldown-period S (or the daemon's env vars)
+  scenario: --pods N (burst/launch: per node; churn: mean) --lifetime S --duration S (churn)
+  timing:   --attach-latency M --detach-latency M --imds-lag M (fixed:MS | uniform:MIN:MAX |
+            lognormal:MEDIAN:SIGMA:MAX) --call-latency-ms N
+  --progress draws a progress bar on stderr (on by default when stderr is a terminal)
+`;
+
+const STRING_FLAGS = [
+  "nodes",
+  "pods",
+  "policy",
+  "trace",
+  "scenario",
+  "seed",
+  "plot",
+  "lifetime",
+  "duration",
+  "attach-latency",
+  "detach-latency",
+  "imds-lag",
+  "call-latency-ms",
+];
+
+/** `Io` plus whether stderr is a terminal (for the progress bar) and file access. */
+export interface ReplayIo extends Io {
+  readonly readTextFile?: (path: string) => Promise<string>;
+  readonly writeTextFile?: (path: string, text: string) => Promise<void>;
+}
+
+/** Runs `replay` with the given process IO; returns the exit code. */
+export async function replayCommand(io: ReplayIo): Promise<number> {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    values = parseArgs({
+      args: [...io.args],
+      options: {
+        ...NODE_FLAG_OPTIONS,
+        ...Object.fromEntries(STRING_FLAGS.map((name) => [name, { type: "string" as const }])),
+        json: { type: "boolean" },
+        progress: { type: "boolean" },
+        help: { type: "boolean", short: "h" },
+      },
+      strict: true,
+      allowPositionals: false,
+    }).values as Record<string, string | boolean | undefined>;
+  } catch (error) {
+    io.stderr(`aws-cni replay: ${error instanceof Error ? error.message : String(error)}\n${USAGE}`);
+    return 2;
+  }
+  if (values.help === true) return io.stdout(USAGE), 0;
+  let options: Omit<ReplayOptions, "onProgress">;
+  try {
+    options = await resolveOptions(values, io);
+  } catch (error) {
+    if (
+      error instanceof UsageError || error instanceof ConfigError ||
+      error instanceof UnknownInstanceTypeError ||
+      error instanceof RangeError || error instanceof TypeError || error instanceof SyntaxError ||
+      error instanceof Deno.errors.NotFound
+    ) {
+      io.stderr(`aws-cni replay: ${error.message}\n`);
+      return 2;
+    }
+    throw error;
+  }
+  const bar = values.progress === true || (values.progress === undefined && io.stderrIsTerminal === true)
+    ? progressBar(io.stderr, `replay ${options.workload.name} (${options.policy})`)
+    : null;
+  const result = await runReplay({ ...options, ...(bar ? { onProgress: bar.update } : {}) });
+  bar?.done();
+  const report = buildReport(result);
+  io.stdout(values.json === true ? JSON.stringify(report, null, 2) + "\n" : renderReport(report));
+  if (typeof values.plot === "string") {
+    const title =
+      `${report.workload} on ${report.instanceType} × ${report.nodes.length}, policy ${report.policy}`;
+    await (io.writeTextFile ?? Deno.writeTextFile)(values.plot, renderSvg(result.samples, title));
+  }
+  return 0;
+}
+
+async function resolveOptions(
+  values: Record<string, string | boolean | undefined>,
+  io: ReplayIo,
+): Promise<Omit<ReplayOptions, "onProgress">> {
+  const text = (name: string) => typeof values[name] === "string" ? values[name] as string : undefined;
+  const integer = (name: string, min: number) => {
+    const raw = text(name);
+    if (raw === undefined) return undefined;
+    if (!/^[0-9]{1,7}$/.test(raw) || Number(raw) < min) {
+      throw new UsageError(`Invalid --${name} "${raw}": expected a whole number of at least ${min}`);
+    }
+    return Number(raw);
+  };
+  const policy = text("policy") ?? "aws-cni";
+  if (policy !== "aws-cni" && policy !== "reference") {
+    throw new UsageError(`Invalid --policy "${policy}": expected aws-cni or reference`);
+  }
+  const { instanceType, limits, settings } = resolveNodeFlags(values, io.env);
+  const seed = integer("seed", 0) ?? 1;
+  const workload = await workloadOf(io, { seed, integer, text });
+  const model = (flag: string, fallback: LatencyModel) => {
+    const raw = text(flag);
+    return raw === undefined ? fallback : parseLatencyModel(raw);
+  };
+  const timing: TimingModel = {
+    attachLatency: model("attach-latency", DEFAULT_TIMING.attachLatency),
+    detachLatency: model("detach-latency", DEFAULT_TIMING.detachLatency),
+    imdsLag: model("imds-lag", DEFAULT_TIMING.imdsLag),
+    callLatencyMs: integer("call-latency-ms", 0) ?? DEFAULT_TIMING.callLatencyMs,
+  };
+  return { instanceType, limits, settings, policy, workload, seed, timing };
+}
+
+async function workloadOf(
+  io: ReplayIo,
+  helpers: {
+    seed: number;
+    integer: (name: string, min: number) => number | undefined;
+    text: (name: string) => string | undefined;
+  },
+): Promise<Workload> {
+  const { seed, integer, text } = helpers;
+  const trace = text("trace");
+  const name = text("scenario");
+  if ((trace === undefined) === (name === undefined)) {
+    throw new UsageError("Give exactly one of --trace FILE and --scenario burst|churn|launch");
+  }
+  const nodes = integer("nodes", 1);
+  if (trace !== undefined) {
+    const workload = parseTrace(await (io.readTextFile ?? Deno.readTextFile)(trace), trace);
+    const extra = Array.from(
+      { length: Math.max((nodes ?? 0) - workload.nodes.length, 0) },
+      (_, i) => `idle-${i + 1}`,
+    );
+    return { ...workload, nodes: [...workload.nodes, ...extra] };
+  }
+  if (!(SCENARIOS as readonly string[]).includes(name!)) {
+    throw new UsageError(`Invalid --scenario "${name}": expected ${SCENARIOS.join(", ")}`);
+  }
+  return scenario(name as ScenarioName, {
+    seed,
+    nodes,
+    pods: integer("pods", 1),
+    lifetimeS: integer("lifetime", 1),
+    durationS: integer("duration", 1),
+  });
+}

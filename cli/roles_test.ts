@@ -1,0 +1,32 @@
+import assert from "node:assert/strict";
+import { type RoleEntry, ROLES } from "./roles.ts";
+import { pluginMain } from "../cni/mod.ts";
+import { runDaemon } from "../ipamd/mod.ts";
+import { planCommand } from "./plan.ts";
+import { replayCommand } from "./replay.ts";
+import { statusCommand } from "./status.ts";
+import { installCommand } from "./install.ts";
+
+// Type-checked: each role's export has the entry signature main.ts calls it with.
+const ENTRIES: Record<keyof typeof ROLES, RoleEntry> = {
+  plugin: pluginMain,
+  daemon: runDaemon,
+  plan: planCommand,
+  replay: replayCommand,
+  status: statusCommand,
+  install: installCommand,
+};
+
+Deno.test("every role path and export name resolves to that entry function", async () => {
+  const main = new URL("../main.ts", import.meta.url);
+  for (const [name, [path, symbol]] of Object.entries(ROLES)) {
+    const mod: Record<string, unknown> = await import(new URL(path, main).href);
+    assert.equal(mod[symbol], ENTRIES[name as keyof typeof ROLES], name);
+  }
+});
+
+Deno.test("main.ts names no role module in a literal import", async () => {
+  const text = await Deno.readTextFile(new URL("../main.ts", import.meta.url));
+  assert.doesNotMatch(text, /import\(\s*["'`]/, "a literal dynamic import puts that graph in every start");
+  for (const [path] of Object.values(ROLES)) assert.ok(!text.includes(path), path);
+});

@@ -1,0 +1,81 @@
+/**
+ * `aws-cni status`: the operator's view of a running ipamd, read from its
+ * introspection endpoint (`/v1/pool`).
+ *
+ * ```
+ * aws-cni status [--json] [--introspection ADDR]
+ * ```
+ *
+ * @module
+ */
+import { parseArgs } from "node:util";
+import type { Io } from "../shared/io.ts";
+import { errorText } from "../shared/log.ts";
+import { IPAMD_ENV_TABLE } from "../ipamd/config/config.ts";
+import type { PoolReport } from "../ipamd/ops/pool_report.ts";
+import { renderStatus } from "../ipamd/ops/status_text.ts";
+
+const STATUS_USAGE = `usage: aws-cni status [--json] [--introspection ADDR]
+
+Shows ipamd's ENIs, the warm-pool targets against the pool, the next reconcile action,
+why the pool cannot grow and the last EC2 errors. ADDR is ipamd's introspection
+address (default INTROSPECTION_BIND_ADDRESS, else 127.0.0.1:61679).
+`;
+
+const INTROSPECTION_ROW = IPAMD_ENV_TABLE.find((row) => row.name === "INTROSPECTION_BIND_ADDRESS")!;
+
+/** How long ipamd gets to answer. */
+const TIMEOUT_MS = 5_000;
+
+/** The address to ask: the flag, else the env var, else the default; a wildcard host means loopback. */
+function resolveAddress(flag: string | undefined, env: Readonly<Record<string, string>>): string {
+  const text = flag ?? (env[INTROSPECTION_ROW.name] || INTROSPECTION_ROW.default);
+  const address = String(INTROSPECTION_ROW.parser.parse(text, () => {}));
+  return address.replace(/^0\.0\.0\.0:/, "127.0.0.1:");
+}
+
+/** Runs `status`; returns the exit code (1 when ipamd cannot be reached). */
+export async function statusCommand(io: Io): Promise<number> {
+  let values;
+  try {
+    values = parseArgs({
+      args: [...io.args],
+      options: {
+        json: { type: "boolean" },
+        introspection: { type: "string" },
+        help: { type: "boolean", short: "h" },
+      },
+      strict: true,
+      allowPositionals: false,
+    }).values;
+  } catch (error) {
+    io.stderr(`aws-cni status: ${errorText(error)}\n${STATUS_USAGE}`);
+    return 2;
+  }
+  if (values.help === true) return io.stdout(STATUS_USAGE), 0;
+  let address: string;
+  try {
+    address = resolveAddress(values.introspection, io.env);
+  } catch (error) {
+    io.stderr(`aws-cni status: invalid introspection address: ${errorText(error)}\n`);
+    return 2;
+  }
+  let report: PoolReport;
+  try {
+    const response = await fetch(`http://${address}/v1/pool`, { signal: AbortSignal.timeout(TIMEOUT_MS) });
+    const body = await response.text();
+    if (!response.ok) throw new Error(`HTTP ${response.status}: ${body.trim()}`);
+    report = JSON.parse(body);
+  } catch (error) {
+    io.stderr(
+      `aws-cni status: cannot read ipamd's pool from http://${address}/v1/pool: ${errorText(error)}\n` +
+        "Is ipamd running (systemctl status aws-ipamd)? Is DISABLE_INTROSPECTION set, or does it " +
+        "listen elsewhere (--introspection ADDR)?\n",
+    );
+    return 1;
+  }
+  io.stdout(
+    values.json === true ? JSON.stringify(report, null, 2) + "\n" : renderStatus(report, { source: address }),
+  );
+  return 0;
+}

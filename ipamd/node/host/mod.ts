@@ -1,0 +1,24 @@
+/**
+ * ipamd's host-side network setup: the `HostNetworkPort` the daemon calls on
+ * start-up and on each reconcile, its real adapter `HostNetwork`, and the
+ * stand-in links `--simulate` attaches for simulated ENIs. `FakeHostNetwork`
+ * (host_net_fake.ts) is for tests and is not re-exported here.
+ *
+ * @module
+ */
+export { HostNetwork, type HostNetworkOptions } from "./host_net.ts";
+export { CommandIptables, IptablesError, type IptablesPort } from "./iptables_cmd.ts";
+export { FileProcSys, type ProcSysPort, SysctlProcSys } from "./proc_sys.ts";
+export { createSimLink, deleteSimLink, SIM_LINK_ALIAS, simLinkName } from "../../../sim/node/sim_links.ts";
+export {
+  ENI_RULE_PRIORITY,
+  eniRouteTable,
+  type EniSetup,
+  type EniSyncFailure,
+  type EniTeardown,
+  EXTERNAL_SERVICE_RULE_PRIORITY,
+  FWMARK_RULE_PRIORITY,
+  type HostNetworkPort,
+  type HostSetup,
+  type SnatRandomization,
+} from "./types.ts";

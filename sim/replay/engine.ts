@@ -1,0 +1,160 @@
+/**
+ * The replay engine: one simulated account, one node per workload node running our
+ * daemon or the reference model, the simulated kubelet, and a 1 s sampler that
+ * integrates idle addresses and records the timeline, all on one discrete-event
+ * scheduler. Deterministic: the same options give the same result.
+ *
+ * @module
+ */
+import type { InstanceLimits, PoolSettings } from "../../ipamd/pool/types.ts";
+import { createAccount, DEFAULT_TIMING, type Ec2Tally, type TimingModel } from "./account.ts";
+import { type FailReasons, Kubelet, type PodRecord } from "./kubelet.ts";
+import { OurNode } from "./our_node.ts";
+import { ReferenceNode } from "./reference_node.ts";
+import type { ReplayNode } from "./replay_node.ts";
+import type { Workload } from "./scenarios.ts";
+import { Scheduler } from "./scheduler.ts";
+
+/** Which pool logic runs on the nodes. */
+export type ReplayPolicy = "aws-cni" | "reference";
+
+/** What to replay. */
+export interface ReplayOptions {
+  readonly instanceType: string;
+  readonly limits: InstanceLimits;
+  readonly settings: PoolSettings;
+  readonly policy: ReplayPolicy;
+  readonly workload: Workload;
+  readonly seed: number;
+  readonly timing?: TimingModel;
+  /** Our ADD deadline in ipamd (default 10 s). */
+  readonly addWaitMs?: number;
+  /** How long past the window the run may go on for pods still waiting (default 30 min). */
+  readonly overrunMs?: number;
+  /** Told of progress through the window, 0 to 1, once per simulated second. */
+  readonly onProgress?: (fraction: number) => void;
+}
+
+/** The pool across all nodes at one instant (one sample per simulated second). */
+export interface ReplaySample {
+  readonly tMs: number;
+  readonly pods: number;
+  readonly assigned: number;
+  /** Assignable now. */
+  readonly free: number;
+  readonly cooling: number;
+  /** EC2 calls since the previous sample. */
+  readonly calls: number;
+}
+
+/** One node's raw results. */
+export interface NodeResult {
+  readonly name: string;
+  readonly tally: Ec2Tally;
+  /** Σ (held − assigned) × seconds over the window. */
+  readonly idleIpSeconds: number;
+  readonly peakIps: number;
+  readonly failures: FailReasons;
+  readonly startFailures: number;
+}
+
+/** Everything a replay measured. */
+export interface ReplayResult {
+  readonly options: Omit<ReplayOptions, "onProgress">;
+  readonly nodes: readonly NodeResult[];
+  readonly pods: readonly PodRecord[];
+  readonly samples: readonly ReplaySample[];
+  /** The measurement window: last event plus the workload's tail. */
+  readonly windowMs: number;
+  /** When the run ended (later than the window when pods were still waiting). */
+  readonly endMs: number;
+  /** Most addresses held by all nodes at once. */
+  readonly accountPeakIps: number;
+  readonly events: number;
+}
+
+const START_MS = Date.UTC(2026, 0, 1);
+const SAMPLE_MS = 1_000;
+
+/** Runs one replay to its end. */
+export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
+  const { workload, seed, limits, settings } = options;
+  const timing = options.timing ?? DEFAULT_TIMING;
+  const scheduler = new Scheduler(START_MS);
+  const account = createAccount(scheduler, {
+    nodes: workload.nodes.length,
+    instanceType: options.instanceType,
+    limits,
+    seed,
+    timing,
+  });
+  const nodes: ReplayNode[] = workload.nodes.map((name, index) => {
+    const instance = account.instances[index]!;
+    return options.policy === "aws-cni"
+      ? new OurNode({
+        name,
+        account,
+        instanceId: instance.instanceId,
+        scheduler,
+        limits,
+        settings,
+        ...(options.addWaitMs === undefined ? {} : { addWaitMs: options.addWaitMs }),
+      })
+      : new ReferenceNode({ name, account, instance, scheduler, limits, settings, timing, seed });
+  });
+  const kubelet = new Kubelet(scheduler, nodes, seed);
+  kubelet.play(workload);
+
+  const lastEventMs = (workload.events.at(-1)?.t ?? 0) * 1000;
+  const windowMs = lastEventMs + workload.tailMs;
+  const hardEndMs = windowMs + (options.overrunMs ?? 30 * 60_000);
+  const idle = nodes.map(() => 0);
+  const peak = nodes.map(() => 0);
+  const samples: ReplaySample[] = [];
+  let accountPeakIps = 0;
+  let callsSeen = 0;
+  const sample = () => {
+    const tMs = scheduler.now() - START_MS;
+    let assigned = 0, free = 0, cooling = 0, held = 0, calls = 0;
+    nodes.forEach((node, i) => {
+      const counts = node.counts(scheduler.now());
+      if (tMs > 0 && tMs <= windowMs) idle[i]! += ((counts.total - counts.assigned) * SAMPLE_MS) / 1000;
+      peak[i] = Math.max(peak[i]!, counts.total);
+      held += counts.total;
+      assigned += counts.assigned;
+      cooling += counts.cooling;
+      free += counts.total - counts.assigned - counts.cooling;
+      calls += node.tally.times.length;
+    });
+    accountPeakIps = Math.max(accountPeakIps, held);
+    samples.push({ tMs, pods: kubelet.alive, assigned, free, cooling, calls: calls - callsSeen });
+    callsSeen = calls;
+    options.onProgress?.(Math.min(tMs / windowMs, 1));
+    if ((tMs >= windowMs && kubelet.pending === 0) || tMs >= hardEndMs) {
+      scheduler.stop();
+      return;
+    }
+    scheduler.at(scheduler.now() + SAMPLE_MS, sample);
+  };
+  scheduler.at(START_MS, sample);
+  await scheduler.run();
+
+  const { onProgress: _, ...kept } = options;
+  return {
+    options: kept,
+    nodes: nodes.map((node, i) => ({
+      name: node.name,
+      tally: node.tally,
+      idleIpSeconds: idle[i]!,
+      peakIps: peak[i]!,
+      failures: kubelet.failures.get(node.name) ?? {},
+      startFailures: node.startFailures,
+    })),
+    pods: kubelet.pods,
+    samples,
+    windowMs,
+    endMs: scheduler.now() - START_MS,
+    accountPeakIps,
+    events: scheduler.events,
+  };
+}

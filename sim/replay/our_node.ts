@@ -1,0 +1,140 @@
+/**
+ * Our daemon on one replay node: the real datastore, policy, reconciler loop
+ * (`Reconciler.run()`) and waiting-ADD queue (`AddressQueue`), with the EC2 port
+ * over the shared account, all waiting on the replay's scheduler instead of real
+ * timers.
+ *
+ * @module
+ */
+import type { AttachedEni } from "../../ipamd/cloud/ec2_port.ts";
+import { SimEc2Port } from "../ec2/sim_ec2_port.ts";
+import { CloudError } from "../../ipamd/cloud/errors.ts";
+import { Datastore } from "../../ipamd/pool/datastore.ts";
+import { Reconciler } from "../../ipamd/pool/reconciler.ts";
+import type { InstanceLimits, PoolSettings } from "../../ipamd/pool/types.ts";
+import { AddressQueue, NO_ADDRESS_TEXT, NoAddressError } from "../../ipamd/pool/waiters.ts";
+import type { Timers } from "../../shared/timers.ts";
+import { countingView, newTally, type ReplayAccount } from "./account.ts";
+import type { AddOutcome, AddressCounts, PodRef, ReplayNode } from "./replay_node.ts";
+import type { Scheduler } from "./scheduler.ts";
+
+/** How our node is set up. */
+export interface OurNodeOptions {
+  readonly name: string;
+  readonly account: ReplayAccount;
+  readonly instanceId: string;
+  readonly scheduler: Scheduler;
+  readonly limits: InstanceLimits;
+  readonly settings: PoolSettings;
+  /** How long an ADD waits in ipamd for an address (ADD_WAIT_TIMEOUT, default 10 s). */
+  readonly addWaitMs?: number;
+  /** The pool loop's interval (POOL_RECONCILE_INTERVAL, default 5 s). */
+  readonly intervalMs?: number;
+}
+
+const START_BACKOFF_MS = [1_000, 2_000, 4_000, 8_000, 16_000, 30_000];
+
+/** The scheduler as the daemon's timers. */
+function schedulerTimers(scheduler: Scheduler): Timers {
+  return {
+    nap: (ms) => scheduler.nap(ms),
+    after: (ms, fn) => {
+      const timer = scheduler.at(scheduler.now() + ms, fn);
+      return () => timer.cancel();
+    },
+  };
+}
+
+/** Our policy on one node. */
+export class OurNode implements ReplayNode {
+  readonly name: string;
+  readonly tally = newTally();
+  readonly datastore: Datastore;
+  readonly reconciler: Reconciler;
+  readonly queue: AddressQueue;
+  readonly #o: OurNodeOptions;
+  readonly #port: SimEc2Port;
+  /** Daemon starts that failed on a cloud error (the node was restarted). */
+  startFailures = 0;
+
+  constructor(options: OurNodeOptions) {
+    this.#o = options;
+    this.name = options.name;
+    const { scheduler, settings, limits } = options;
+    const timers = schedulerTimers(scheduler);
+    const sim = countingView(options.account.sim, this.tally);
+    this.#port = new SimEc2Port(sim, options.instanceId, { sleep: (ms) => scheduler.sleep(ms) });
+    this.datastore = new Datastore({ cooldownMs: settings.ipCooldownMs });
+    this.reconciler = new Reconciler({
+      datastore: this.datastore,
+      ec2: this.#port,
+      limits,
+      settings,
+      clock: scheduler.clock,
+      timers,
+      waitingAdds: () => this.queue.waiting,
+      onAddresses: () => this.queue.serve(),
+    });
+    this.queue = new AddressQueue({
+      datastore: this.datastore,
+      clock: scheduler.clock,
+      timers,
+      wake: () => this.reconciler.wake(true),
+      block: () => this.reconciler.block,
+    });
+  }
+
+  start(onReady: () => void): void {
+    const { scheduler } = this.#o;
+    scheduler.spawn(async () => {
+      for (const eni of await this.#describeAtStart()) {
+        this.datastore.addEni({ ...eni, createdAtMs: scheduler.now() });
+        this.datastore.addCidrs(eni.eniId, [...eni.cidrs]);
+      }
+      scheduler.at(scheduler.now(), onReady);
+      await this.reconciler.run(new AbortController().signal, this.#o.intervalMs ?? 5_000);
+    });
+  }
+
+  add(pod: PodRef, done: (outcome: AddOutcome) => void): void {
+    const meta = { podNamespace: "default", podName: pod.key.containerId };
+    this.queue.acquire(pod.key, meta, this.#o.addWaitMs ?? 10_000).then(
+      (allocation) => {
+        this.reconciler.wake();
+        done({ ok: true, ip: allocation.ip });
+      },
+      (error) =>
+        done({
+          ok: false,
+          reason: error instanceof NoAddressError ? NO_ADDRESS_TEXT[error.reason] : String(error),
+        }),
+    );
+  }
+
+  del(pod: PodRef): void {
+    this.queue.cancel(pod.key);
+    if (this.datastore.release(pod.key, this.#o.scheduler.now()) !== null) this.reconciler.wake();
+  }
+
+  counts(nowMs: number): AddressCounts {
+    const { total, assigned, cooling } = this.datastore.stats(nowMs);
+    return { total, assigned, cooling };
+  }
+
+  /**
+   * The daemon's first `describeNode()`. If it fails the daemon does not start; the
+   * service manager restarts it, modelled as a retry after the reconciler's throttle
+   * back-off (1, 2, 4, 8, 16, then 30 s).
+   */
+  async #describeAtStart(): Promise<AttachedEni[]> {
+    for (let attempt = 0;; attempt++) {
+      try {
+        return await this.#port.describeNode();
+      } catch (error) {
+        if (!(error instanceof CloudError)) throw error;
+        this.startFailures++;
+        await this.#o.scheduler.sleep(START_BACKOFF_MS[Math.min(attempt, START_BACKOFF_MS.length - 1)]!);
+      }
+    }
+  }
+}
