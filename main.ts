@@ -2,11 +2,10 @@
  * The binary's entry point: it reads the process once (env, args, stdin, stdout) and
  * hands that to one role: the CNI plugin, ipamd, or a command. @module
  */
-import { processIo } from "./cli/process_io.ts";
+import { processIo } from "./shared/process_io.ts";
 import { refusedAccess } from "./shared/errors.ts";
-import { USAGE } from "./cli/usage.ts";
 import { VERSION } from "./shared/version.ts";
-import { type RoleEntry, type RoleName, ROLES } from "./cli/roles.ts";
+import { type RoleEntry, type RoleName, ROLES, USAGE } from "./cli/mod.ts";
 
 /** Loads a role by a computed specifier, so `deno run` never resolves the daemon's npm graph for the plugin. */
 async function role(name: RoleName): Promise<RoleEntry> {

@@ -12,17 +12,19 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import type { Io } from "../shared/io.ts";
-import { errorText } from "../shared/log.ts";
-import { ConfigError, parseIpamdConfig } from "../ipamd/config/config.ts";
+import { errorText, type Io } from "../shared/mod.ts";
+import { ConfigError, parseIpamdConfig } from "../ipamd/config/mod.ts";
 import {
   CONFLIST_NAME,
   isOurConflist,
+  NODE_PATHS,
   pathExists,
+  renderEnvTemplate,
+  renderUnit,
+  UNIT_NAME,
   writeConflist,
   writeFileAtomic,
-} from "../ipamd/ops/conflist.ts";
-import { NODE_PATHS, renderEnvTemplate, renderUnit, UNIT_NAME } from "../ipamd/ops/systemd_unit.ts";
+} from "../ipamd/ops/mod.ts";
 
 const INSTALL_USAGE = `usage: aws-cni install [--prefix DIR] [--write-conflist] [--binary FILE]
        aws-cni uninstall [--prefix DIR]

@@ -5,14 +5,14 @@
  *
  * @module
  */
-import { POOL_ENV, resolvePoolSettings } from "../ipamd/config/config.ts";
+import { POOL_ENV, resolvePoolSettings } from "../ipamd/config/mod.ts";
 import {
   instanceLimits,
   type InstanceTypeInfo,
   lookupInstanceType,
   supportsPrefixDelegation,
-} from "../ipamd/limits/limits.ts";
-import type { InstanceLimits, PoolSettings } from "../ipamd/pool/types.ts";
+} from "../ipamd/limits/mod.ts";
+import type { InstanceLimits, PoolSettings } from "../ipamd/pool/mod.ts";
 
 /** A command line that cannot be run as given (exit code 2). */
 export class UsageError extends Error {

@@ -4,12 +4,12 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import type { Io } from "../shared/io.ts";
-import { ConfigError } from "../ipamd/config/config.ts";
+import type { Io } from "../shared/mod.ts";
+import { ConfigError } from "../ipamd/config/mod.ts";
 import { NODE_FLAG_OPTIONS, resolveNodeFlags, UsageError } from "./node_flags.ts";
-import { UnknownInstanceTypeError } from "../ipamd/limits/limits.ts";
-import { type PlanRow, simulatePlan } from "../sim/node/plan_run.ts";
-import type { InstanceLimits, PoolSettings } from "../ipamd/pool/types.ts";
+import { UnknownInstanceTypeError } from "../ipamd/limits/mod.ts";
+import { type PlanRow, simulatePlan } from "../sim/node/mod.ts";
+import type { InstanceLimits, PoolSettings } from "../ipamd/pool/mod.ts";
 
 const PLAN_USAGE =
   `usage: aws-cni plan --instance-type T --pods A,B,C [--warm-eni-target N] [--warm-ip-target N]

@@ -6,23 +6,27 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import type { Io } from "../shared/io.ts";
-import { ConfigError } from "../ipamd/config/config.ts";
-import { UnknownInstanceTypeError } from "../ipamd/limits/limits.ts";
+import type { Io } from "../shared/mod.ts";
+import { ConfigError } from "../ipamd/config/mod.ts";
+import { UnknownInstanceTypeError } from "../ipamd/limits/mod.ts";
 import { NODE_FLAG_OPTIONS, resolveNodeFlags, UsageError } from "./node_flags.ts";
-import type { LatencyModel } from "../sim/ec2/simulation.ts";
-import { DEFAULT_TIMING, parseLatencyModel, type TimingModel } from "../sim/replay/account.ts";
-import { type ReplayOptions, runReplay } from "../sim/replay/engine.ts";
-import { progressBar } from "../sim/replay/progress.ts";
-import { buildReport, renderReport } from "../sim/replay/report.ts";
+import type { LatencyModel } from "../sim/ec2/mod.ts";
 import {
+  buildReport,
+  DEFAULT_TIMING,
+  parseLatencyModel,
   parseTrace,
+  progressBar,
+  renderReport,
+  renderSvg,
+  type ReplayOptions,
+  runReplay,
   scenario,
   type ScenarioName,
   SCENARIOS,
+  type TimingModel,
   type Workload,
-} from "../sim/replay/scenarios.ts";
-import { renderSvg } from "../sim/replay/svg.ts";
+} from "../sim/replay/mod.ts";
 
 const USAGE =
   `usage: aws-cni replay --instance-type T [--nodes N] [settings as in plan] [--policy aws-cni|reference]

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import type { Io } from "../shared/io.ts";
+import type { Io } from "../shared/mod.ts";
 
 /** A role's entry function: the process IO and the verb that chose it; returns the exit code. */
 export type RoleEntry = (io: Io, verb: string) => Promise<number>;

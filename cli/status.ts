@@ -9,11 +9,9 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import type { Io } from "../shared/io.ts";
-import { errorText } from "../shared/log.ts";
-import { IPAMD_ENV_TABLE } from "../ipamd/config/config.ts";
-import type { PoolReport } from "../ipamd/ops/pool_report.ts";
-import { renderStatus } from "../ipamd/ops/status_text.ts";
+import { errorText, type Io } from "../shared/mod.ts";
+import { IPAMD_ENV_TABLE } from "../ipamd/config/mod.ts";
+import { type PoolReport, renderStatus } from "../ipamd/ops/mod.ts";
 
 const STATUS_USAGE = `usage: aws-cni status [--json] [--introspection ADDR]
 

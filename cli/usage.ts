@@ -1,4 +1,4 @@
-import { CNI_VERSIONS, VERSION } from "../shared/version.ts";
+import { CNI_VERSIONS, VERSION } from "../shared/mod.ts";
 
 /** The text printed by `aws-cni help`, and on stderr for a call it cannot place. */
 export const USAGE = `aws-cni ${VERSION}: the AWS VPC CNI for Kubernetes nodes, in one binary

@@ -6,11 +6,16 @@
  *
  * @module
  */
-import { CniError, CniErrorCode } from "../shared/errors.ts";
-import { parseIpv4 } from "../shared/ipv4.ts";
-import { type IpCommand, type IpRunner, NetnsNotFoundError } from "../shared/ip_cmd.ts";
-import { errorText } from "../shared/log.ts";
-import type { IpAllocationMetadata } from "../shared/rpc/messages.ts";
+import {
+  CniError,
+  CniErrorCode,
+  errorText,
+  type IpCommand,
+  type IpRunner,
+  NetnsNotFoundError,
+  parseIpv4,
+} from "../shared/mod.ts";
+import type { IpAllocationMetadata } from "../shared/rpc/mod.ts";
 import type { VerbContext } from "./deps.ts";
 import { cniErrorFromIpamd } from "./ipamd_api.ts";
 import {

@@ -5,10 +5,8 @@
  *
  * @module
  */
-import { CniError, CniErrorCode } from "../shared/errors.ts";
-import { LinkNotFoundError, NetnsNotFoundError } from "../shared/ip_cmd.ts";
-import { errorText } from "../shared/log.ts";
-import { RpcCallError, Status } from "../shared/rpc/status.ts";
+import { CniError, CniErrorCode, errorText, LinkNotFoundError, NetnsNotFoundError } from "../shared/mod.ts";
+import { RpcCallError, Status } from "../shared/rpc/mod.ts";
 import type { VerbContext } from "./deps.ts";
 import { cniErrorFromIpamd } from "./ipamd_api.ts";
 import {

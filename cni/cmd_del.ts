@@ -5,8 +5,7 @@
  *
  * @module
  */
-import { CniError, CniErrorCode, NotFoundError } from "../shared/errors.ts";
-import { errorText } from "../shared/log.ts";
+import { CniError, CniErrorCode, errorText, NotFoundError } from "../shared/mod.ts";
 import type { VerbContext } from "./deps.ts";
 import { hostTeardownCommands, podTeardownCommands } from "./pod_net.ts";
 import { releaseOrQueue } from "./release.ts";

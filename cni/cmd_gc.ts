@@ -5,13 +5,11 @@
  *
  * @module
  */
-import { CniError, CniErrorCode } from "../shared/errors.ts";
-import { errorText } from "../shared/log.ts";
+import { CniError, CniErrorCode, errorText, NotFoundError } from "../shared/mod.ts";
 import type { VerbContext } from "./deps.ts";
 import { cniErrorFromIpamd } from "./ipamd_api.ts";
 import { hostTeardownCommands } from "./pod_net.ts";
 import { delRequest } from "./requests.ts";
-import { NotFoundError } from "../shared/errors.ts";
 
 const NO_K8S = { podName: "", podNamespace: "", podInfraContainerId: "", podUid: "" };
 

@@ -4,8 +4,7 @@
  *
  * @module
  */
-import { CniError, CniErrorCode } from "../shared/errors.ts";
-import { errorText } from "../shared/log.ts";
+import { CniError, CniErrorCode, errorText } from "../shared/mod.ts";
 import type { VerbContext } from "./deps.ts";
 
 /** Runs STATUS. */

@@ -4,12 +4,10 @@
  *
  * @module
  */
-import type { IpRunner } from "../shared/ip_cmd.ts";
-import type { Logger } from "../shared/log.ts";
+import type { IpRunner, Logger, ReleaseQueue } from "../shared/mod.ts";
 import type { CniEnv } from "./env.ts";
 import type { IpamdApi } from "./ipamd_api.ts";
 import type { NetConf } from "./netconf.ts";
-import type { ReleaseQueue } from "../shared/release_queue.ts";
 
 /** The plugin's ports. `runPlugin` builds the real ones; tests pass fakes. */
 export interface PluginDeps {

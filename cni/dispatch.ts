@@ -6,10 +6,7 @@
  *
  * @module
  */
-import { CniError, CniErrorCode } from "../shared/errors.ts";
-import type { Io } from "../shared/io.ts";
-import { errorText, type Logger } from "../shared/log.ts";
-import { CNI_VERSIONS } from "../shared/version.ts";
+import { CNI_VERSIONS, CniError, CniErrorCode, errorText, type Io, type Logger } from "../shared/mod.ts";
 import { cmdAdd } from "./cmd_add.ts";
 import { cmdCheck } from "./cmd_check.ts";
 import { cmdDel } from "./cmd_del.ts";

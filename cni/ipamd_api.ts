@@ -10,16 +10,18 @@
  *
  * @module
  */
-import { CniError, CniErrorCode, refusedAccess } from "../shared/errors.ts";
-import { IpamdClient } from "./rpc/client.ts";
+import { CniError, CniErrorCode, refusedAccess } from "../shared/mod.ts";
+import { IpamdClient } from "./rpc/mod.ts";
 import {
   type AddNetworkReply,
   type AddNetworkRequest,
   type DelNetworkReply,
   type DelNetworkRequest,
+  RpcCallError,
   ServingStatus,
-} from "../shared/rpc/messages.ts";
-import { RpcCallError, Status, statusName } from "../shared/rpc/status.ts";
+  Status,
+  statusName,
+} from "../shared/rpc/mod.ts";
 
 /** One address ipamd holds for a pod interface. */
 export interface Allocation {

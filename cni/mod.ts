@@ -6,13 +6,11 @@
  *
  * @module
  */
-import type { Io } from "../shared/io.ts";
-import { CommandIpRunner } from "../shared/ip_cmd.ts";
+import { CommandIpRunner, FileReleaseQueue, type Io } from "../shared/mod.ts";
 import type { PluginDeps } from "./deps.ts";
 import { dispatch } from "./dispatch.ts";
 import { RpcIpamdApi } from "./ipamd_api.ts";
 import { openPluginLog } from "./plugin_log.ts";
-import { FileReleaseQueue } from "../shared/release_queue.ts";
 
 export type { PluginDeps, VerbContext } from "./deps.ts";
 export type { Allocation, IpamdApi, PoolReadiness } from "./ipamd_api.ts";
@@ -22,7 +20,7 @@ export {
   readReleaseQueue,
   RELEASE_QUEUE_FILE,
   releaseQueuePath,
-} from "../shared/release_queue.ts";
+} from "../shared/mod.ts";
 export { NETCONF_DEFAULTS } from "./netconf.ts";
 
 /** Deadlines of ipamd calls: ADD may wait for the pool to grow; DEL and queries should be quick. */

@@ -5,9 +5,7 @@
  *
  * @module
  */
-import { CniError, CniErrorCode } from "../shared/errors.ts";
-import { LOG_LEVELS, type LogLevel } from "../shared/log.ts";
-import { CNI_VERSIONS } from "../shared/version.ts";
+import { CNI_VERSIONS, CniError, CniErrorCode, LOG_LEVELS, type LogLevel } from "../shared/mod.ts";
 import { type CniResult, parseResult } from "./result.ts";
 
 /** A spec version the plugin speaks. */

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { createLogger, type Logger } from "../shared/log.ts";
+import { createLogger, type Logger } from "../shared/mod.ts";
 import type { NetConf } from "./netconf.ts";
 
 /** Opens the log for a netconf; each line is one append. */

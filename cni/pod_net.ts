@@ -11,7 +11,7 @@
  *
  * @module
  */
-import type { IpCommand } from "../shared/ip_cmd.ts";
+import type { IpCommand } from "../shared/mod.ts";
 import { MAIN_TABLE } from "./result.ts";
 
 /** The pod's gateway: link-local, answered by the host veth's MAC through a permanent neighbour. */

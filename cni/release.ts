@@ -4,13 +4,10 @@
  *
  * @module
  */
-import { CniError, CniErrorCode } from "../shared/errors.ts";
-import { errorText } from "../shared/log.ts";
-import type { DelNetworkRequest } from "../shared/rpc/messages.ts";
-import { RpcCallError, Status } from "../shared/rpc/status.ts";
+import { CniError, CniErrorCode, errorText, releaseQueuePath } from "../shared/mod.ts";
+import { type DelNetworkRequest, RpcCallError, Status } from "../shared/rpc/mod.ts";
 import type { VerbContext } from "./deps.ts";
 import { cniErrorFromIpamd, isUnreachable } from "./ipamd_api.ts";
-import { releaseQueuePath } from "../shared/release_queue.ts";
 
 /** What happened to a release. */
 export type ReleaseOutcome =

@@ -4,8 +4,8 @@
  *
  * @module
  */
-import type { AddNetworkRequest, DelNetworkRequest } from "../shared/rpc/messages.ts";
-import { VERSION } from "../shared/version.ts";
+import type { AddNetworkRequest, DelNetworkRequest } from "../shared/rpc/mod.ts";
+import { VERSION } from "../shared/mod.ts";
 import type { CniEnv } from "./env.ts";
 import type { NetConf } from "./netconf.ts";
 

@@ -6,26 +6,32 @@
  *
  * @module
  */
-import type { Clock } from "../shared/clock.ts";
-import { drainReleaseQueue, releaseQueuePath } from "../shared/release_queue.ts";
-import { errorText, type Logger } from "../shared/log.ts";
-import { IpamBackend } from "./rpc/handlers.ts";
-import type { Ec2Port } from "./cloud/ec2_port.ts";
-import type { IpamdConfig } from "./config/config.ts";
-import { checkpointFromDatastore, type CheckpointStore, restoreFromCheckpoint } from "./pool/checkpoint.ts";
-import { Datastore } from "./pool/datastore.ts";
-import type { NodeNetwork } from "./node/node_network.ts";
-import { CheckpointJournal } from "./pool/journal.ts";
-import { Reconciler } from "./pool/reconciler.ts";
-import type { InstanceLimits } from "./pool/types.ts";
-import type { AddressQueue } from "./pool/waiters.ts";
+import { type Clock, drainReleaseQueue, errorText, type Logger, releaseQueuePath } from "../shared/mod.ts";
+import {
+  AWS_NODE_HEALTH_SERVICE,
+  clearStaleSocket,
+  HealthStatus,
+  IpamBackend,
+  RpcError,
+  type RpcServer,
+  ServingStatus,
+  startRpcServer,
+} from "./rpc/mod.ts";
+import type { Ec2Port } from "./cloud/mod.ts";
+import type { IpamdConfig } from "./config/mod.ts";
+import {
+  type AddressQueue,
+  checkpointFromDatastore,
+  CheckpointJournal,
+  type CheckpointStore,
+  Datastore,
+  type InstanceLimits,
+  Reconciler,
+  restoreFromCheckpoint,
+} from "./pool/mod.ts";
+import { discoverManagedEnis, type NodeLifecycle, type NodeNetwork } from "./node/mod.ts";
 import { type BudgetWaits, DaemonOps, MeteredAddressQueue } from "./ops/mod.ts";
-import { AWS_NODE_HEALTH_SERVICE, HealthStatus, ServingStatus } from "./rpc/health.ts";
-import { clearStaleSocket, type RpcServer, startRpcServer } from "./rpc/server.ts";
-import { RpcError } from "./rpc/errors.ts";
-import { Status } from "../shared/rpc/status.ts";
-import { discoverManagedEnis } from "./node/discovery.ts";
-import type { NodeLifecycle } from "./node/lifecycle.ts";
+import { Status } from "../shared/rpc/mod.ts";
 
 /** The ports a daemon runs on. */
 export interface DaemonDeps {

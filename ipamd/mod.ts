@@ -10,23 +10,22 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import { systemClock } from "../shared/clock.ts";
-import type { Io } from "../shared/io.ts";
-import { createLogger, errorText } from "../shared/log.ts";
-import { ConfigError, describeConfig, type IpamdConfig, parseIpamdConfig } from "./config/config.ts";
+import { createLogger, errorText, type Io, parseCidr, systemClock } from "../shared/mod.ts";
+import { ConfigError, describeConfig, type IpamdConfig, parseIpamdConfig } from "./config/mod.ts";
 import { startDaemon } from "./daemon.ts";
-import { instanceLimits, lookupInstanceType, UnknownInstanceTypeError } from "./limits/limits.ts";
-import { CheckpointError, CheckpointWriteError, FileCheckpointStore } from "./pool/checkpoint.ts";
-import { parseCidr } from "../shared/ipv4.ts";
-import type { Ec2Port } from "./cloud/ec2_port.ts";
-import { CloudError } from "./cloud/errors.ts";
-import { type AwsNode, openAwsNode } from "./node/aws_node.ts";
+import { instanceLimits, lookupInstanceType, UnknownInstanceTypeError } from "./limits/mod.ts";
+import { CheckpointError, CheckpointWriteError, FileCheckpointStore } from "./pool/mod.ts";
+import { CloudError, type Ec2Port } from "./cloud/mod.ts";
+import { type AwsNode, NodeNetwork, openAwsNode } from "./node/mod.ts";
 import { HostNetwork } from "./node/host/mod.ts";
-import { NodeNetwork } from "./node/node_network.ts";
 import { announceReady } from "./ops/mod.ts";
-import { openSimulatedNode, SIMULATED_CREDENTIALS, type SimulatedInstance } from "../sim/node/daemon_node.ts";
-import { SimLinkPort } from "../sim/node/sim_link_port.ts";
-import { ListenError } from "./rpc/server.ts";
+import {
+  openSimulatedNode,
+  SimLinkPort,
+  SIMULATED_CREDENTIALS,
+  type SimulatedInstance,
+} from "../sim/node/mod.ts";
+import { ListenError } from "./rpc/mod.ts";
 
 const DAEMON_USAGE = `usage: aws-cni --daemon [--socket PATH] [--checkpoint PATH] [--simulate INSTANCE_TYPE
   [--simulate-state FILE] [--subnet-cidr CIDR] [--simulate-latency-ms MS] [--listen HOST:PORT]

@@ -12,7 +12,7 @@
  *
  * @module
  */
-import type { DelNetworkRequest } from "./rpc/messages.ts";
+import type { DelNetworkRequest } from "./rpc/mod.ts";
 
 /** File name of the queue, beside the socket. */
 export const RELEASE_QUEUE_FILE = "pending-releases.jsonl";

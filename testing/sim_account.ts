@@ -7,7 +7,7 @@ import { systemClock } from "../shared/clock.ts";
 import { Ec2Simulation } from "../sim/ec2/simulation.ts";
 import { SimEc2Port } from "../sim/ec2/sim_ec2_port.ts";
 import { instanceLimits, lookupInstanceType } from "../ipamd/limits/limits.ts";
-import type { InstanceLimits } from "../ipamd/pool/types.ts";
+import type { InstanceLimits } from "../ipamd/limits/mod.ts";
 
 /** The account, its instance and what ipamd needs to run on it. */
 export interface SimAccount {

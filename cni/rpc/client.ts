@@ -8,28 +8,28 @@
  * @module
  */
 import {
+  type AddNetworkReply,
   addNetworkReplyCodec,
+  type AddNetworkRequest,
   addNetworkRequestCodec,
+  type DelNetworkReply,
   delNetworkReplyCodec,
+  type DelNetworkRequest,
   delNetworkRequestCodec,
   healthCheckRequestCodec,
   healthCheckResponseCodec,
+  type ListAllocationsReply,
   listAllocationsReplyCodec,
   listAllocationsRequestCodec,
   type MessageCodec,
-} from "../../shared/rpc/codec.ts";
-import { H2Connection, H2Error, type H2Response, type HeaderList, headerValue } from "./h2/mod.ts";
-import {
-  type AddNetworkReply,
-  type AddNetworkRequest,
-  type DelNetworkReply,
-  type DelNetworkRequest,
-  type ListAllocationsReply,
+  parseStatus,
+  RpcCallError,
   RpcPath,
   type ServingStatus,
-} from "../../shared/rpc/messages.ts";
-import { parseStatus, RpcCallError, Status } from "../../shared/rpc/status.ts";
-import { WireFormatError } from "../../shared/rpc/wire.ts";
+  Status,
+  WireFormatError,
+} from "../../shared/rpc/mod.ts";
+import { H2Connection, H2Error, type H2Response, type HeaderList, headerValue } from "./h2/mod.ts";
 
 /** Per-call options. */
 export interface CallOptions {

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { formatCidr, parseCidr } from "../../shared/ipv4.ts";
+import { formatCidr, parseCidr } from "../../shared/mod.ts";
 
 /** An ENI attached to this node, with the addresses EC2 says it holds. */
 export interface AttachedEni {

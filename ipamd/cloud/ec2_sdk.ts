@@ -7,8 +7,7 @@
  *
  * @module
  */
-import { type Clock, systemClock } from "../../shared/clock.ts";
-import { errorText, type Logger, silentLogger } from "../../shared/log.ts";
+import { type Clock, errorText, type Logger, silentLogger, systemClock } from "../../shared/mod.ts";
 import {
   CLUSTER_NAME_TAG,
   CREATED_AT_TAG,
@@ -16,7 +15,7 @@ import {
   INSTANCE_ID_TAG,
   rfc3339,
   UNMANAGED_INTERFACE_TYPES,
-} from "../node/types.ts";
+} from "./eni_directory.ts";
 import {
   type AddressRequest,
   type AttachedEni,

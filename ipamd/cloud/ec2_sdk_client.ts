@@ -9,7 +9,7 @@
  */
 import { EC2Client, type EC2ClientConfig, EC2ServiceException } from "@aws-sdk/client-ec2";
 import { cloudErrorFromCode } from "./ec2_codes.ts";
-import type { Ec2Action } from "../../sim/ec2/types.ts";
+import type { Ec2Action } from "./ec2_actions.ts";
 import { CloudError } from "./errors.ts";
 import type { CallShape, RateBudget } from "./rate_budget.ts";
 

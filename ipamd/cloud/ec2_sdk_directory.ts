@@ -12,8 +12,8 @@ import {
   DescribeNetworkInterfacesCommand,
   DescribeSubnetsCommand,
 } from "@aws-sdk/client-ec2";
-import type { DescribedInstanceType } from "../limits/limits.ts";
-import type { EniDirectory, EniFilters, EniRecord, SubnetRecord } from "../node/types.ts";
+import type { DescribedInstanceType } from "../limits/mod.ts";
+import type { EniDirectory, EniFilters, EniRecord, SubnetRecord } from "./eni_directory.ts";
 import type { Ec2Sender } from "./ec2_sdk_client.ts";
 import { Ec2Requests, IDEMPOTENT } from "./ec2_sdk_requests.ts";
 import { describedInstanceType, eniRecordFromSdk, sdkTags } from "./ec2_sdk_views.ts";

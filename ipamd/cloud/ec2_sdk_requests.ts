@@ -17,7 +17,7 @@ import {
   UnassignPrivateIpAddressesCommand,
 } from "@aws-sdk/client-ec2";
 import type { AddressRequest } from "./ec2_port.ts";
-import type { EniRecord } from "../node/types.ts";
+import type { EniRecord } from "./eni_directory.ts";
 import type { Ec2Sender } from "./ec2_sdk_client.ts";
 import { eniRecordFromSdk, sdkTags } from "./ec2_sdk_views.ts";
 import { CloudError } from "./errors.ts";

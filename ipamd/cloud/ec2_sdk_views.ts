@@ -6,8 +6,8 @@
  * @module
  */
 import type { InstanceTypeInfo as SdkInstanceType, NetworkInterface, Tag } from "@aws-sdk/client-ec2";
-import type { DescribedInstanceType } from "../limits/limits.ts";
-import type { EniRecord } from "../node/types.ts";
+import type { DescribedInstanceType } from "../limits/mod.ts";
+import type { EniRecord } from "./eni_directory.ts";
 import type { AttachedEni } from "./ec2_port.ts";
 import type { ImdsEni } from "./imds_api.ts";
 

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { type Clock, systemClock } from "../../shared/clock.ts";
+import { type Clock, systemClock } from "../../shared/mod.ts";
 import { CloudError } from "./errors.ts";
 import { backoffMs, type BackoffPolicy } from "./rate_budget.ts";
 

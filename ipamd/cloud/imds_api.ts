@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { type Clock, systemClock } from "../../shared/clock.ts";
+import { type Clock, systemClock } from "../../shared/mod.ts";
 import type { HttpImdsClient } from "./imds.ts";
 import { backoffMs, type BackoffPolicy } from "./rate_budget.ts";
 

@@ -9,19 +9,24 @@
  *
  * @module
  */
-import type { Clock } from "../../shared/clock.ts";
-import type { BudgetWaits } from "../ops/metrics.ts";
+import type { Clock } from "../../shared/mod.ts";
+import type { Ec2Action } from "./ec2_actions.ts";
 import {
   EC2_THROTTLE_DEFAULTS,
   type ThrottleCall,
   type ThrottleCategory,
   throttleCategory,
-} from "../../sim/ec2/throttle.ts";
-import type { Ec2Action } from "../../sim/ec2/types.ts";
+} from "./ec2_throttle_buckets.ts";
 import { CloudError } from "./errors.ts";
 import { type BucketSpec, TokenBucket } from "./token_bucket.ts";
 
-export { EC2_THROTTLE_DEFAULTS, type ThrottleCategory } from "../../sim/ec2/throttle.ts";
+/** Time EC2 calls waited for the client-side budget, per category, for the metrics. */
+export interface BudgetWaits {
+  /** The categories the adapter budgets, e.g. "mutating", "non-mutating". */
+  readonly categories: readonly string[];
+  /** Milliseconds waited for `category` since the adapter started. */
+  waitedMs(category: string): number;
+}
 
 /** Exponential back-off: `initialMs · factor^attempt`, capped, minus up to `jitter` of it at random. */
 export interface BackoffPolicy {

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { DEFAULT_POOL_SETTINGS, type PoolSettings } from "../pool/types.ts";
+import { DEFAULT_POOL_SETTINGS, type PoolSettings } from "../pool/mod.ts";
 import {
   absolutePath,
   BIND_ADDRESS,

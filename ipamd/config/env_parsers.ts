@@ -5,8 +5,8 @@
  *
  * @module
  */
-import { parseCidr, parseIpv4 } from "../../shared/ipv4.ts";
-import { parseRequestBudget, REQUEST_BUDGET_ACCEPTS } from "../cloud/rate_budget.ts";
+import { parseCidr, parseIpv4 } from "../../shared/mod.ts";
+import { parseRequestBudget, REQUEST_BUDGET_ACCEPTS } from "../cloud/mod.ts";
 
 /** How a variable's text becomes a value. `parse` throws a RangeError, SyntaxError or TypeError with the reason. */
 export interface Parser<T> {

@@ -8,9 +8,18 @@
  */
 
 import data from "./instance_limits.json" with { type: "json" };
-import type { InstanceLimits } from "../pool/types.ts";
 
 /** The hypervisor EC2 reports; most bare-metal types report none ("unknown"). */
+/** What the instance allows. */
+export interface InstanceLimits {
+  /** ENIs the instance can attach (default network card). */
+  readonly maxEnis: number;
+  /** IPv4 addresses per ENI, the ENI's own primary address included. */
+  readonly ipv4PerEni: number;
+  /** Pods the node runs at most; the pool never holds more addresses than this. */
+  readonly maxPods: number;
+}
+
 export type Hypervisor = "nitro" | "xen" | "unknown";
 
 /** One network card and the ENIs it can hold. */

@@ -8,22 +8,27 @@
  *
  * @module
  */
-import type { Clock } from "../../shared/clock.ts";
-import type { Logger } from "../../shared/log.ts";
-import { SdkEc2Port } from "../cloud/ec2_sdk.ts";
-import { createEc2Client, Ec2Sender, type StaticCredentials } from "../cloud/ec2_sdk_client.ts";
-import { SdkEniDirectory } from "../cloud/ec2_sdk_directory.ts";
-import { Ec2Requests } from "../cloud/ec2_sdk_requests.ts";
-import { HttpImdsClient } from "../cloud/imds.ts";
-import { HttpImdsApi, type ImdsEni, type ImdsInstance } from "../cloud/imds_api.ts";
-import { RateBudget } from "../cloud/rate_budget.ts";
-import type { IpamdConfig } from "../config/config.ts";
+import type { Clock, Logger } from "../../shared/mod.ts";
+import {
+  createEc2Client,
+  Ec2Requests,
+  Ec2Sender,
+  HttpImdsApi,
+  HttpImdsClient,
+  type ImdsEni,
+  type ImdsInstance,
+  RateBudget,
+  SdkEc2Port,
+  SdkEniDirectory,
+  type StaticCredentials,
+} from "../cloud/mod.ts";
+import type { IpamdConfig } from "../config/mod.ts";
 import {
   infoFromDescribe,
   type InstanceTypeInfo,
   lookupInstanceType,
   UnknownInstanceTypeError,
-} from "../limits/limits.ts";
+} from "../limits/mod.ts";
 import { retryStartup } from "./discovery.ts";
 import { NodeLifecycle } from "./lifecycle.ts";
 

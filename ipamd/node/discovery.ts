@@ -6,12 +6,9 @@
  *
  * @module
  */
-import type { Clock } from "../../shared/clock.ts";
-import { errorText, type Logger } from "../../shared/log.ts";
-import type { AttachedEni, Ec2Port } from "../cloud/ec2_port.ts";
-import { CloudError } from "../cloud/errors.ts";
-import { backoffMs, type BackoffPolicy } from "../cloud/rate_budget.ts";
-import { NO_MANAGE_TAG, UNMANAGED_INTERFACE_TYPES } from "./types.ts";
+import { type Clock, errorText, type Logger } from "../../shared/mod.ts";
+import { type AttachedEni, backoffMs, type BackoffPolicy, CloudError, type Ec2Port } from "../cloud/mod.ts";
+import { NO_MANAGE_TAG, UNMANAGED_INTERFACE_TYPES } from "../cloud/mod.ts";
 
 /** Why an ENI is left alone, or null when ipamd manages it. */
 export function unmanagedReason(

@@ -8,8 +8,7 @@
  *
  * @module
  */
-import type { Clock } from "../../shared/clock.ts";
-import { errorText, type Logger } from "../../shared/log.ts";
+import { type Clock, errorText, type Logger } from "../../shared/mod.ts";
 import {
   CLUSTER_NAME_TAG,
   CREATED_AT_TAG,
@@ -18,7 +17,7 @@ import {
   type EniFilters,
   INSTANCE_ID_TAG,
   rfc3339,
-} from "./types.ts";
+} from "../cloud/mod.ts";
 
 /** The reference's minimum age of a leaked ENI before it is deleted. */
 export const LEAKED_ENI_MIN_AGE_MS = 5 * 60_000;

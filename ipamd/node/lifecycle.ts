@@ -6,16 +6,13 @@
  *
  * @module
  */
-import type { Clock } from "../../shared/clock.ts";
-import { errorText, type Logger } from "../../shared/log.ts";
-import { realTimers, type Timers } from "../../shared/timers.ts";
-import type { AttachedEni, Ec2Port } from "../cloud/ec2_port.ts";
-import type { ImdsPort } from "../cloud/imds_api.ts";
-import type { Datastore, EniInfo } from "../pool/datastore.ts";
+import { type Clock, errorText, type Logger, realTimers, type Timers } from "../../shared/mod.ts";
+import type { AttachedEni, Ec2Port, ImdsPort } from "../cloud/mod.ts";
+import type { Datastore, EniInfo } from "../pool/mod.ts";
 import { LeakedEniCleaner, type LeakedEniSweep } from "./leaked_enis.ts";
 import { type NodeReconcileOutcome, NodeReconciler } from "./node_reconciler.ts";
 import { RecentChanges, TrackedEc2Port } from "./recent_changes.ts";
-import type { EniDirectory } from "./types.ts";
+import type { EniDirectory } from "../cloud/mod.ts";
 
 /** When and how leaked ENIs are swept. */
 export interface LeakedEniSchedule {

@@ -16,4 +16,4 @@ export {
 } from "./lifecycle.ts";
 export { type NodeReconcileOutcome, NodeReconciler } from "./node_reconciler.ts";
 export { RecentChanges, TrackedEc2Port } from "./recent_changes.ts";
-export * from "./types.ts";
+export { NodeNetwork } from "./node_network.ts";

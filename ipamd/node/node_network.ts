@@ -6,8 +6,8 @@
  *
  * @module
  */
-import { errorText, type Logger } from "../../shared/log.ts";
-import type { IpamdConfig } from "../config/config.ts";
+import { errorText, type Logger } from "../../shared/mod.ts";
+import type { IpamdConfig } from "../config/mod.ts";
 import type { HostNetworkPort } from "./host/mod.ts";
 
 /** What the host setup needs to know of an ENI. */

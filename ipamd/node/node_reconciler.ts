@@ -10,15 +10,12 @@
  *
  * @module
  */
-import type { Clock } from "../../shared/clock.ts";
-import { errorText, type Logger } from "../../shared/log.ts";
-import type { AttachedEni } from "../cloud/ec2_port.ts";
-import { attachedEni } from "../cloud/ec2_sdk_views.ts";
-import type { ImdsEni, ImdsPort } from "../cloud/imds_api.ts";
-import type { Datastore, EniInfo } from "../pool/datastore.ts";
+import { type Clock, errorText, type Logger } from "../../shared/mod.ts";
+import { type AttachedEni, attachedEni, type ImdsEni, type ImdsPort } from "../cloud/mod.ts";
+import type { Datastore, EniInfo } from "../pool/mod.ts";
 import { unmanagedReason } from "./discovery.ts";
 import type { RecentChanges } from "./recent_changes.ts";
-import type { EniDirectory, EniRecord } from "./types.ts";
+import type { EniDirectory, EniRecord } from "../cloud/mod.ts";
 
 /** What a node reconciler works on. */
 export interface NodeReconcilerOptions {

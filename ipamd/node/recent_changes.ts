@@ -8,8 +8,8 @@
  *
  * @module
  */
-import type { Clock } from "../../shared/clock.ts";
-import type { AddressRequest, AttachedEni, Ec2Port } from "../cloud/ec2_port.ts";
+import type { Clock } from "../../shared/mod.ts";
+import type { AddressRequest, AttachedEni, Ec2Port } from "../cloud/mod.ts";
 
 /** The reference's reconcile cooldown for just-released addresses. */
 export const RECONCILE_COOLDOWN_MS = 60_000;

@@ -5,8 +5,7 @@
  *
  * @module
  */
-import type { PassOutcome } from "../pool/reconciler.ts";
-import type { PoolAction } from "../pool/types.ts";
+import type { PassOutcome, PoolAction } from "../pool/mod.ts";
 
 /** One failed action. */
 export interface CloudFailure {

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { DEFAULT_SOCKET_PATH, type IpamdConfig } from "../config/config.ts";
+import { DEFAULT_SOCKET_PATH, type IpamdConfig } from "../config/mod.ts";
 
 /** The file name, as the reference's. */
 export const CONFLIST_NAME = "10-aws.conflist";

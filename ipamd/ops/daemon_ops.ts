@@ -7,15 +7,11 @@
  *
  * @module
  */
-import type { Clock } from "../../shared/clock.ts";
-import { errorText, type Logger } from "../../shared/log.ts";
-import type { Ec2Port } from "../cloud/ec2_port.ts";
-import type { IpamdConfig } from "../config/config.ts";
-import type { Datastore } from "../pool/datastore.ts";
-import type { PassOutcome, Reconciler } from "../pool/reconciler.ts";
-import type { InstanceLimits } from "../pool/types.ts";
-import type { AddressQueue } from "../pool/waiters.ts";
-import type { CniBackend } from "../rpc/server.ts";
+import { type Clock, errorText, type Logger } from "../../shared/mod.ts";
+import type { Ec2Port } from "../cloud/mod.ts";
+import type { IpamdConfig } from "../config/mod.ts";
+import type { AddressQueue, Datastore, InstanceLimits, PassOutcome, Reconciler } from "../pool/mod.ts";
+import type { CniBackend } from "../rpc/mod.ts";
 import { CloudFailures } from "./cloud_failures.ts";
 import { type HttpEndpoint, serveHttp } from "./http_server.ts";
 import { introspectionHandler } from "./introspection.ts";

@@ -5,8 +5,7 @@
  *
  * @module
  */
-import type { GrowHold, Reconciler } from "../pool/reconciler.ts";
-import type { GrowBlock } from "../pool/types.ts";
+import type { GrowBlock, GrowHold, Reconciler } from "../pool/mod.ts";
 
 /** Every reason, in the order the metric lists them. */
 export const GROWTH_BLOCK_REASONS = [

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { errorText, type Logger } from "../../shared/log.ts";
+import { errorText, type Logger } from "../../shared/mod.ts";
 
 /** A listening endpoint. */
 export interface HttpEndpoint {

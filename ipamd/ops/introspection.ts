@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { IpamdConfig } from "../config/config.ts";
+import type { IpamdConfig } from "../config/mod.ts";
 import { jsonResponse } from "./http_server.ts";
 import { poolReport, type PoolReportSource } from "./pool_report.ts";
 import { eniInfos, ipamdEnvSettings, networkutilsEnvSettings } from "./reference_views.ts";

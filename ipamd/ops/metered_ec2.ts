@@ -12,8 +12,13 @@
  *
  * @module
  */
-import type { AddressRequest, AttachedEni, Ec2Port } from "../cloud/ec2_port.ts";
-import { CloudError, type CloudErrorKind } from "../cloud/errors.ts";
+import {
+  type AddressRequest,
+  type AttachedEni,
+  CloudError,
+  type CloudErrorKind,
+  type Ec2Port,
+} from "../cloud/mod.ts";
 import type { IpamdMetrics } from "./metrics.ts";
 
 /** The EC2 API requests each port method makes, the first being the one its latency is filed under. */

@@ -5,10 +5,15 @@
  *
  * @module
  */
-import type { AddNetworkRequest, DelNetworkRequest } from "../../shared/rpc/messages.ts";
-import type { Allocation, AllocationKey, AllocationMeta } from "../pool/datastore.ts";
-import { AddressQueue, NoAddressError } from "../pool/waiters.ts";
-import type { CniBackend } from "../rpc/server.ts";
+import type { AddNetworkRequest, DelNetworkRequest } from "../../shared/rpc/mod.ts";
+import {
+  AddressQueue,
+  type Allocation,
+  type AllocationKey,
+  type AllocationMeta,
+  NoAddressError,
+} from "../pool/mod.ts";
+import type { CniBackend } from "../rpc/mod.ts";
 import type { IpamdMetrics } from "./metrics.ts";
 
 /** `backend` with its calls counted. */

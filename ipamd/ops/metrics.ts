@@ -6,25 +6,13 @@
  *
  * @module
  */
-import { Counter, Gauge, Histogram, Registry, Summary } from "prom-client";
-import { VERSION } from "../../shared/version.ts";
-import type { Datastore } from "../pool/datastore.ts";
-import type { Reconciler } from "../pool/reconciler.ts";
-import type { InstanceLimits, PoolSettings } from "../pool/types.ts";
-import type { AddressQueue } from "../pool/waiters.ts";
-import { GROWTH_BLOCK_REASONS, growthBlock } from "./growth_block.ts";
+import type { BudgetWaits } from "../cloud/mod.ts";
 
-/**
- * Time callers spent waiting for the EC2 request budget (a client-side token
- * bucket), per action category. The EC2 adapter provides it; until then the
- * metric has no samples.
- */
-export interface BudgetWaits {
-  /** The categories the adapter budgets, e.g. "mutating", "non-mutating". */
-  readonly categories: readonly string[];
-  /** Milliseconds waited for `category` since the adapter started. */
-  waitedMs(category: string): number;
-}
+export type { BudgetWaits };
+import { Counter, Gauge, Histogram, Registry, Summary } from "prom-client";
+import { VERSION } from "../../shared/mod.ts";
+import type { AddressQueue, Datastore, InstanceLimits, PoolSettings, Reconciler } from "../pool/mod.ts";
+import { GROWTH_BLOCK_REASONS, growthBlock } from "./growth_block.ts";
 
 /** One EC2 API call as the metrics record it. */
 export interface Ec2CallRecord {

@@ -22,3 +22,5 @@ export { announceReady, CNI_BIN_DIR, type ReadyOptions, type ReadyResult } from 
 export { type NotifyOptions, notifyReady, type NotifyResult } from "./sd_notify.ts";
 export { CONFLIST_NAME, isOurConflist, renderConflist, writeConflist } from "./conflist.ts";
 export { NODE_PATHS, type NodePaths, renderEnvTemplate, renderUnit, UNIT_NAME } from "./systemd_unit.ts";
+export { pathExists, writeFileAtomic } from "./conflist.ts";
+export { renderStatus } from "./status_text.ts";

@@ -6,11 +6,16 @@
  *
  * @module
  */
-import { VERSION } from "../../shared/version.ts";
-import type { Datastore } from "../pool/datastore.ts";
-import type { Reconciler } from "../pool/reconciler.ts";
-import type { CidrSnapshot, InstanceLimits, PoolAction, PoolSettings } from "../pool/types.ts";
-import type { AddressQueue } from "../pool/waiters.ts";
+import { VERSION } from "../../shared/mod.ts";
+import type {
+  AddressQueue,
+  CidrSnapshot,
+  Datastore,
+  InstanceLimits,
+  PoolAction,
+  PoolSettings,
+  Reconciler,
+} from "../pool/mod.ts";
 import type { CloudFailure } from "./cloud_failures.ts";
 import { type GrowthBlock, growthBlock } from "./growth_block.ts";
 

@@ -6,8 +6,8 @@
  *
  * @module
  */
-import { errorText, type Logger } from "../../shared/log.ts";
-import type { IpamdConfig } from "../config/config.ts";
+import { errorText, type Logger } from "../../shared/mod.ts";
+import type { IpamdConfig } from "../config/mod.ts";
 import { type ConflistSettings, writeConflist } from "./conflist.ts";
 import { notifyReady, type NotifyResult } from "./sd_notify.ts";
 

@@ -6,10 +6,10 @@
  *
  * @module
  */
-import { formatIpv4, parseCidr, parseIpv4 } from "../../shared/ipv4.ts";
-import { routeTableFor } from "../rpc/handlers.ts";
-import type { IpamdConfig } from "../config/config.ts";
-import type { Datastore } from "../pool/datastore.ts";
+import { formatIpv4, parseCidr, parseIpv4 } from "../../shared/mod.ts";
+import { routeTableFor } from "../rpc/mod.ts";
+import type { IpamdConfig } from "../config/mod.ts";
+import type { Datastore } from "../pool/mod.ts";
 
 /** Go's zero `time.Time`. */
 const GO_ZERO_TIME = "0001-01-01T00:00:00Z";

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { errorText, type Logger } from "../../shared/log.ts";
+import { errorText, type Logger } from "../../shared/mod.ts";
 
 /** How to notify. */
 export interface NotifyOptions {

@@ -5,8 +5,8 @@
  *
  * @module
  */
-import { formatIpv4, parseCidr } from "../../shared/ipv4.ts";
-import type { PoolAction } from "../pool/types.ts";
+import { formatIpv4, parseCidr } from "../../shared/mod.ts";
+import type { PoolAction } from "../pool/mod.ts";
 import type { PoolReport } from "./pool_report.ts";
 
 /** Pads cells into left-aligned columns two spaces apart. */

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { type EnvRow, IPAMD_ENV_TABLE } from "../config/config.ts";
+import { type EnvRow, IPAMD_ENV_TABLE } from "../config/mod.ts";
 
 /** The unit's file name. */
 export const UNIT_NAME = "aws-ipamd.service";

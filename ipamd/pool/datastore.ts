@@ -7,7 +7,7 @@
  * @module
  */
 
-import { compareIpv4, formatCidr, formatIpv4, parseCidr, parseIpv4 } from "../../shared/ipv4.ts";
+import { compareIpv4, formatCidr, formatIpv4, parseCidr, parseIpv4 } from "../../shared/mod.ts";
 import type { AddressState, CidrSnapshot, PoolSnapshot } from "./types.ts";
 import { CidrIndex, CoolingQueue } from "./_address_index.ts";
 

@@ -7,11 +7,16 @@
  *
  * @module
  */
-import type { Clock } from "../../shared/clock.ts";
-import { errorText, type Logger, silentLogger } from "../../shared/log.ts";
-import { type Nap, realTimers, type Timers } from "../../shared/timers.ts";
-import type { AttachedEni, Ec2Port } from "../cloud/ec2_port.ts";
-import { CloudError } from "../cloud/errors.ts";
+import {
+  type Clock,
+  errorText,
+  type Logger,
+  type Nap,
+  realTimers,
+  silentLogger,
+  type Timers,
+} from "../../shared/mod.ts";
+import { type AttachedEni, CloudError, type Ec2Port } from "../cloud/mod.ts";
 import type { Datastore, EniInfo } from "./datastore.ts";
 import { planPool } from "./policy.ts";
 import type { PoolBlock } from "./waiters.ts";

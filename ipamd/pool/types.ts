@@ -5,6 +5,9 @@
  *
  * @module
  */
+import type { InstanceLimits } from "../limits/mod.ts";
+
+export type { InstanceLimits };
 
 /** One address of a CIDR: handed to a pod, free, or cooling down since `sinceMs`. */
 export type AddressState =
@@ -45,16 +48,6 @@ export interface PoolSnapshot {
    * shrinks below what the peak needs, so churn around a mean does not flap.
    */
   readonly peakDemand?: { readonly addresses: number; readonly untilMs: number };
-}
-
-/** What the instance allows. */
-export interface InstanceLimits {
-  /** ENIs the instance can attach (default network card). */
-  readonly maxEnis: number;
-  /** IPv4 addresses per ENI, the ENI's own primary address included. */
-  readonly ipv4PerEni: number;
-  /** Pods the node runs at most; the pool never holds more addresses than this. */
-  readonly maxPods: number;
 }
 
 /** The warm-pool settings, fully resolved (see ipamd/config/config.ts for the env names). */

@@ -5,9 +5,7 @@
  *
  * @module
  */
-import type { Clock } from "../../shared/clock.ts";
-import { PoolExhaustedError } from "../../shared/errors.ts";
-import { realTimers, type Timers } from "../../shared/timers.ts";
+import { type Clock, PoolExhaustedError, realTimers, type Timers } from "../../shared/mod.ts";
 import type { Allocation, AllocationKey, AllocationMeta, Datastore } from "./datastore.ts";
 
 /** Why no address could be given. */

@@ -5,9 +5,8 @@
  *
  * @module
  */
-import { AlreadyExistsError, NotFoundError, PoolExhaustedError } from "../../shared/errors.ts";
-import { Status } from "../../shared/rpc/status.ts";
-import { WireFormatError } from "../../shared/rpc/wire.ts";
+import { AlreadyExistsError, NotFoundError, PoolExhaustedError } from "../../shared/mod.ts";
+import { Status, WireFormatError } from "../../shared/rpc/mod.ts";
 
 /** A handler failure with the status to answer, e.g. FAILED_PRECONDITION for a wrong client version. */
 export class RpcError extends Error {

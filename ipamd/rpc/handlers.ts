@@ -4,22 +4,27 @@
  *
  * @module
  */
-import type { Clock } from "../../shared/clock.ts";
-import { errorText, type Logger } from "../../shared/log.ts";
-import type {
-  AddNetworkReply,
-  AddNetworkRequest,
-  DelNetworkReply,
-  DelNetworkRequest,
-  IpAllocationMetadata,
-  ListAllocationsReply,
-  ListAllocationsRequest,
-} from "../../shared/rpc/messages.ts";
-import { addNetworkReplyCodec, delNetworkReplyCodec } from "../../shared/rpc/codec.ts";
-import { Status } from "../../shared/rpc/status.ts";
-import type { Allocation, AllocationKey, Datastore } from "../pool/datastore.ts";
-import type { CheckpointJournal } from "../pool/journal.ts";
-import { AddCancelledError, type AddressQueue } from "../pool/waiters.ts";
+import { type Clock, errorText, type Logger } from "../../shared/mod.ts";
+import {
+  type AddNetworkReply,
+  addNetworkReplyCodec,
+  type AddNetworkRequest,
+  type DelNetworkReply,
+  delNetworkReplyCodec,
+  type DelNetworkRequest,
+  type IpAllocationMetadata,
+  type ListAllocationsReply,
+  type ListAllocationsRequest,
+  Status,
+} from "../../shared/rpc/mod.ts";
+import {
+  AddCancelledError,
+  type AddressQueue,
+  type Allocation,
+  type AllocationKey,
+  type CheckpointJournal,
+  type Datastore,
+} from "../pool/mod.ts";
 import { RpcError } from "./errors.ts";
 import type { CniBackend } from "./server.ts";
 

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { ServingStatus } from "../../shared/rpc/messages.ts";
+import { ServingStatus } from "../../shared/rpc/mod.ts";
 
 /** The service name the reference ipamd registers, probed by its tooling. */
 export const AWS_NODE_HEALTH_SERVICE = "grpc.health.v1.aws-node";

@@ -8,17 +8,17 @@
  * @module
  */
 import * as grpc from "@grpc/grpc-js";
-import type {
-  AddNetworkReply,
-  AddNetworkRequest,
-  DelNetworkReply,
-  DelNetworkRequest,
-  HealthCheckRequest,
-  HealthCheckResponse,
-  ListAllocationsReply,
-  ListAllocationsRequest,
-} from "../../shared/rpc/messages.ts";
-import { Status } from "../../shared/rpc/status.ts";
+import {
+  type AddNetworkReply,
+  type AddNetworkRequest,
+  type DelNetworkReply,
+  type DelNetworkRequest,
+  type HealthCheckRequest,
+  type HealthCheckResponse,
+  type ListAllocationsReply,
+  type ListAllocationsRequest,
+  Status,
+} from "../../shared/rpc/mod.ts";
 import { RpcError } from "./errors.ts";
 import { type HealthStatus, ServingStatus } from "./health.ts";
 import { CNI_BACKEND_SERVER_DEFINITION, type Decoded, HEALTH_SERVER_DEFINITION } from "./service_defs.ts";

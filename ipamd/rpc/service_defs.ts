@@ -9,28 +9,26 @@
 import type * as grpc from "@grpc/grpc-js";
 import { Buffer } from "node:buffer";
 import {
+  type AddNetworkReply,
   addNetworkReplyCodec,
+  type AddNetworkRequest,
   addNetworkRequestCodec,
+  type DelNetworkReply,
   delNetworkReplyCodec,
+  type DelNetworkRequest,
   delNetworkRequestCodec,
+  type HealthCheckRequest,
   healthCheckRequestCodec,
+  type HealthCheckResponse,
   healthCheckResponseCodec,
+  type ListAllocationsReply,
   listAllocationsReplyCodec,
+  type ListAllocationsRequest,
   listAllocationsRequestCodec,
   type MessageCodec,
-} from "../../shared/rpc/codec.ts";
-import type {
-  AddNetworkReply,
-  AddNetworkRequest,
-  DelNetworkReply,
-  DelNetworkRequest,
-  HealthCheckRequest,
-  HealthCheckResponse,
-  ListAllocationsReply,
-  ListAllocationsRequest,
-} from "../../shared/rpc/messages.ts";
-import { RpcPath } from "../../shared/rpc/messages.ts";
-import { WireFormatError } from "../../shared/rpc/wire.ts";
+  RpcPath,
+  WireFormatError,
+} from "../../shared/rpc/mod.ts";
 
 /** A request as the server receives it: decoded, or the reason it could not be. */
 export type Decoded<T> = { readonly ok: true; readonly value: T } | {

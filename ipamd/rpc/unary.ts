@@ -6,7 +6,7 @@
  * @module
  */
 import type * as grpc from "@grpc/grpc-js";
-import { Status } from "../../shared/rpc/status.ts";
+import { Status } from "../../shared/rpc/mod.ts";
 import { RpcError, toRpcStatus } from "./errors.ts";
 import type { Decoded } from "./service_defs.ts";
 

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { formatIpv4 } from "../../shared/ipv4.ts";
+import { formatIpv4 } from "../../shared/mod.ts";
 import { Ec2SimError, invalidValueError, missingParameterError } from "./error.ts";
 import { createNetworkInterface } from "./eni_ops.ts";
 import type { AttachNetworkInterfaceRequest, DetachNetworkInterfaceRequest } from "./requests.ts";

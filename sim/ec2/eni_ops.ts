@@ -6,7 +6,7 @@
  * @module
  */
 
-import { formatCidr, formatIpv4, parseCidr, parseIpv4 } from "../../shared/ipv4.ts";
+import { formatCidr, formatIpv4, parseCidr, parseIpv4 } from "../../shared/mod.ts";
 import {
   checkCount,
   combinationError,

@@ -7,8 +7,7 @@
  * @module
  */
 
-import type { Clock } from "../../shared/clock.ts";
-import { cidrContains, formatCidr, parseCidr, parseIpv4 } from "../../shared/ipv4.ts";
+import { cidrContains, type Clock, formatCidr, parseCidr, parseIpv4 } from "../../shared/mod.ts";
 import { registerInstanceType } from "./attach_ops.ts";
 import { Ec2IdFactory, SeededRandom } from "./random.ts";
 import type { Ec2SimState, NetworkInterfaceState } from "./snapshot.ts";

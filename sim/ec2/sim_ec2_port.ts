@@ -8,20 +8,20 @@
  * @module
  */
 
-import type { ManualClock } from "../../shared/clock.ts";
-import { cloudErrorFromCode } from "../../ipamd/cloud/ec2_codes.ts";
+import type { ManualClock } from "../../shared/mod.ts";
 import {
   type AddressRequest,
   type AttachedEni,
   checkAddressRequest,
+  CloudError,
+  cloudErrorFromCode,
   type Ec2Port,
   splitReleaseCidrs,
-} from "../../ipamd/cloud/ec2_port.ts";
+} from "../../ipamd/cloud/mod.ts";
 import type { Ec2Simulation } from "./simulation.ts";
 import { Ec2SimError } from "./error.ts";
 import type { NetworkInterfaceState } from "./snapshot.ts";
 import type { Ec2Action, InstanceView, NetworkInterfaceView } from "./types.ts";
-import { CloudError } from "../../ipamd/cloud/errors.ts";
 
 /** How the port waits. */
 export interface SimEc2PortOptions {

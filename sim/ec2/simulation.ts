@@ -8,8 +8,7 @@
  * @module
  */
 
-import type { Clock } from "../../shared/clock.ts";
-import { formatCidr, formatIpv4, parseCidr } from "../../shared/ipv4.ts";
+import { type Clock, formatCidr, formatIpv4, parseCidr } from "../../shared/mod.ts";
 import {
   attachNetworkInterface,
   detachNetworkInterface,
@@ -59,7 +58,7 @@ export type { LatencyModel } from "./random.ts";
 export { EC2_SIM_STATE_VERSION } from "./snapshot.ts";
 export type * from "./snapshot.ts";
 export type * from "./requests.ts";
-export type { ThrottleCategory } from "./throttle.ts";
+export type { ThrottleCategory } from "../../ipamd/cloud/mod.ts";
 export type * from "./types.ts";
 
 const SEQUENTIAL: ThrottleCall = { unfilteredUnpaginated: false };

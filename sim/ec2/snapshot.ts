@@ -9,7 +9,7 @@
  * @module
  */
 
-import { formatCidr, formatIpv4 } from "../../shared/ipv4.ts";
+import { formatCidr, formatIpv4 } from "../../shared/mod.ts";
 import type { LatencyModel } from "./random.ts";
 import type { SimState } from "./state.ts";
 import type { AttachmentStatus, Ec2Tag } from "./types.ts";

@@ -7,8 +7,7 @@
  * @module
  */
 
-import type { Clock } from "../../shared/clock.ts";
-import { cidrContains, cidrSize, type Ipv4Cidr, parseCidr } from "../../shared/ipv4.ts";
+import { cidrContains, cidrSize, type Clock, type Ipv4Cidr, parseCidr } from "../../shared/mod.ts";
 import { Ec2SimError, notFoundError } from "./error.ts";
 import { type Ec2IdFactory, type LatencyModel, sampleLatencyMs, type SeededRandom } from "./random.ts";
 import { SubnetAddressPool } from "./subnet.ts";

@@ -9,7 +9,7 @@
  * @module
  */
 
-import type { Clock } from "../../shared/clock.ts";
+import type { Clock } from "../../shared/mod.ts";
 import { Ec2Simulation } from "./simulation.ts";
 
 /** How to open a state file. */

@@ -6,7 +6,7 @@
  * @module
  */
 
-import { cidrContains, cidrSize, formatCidr, type Ipv4Cidr } from "../../shared/ipv4.ts";
+import { cidrContains, cidrSize, formatCidr, type Ipv4Cidr } from "../../shared/mod.ts";
 
 const PREFIX_SIZE = 16;
 

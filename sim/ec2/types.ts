@@ -4,24 +4,13 @@
  *
  * @module
  */
+import type { Ec2Action } from "../../ipamd/cloud/mod.ts";
 
-import type { Clock } from "../../shared/clock.ts";
+import type { Clock } from "../../shared/mod.ts";
 import type { LatencyModel } from "./random.ts";
 
-/** The EC2 actions the simulation answers through its gate (faults, throttling, request ids). */
-export type Ec2Action =
-  | "AssignPrivateIpAddresses"
-  | "AttachNetworkInterface"
-  | "CreateNetworkInterface"
-  | "CreateTags"
-  | "DeleteNetworkInterface"
-  | "DescribeInstanceTypes"
-  | "DescribeInstances"
-  | "DescribeNetworkInterfaces"
-  | "DescribeSubnets"
-  | "DetachNetworkInterface"
-  | "ModifyNetworkInterfaceAttribute"
-  | "UnassignPrivateIpAddresses";
+/** The EC2 actions the simulation answers through its gate (faults, throttling, request ids): those ipamd calls. */
+export type { Ec2Action };
 
 /** A resource tag. */
 export interface Ec2Tag {

@@ -5,7 +5,7 @@
  * @module
  */
 
-import { formatCidr, formatIpv4 } from "../../shared/ipv4.ts";
+import { formatCidr, formatIpv4 } from "../../shared/mod.ts";
 import type { FilterTarget } from "./filters.ts";
 import type { EniRecord, InstanceRecord, InstanceTypeRecord, SimState, SubnetRecord } from "./state.ts";
 import type { Ec2Tag, InstanceTypeView, InstanceView, NetworkInterfaceView, SubnetView } from "./types.ts";

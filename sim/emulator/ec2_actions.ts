@@ -7,9 +7,13 @@
  * @module
  */
 
-import type { Ec2Simulation } from "../ec2/simulation.ts";
-import { combinationError, Ec2SimError } from "../ec2/error.ts";
-import type { Ec2Action, Ec2Tag } from "../ec2/types.ts";
+import {
+  combinationError,
+  type Ec2Action,
+  Ec2SimError,
+  type Ec2Simulation,
+  type Ec2Tag,
+} from "../ec2/mod.ts";
 import { instanceTypeXml, networkInterfaceXml, reservationXml, RETURN_TRUE, subnetXml } from "./ec2_xml.ts";
 import { page } from "./ec2_paging.ts";
 import type { QueryParams } from "./query_params.ts";

@@ -8,9 +8,7 @@
  * @module
  */
 
-import type { Ec2Simulation } from "../ec2/simulation.ts";
-import { Ec2SimError } from "../ec2/error.ts";
-import type { Ec2Action } from "../ec2/types.ts";
+import { type Ec2Action, Ec2SimError, type Ec2Simulation } from "../ec2/mod.ts";
 import { type ActionContext, EC2_ACTIONS } from "./ec2_actions.ts";
 import { Ec2TransportKnobs } from "./ec2_transport_knobs.ts";
 import { errorDocument, successDocument } from "./ec2_xml.ts";

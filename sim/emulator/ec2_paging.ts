@@ -6,8 +6,7 @@
  * @module
  */
 
-import { Ec2SimError } from "../ec2/error.ts";
-import { checkMaxResults } from "../ec2/filters.ts";
+import { checkMaxResults, Ec2SimError } from "../ec2/mod.ts";
 
 /** One page and the token of the next (absent on the last page). */
 export interface Page<T> {

@@ -7,7 +7,7 @@
  * @module
  */
 
-import type { Ec2Action } from "../ec2/types.ts";
+import type { Ec2Action } from "../ec2/mod.ts";
 
 /** How a hung call behaves. */
 export interface HangOptions {

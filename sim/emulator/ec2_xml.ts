@@ -15,7 +15,7 @@ import type {
   NetworkInterfaceView,
   ReservationView,
   SubnetView,
-} from "../ec2/types.ts";
+} from "../ec2/mod.ts";
 import { itemSet, leaf, node, xmlDocument } from "./xml.ts";
 
 /** The namespace of the API version the emulator speaks. */

@@ -7,9 +7,8 @@
  * @module
  */
 
-import type { Clock } from "../../shared/clock.ts";
-import type { Ec2Simulation } from "../ec2/simulation.ts";
-import type { Ec2SimState } from "../ec2/snapshot.ts";
+import type { Clock } from "../../shared/mod.ts";
+import type { Ec2SimState, Ec2Simulation } from "../ec2/mod.ts";
 
 /** One ENI as the instance's metadata shows it. */
 export interface ImdsInterface {

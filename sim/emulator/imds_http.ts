@@ -9,7 +9,7 @@
  * @module
  */
 
-import type { Clock } from "../../shared/clock.ts";
+import type { Clock } from "../../shared/mod.ts";
 import type { ImdsView } from "./imds_facts.ts";
 import { lookupMetadata, metadataTree } from "./imds_tree.ts";
 

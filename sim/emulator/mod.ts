@@ -6,7 +6,7 @@
  * @module
  */
 
-import type { Ec2Simulation } from "../ec2/simulation.ts";
+import type { Ec2Simulation } from "../ec2/mod.ts";
 import { Ec2HttpHandler } from "./ec2_http.ts";
 import type { Ec2TransportKnobs } from "./ec2_transport_knobs.ts";
 import { ImdsView } from "./imds_facts.ts";
@@ -128,3 +128,4 @@ function serve(
 function endpoint(hostname: string, port: number): string {
   return hostname.includes(":") ? `http://[${hostname}]:${port}` : `http://${hostname}:${port}`;
 }
+export { EC2_ACTIONS } from "./ec2_actions.ts";

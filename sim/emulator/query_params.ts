@@ -8,8 +8,13 @@
  * @module
  */
 
-import { Ec2SimError, invalidValueError, missingParameterError } from "../ec2/error.ts";
-import type { Ec2Filters, Ec2Tag } from "../ec2/types.ts";
+import {
+  type Ec2Filters,
+  Ec2SimError,
+  type Ec2Tag,
+  invalidValueError,
+  missingParameterError,
+} from "../ec2/mod.ts";
 
 /** The parameters of one request. */
 export class QueryParams {

@@ -7,14 +7,12 @@
  *
  * @module
  */
-import type { Clock } from "../../shared/clock.ts";
-import { Ec2Simulation } from "../ec2/simulation.ts";
-import type { Ec2Action } from "../ec2/types.ts";
-import { openSimulationFile } from "../ec2/store.ts";
-import type { StaticCredentials } from "../../ipamd/cloud/ec2_sdk_client.ts";
-import { EC2_ACTIONS } from "../emulator/ec2_actions.ts";
+import type { Clock } from "../../shared/mod.ts";
+import { type Ec2Action, Ec2Simulation, openSimulationFile } from "../ec2/mod.ts";
+import type { StaticCredentials } from "../../ipamd/cloud/mod.ts";
+import { EC2_ACTIONS } from "../emulator/mod.ts";
 import { type Emulator, startEmulator } from "../emulator/mod.ts";
-import type { InstanceLimits } from "../../ipamd/pool/types.ts";
+import type { InstanceLimits } from "../../ipamd/pool/mod.ts";
 
 /** What to simulate. */
 export interface SimulatedInstanceOptions {

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import type { InstanceLimits, PoolSettings } from "../../ipamd/pool/types.ts";
+import type { InstanceLimits, PoolSettings } from "../../ipamd/pool/mod.ts";
 import { type NodeView, SimulatedNode } from "./simulated_node.ts";
 
 /** One row of a plan: the settled pool at one pod count. */

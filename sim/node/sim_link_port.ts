@@ -6,8 +6,8 @@
  *
  * @module
  */
-import type { AddressRequest, AttachedEni, Ec2Port } from "../../ipamd/cloud/ec2_port.ts";
-import { createSimLink, deleteSimLink, simLinkName } from "../../ipamd/node/host/mod.ts";
+import type { AddressRequest, AttachedEni, Ec2Port } from "../../ipamd/cloud/mod.ts";
+import { createSimLink, deleteSimLink, simLinkName } from "./sim_links.ts";
 
 /** Wraps `port` so attached ENIs have stand-in links. */
 export class SimLinkPort implements Ec2Port {

@@ -11,12 +11,13 @@
 import {
   CommandIpRunner,
   EntryExistsError,
+  formatCidr,
   type IpCommand,
   type IpRunner,
   LinkNotFoundError,
-} from "../../shared/ip_cmd.ts";
-import { formatCidr, parseCidr } from "../../shared/ipv4.ts";
-import { normalizeMac, parseAddrs, parseLinks } from "../../ipamd/node/host/ip_state.ts";
+  parseCidr,
+} from "../../shared/mod.ts";
+import { normalizeMac, parseAddrs, parseLinks } from "../../ipamd/node/host/mod.ts";
 
 /** The alias that marks a stand-in link. */
 export const SIM_LINK_ALIAS = "aws-cni-sim";

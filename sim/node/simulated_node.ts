@@ -6,14 +6,17 @@
  *
  * @module
  */
-import { ManualClock } from "../../shared/clock.ts";
-import { Ec2Simulation } from "../ec2/simulation.ts";
-import type { Ec2Port } from "../../ipamd/cloud/ec2_port.ts";
-import { SimEc2Port, sleepOnManualClock } from "../ec2/sim_ec2_port.ts";
-import type { AllocationKey } from "../../ipamd/pool/datastore.ts";
-import { Datastore } from "../../ipamd/pool/datastore.ts";
-import { type PassOutcome, Reconciler } from "../../ipamd/pool/reconciler.ts";
-import type { InstanceLimits, PoolSettings } from "../../ipamd/pool/types.ts";
+import { ManualClock } from "../../shared/mod.ts";
+import { Ec2Simulation, SimEc2Port, sleepOnManualClock } from "../ec2/mod.ts";
+import type { Ec2Port } from "../../ipamd/cloud/mod.ts";
+import {
+  type AllocationKey,
+  Datastore,
+  type InstanceLimits,
+  type PassOutcome,
+  type PoolSettings,
+  Reconciler,
+} from "../../ipamd/pool/mod.ts";
 
 /** What a simulated node is. */
 export interface SimulatedNodeOptions {

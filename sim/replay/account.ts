@@ -7,9 +7,14 @@
  *
  * @module
  */
-import { Ec2SimError, Ec2Simulation, type LatencyModel } from "../ec2/simulation.ts";
-import type { Ec2Action, LaunchInstanceResult } from "../ec2/types.ts";
-import type { InstanceLimits } from "../../ipamd/pool/types.ts";
+import {
+  type Ec2Action,
+  Ec2SimError,
+  Ec2Simulation,
+  type LatencyModel,
+  type LaunchInstanceResult,
+} from "../ec2/mod.ts";
+import type { InstanceLimits } from "../../ipamd/pool/mod.ts";
 import type { Scheduler } from "./scheduler.ts";
 
 /** How long things take in the simulated cloud. */

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { InstanceLimits, PoolSettings } from "../../ipamd/pool/types.ts";
+import type { InstanceLimits, PoolSettings } from "../../ipamd/pool/mod.ts";
 import { createAccount, DEFAULT_TIMING, type Ec2Tally, type TimingModel } from "./account.ts";
 import { type FailReasons, Kubelet, type PodRecord } from "./kubelet.ts";
 import { OurNode } from "./our_node.ts";

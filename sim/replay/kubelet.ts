@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { SeededRandom } from "../ec2/random.ts";
+import { SeededRandom } from "../ec2/mod.ts";
 import { podKey, type PodRef, type ReplayNode } from "./replay_node.ts";
 import type { TraceEvent, Workload } from "./scenarios.ts";
 import type { Scheduler, Timer } from "./scheduler.ts";

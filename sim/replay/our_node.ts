@@ -6,14 +6,18 @@
  *
  * @module
  */
-import type { AttachedEni } from "../../ipamd/cloud/ec2_port.ts";
-import { SimEc2Port } from "../ec2/sim_ec2_port.ts";
-import { CloudError } from "../../ipamd/cloud/errors.ts";
-import { Datastore } from "../../ipamd/pool/datastore.ts";
-import { Reconciler } from "../../ipamd/pool/reconciler.ts";
-import type { InstanceLimits, PoolSettings } from "../../ipamd/pool/types.ts";
-import { AddressQueue, NO_ADDRESS_TEXT, NoAddressError } from "../../ipamd/pool/waiters.ts";
-import type { Timers } from "../../shared/timers.ts";
+import { type AttachedEni, CloudError } from "../../ipamd/cloud/mod.ts";
+import { SimEc2Port } from "../ec2/mod.ts";
+import {
+  AddressQueue,
+  Datastore,
+  type InstanceLimits,
+  NO_ADDRESS_TEXT,
+  NoAddressError,
+  type PoolSettings,
+  Reconciler,
+} from "../../ipamd/pool/mod.ts";
+import type { Timers } from "../../shared/mod.ts";
 import { countingView, newTally, type ReplayAccount } from "./account.ts";
 import type { AddOutcome, AddressCounts, PodRef, ReplayNode } from "./replay_node.ts";
 import type { Scheduler } from "./scheduler.ts";

@@ -8,12 +8,15 @@
  *
  * @module
  */
-import { cloudErrorFromCode } from "../../ipamd/cloud/ec2_codes.ts";
-import type { Ec2Simulation, LatencyModel } from "../ec2/simulation.ts";
-import { Ec2SimError } from "../ec2/error.ts";
-import { sampleLatencyMs, type SeededRandom } from "../ec2/random.ts";
-import type { NetworkInterfaceView } from "../ec2/types.ts";
-import { CloudError } from "../../ipamd/cloud/errors.ts";
+import { CloudError, cloudErrorFromCode } from "../../ipamd/cloud/mod.ts";
+import {
+  Ec2SimError,
+  type Ec2Simulation,
+  type LatencyModel,
+  type NetworkInterfaceView,
+  sampleLatencyMs,
+  type SeededRandom,
+} from "../ec2/mod.ts";
 import type { TimingModel } from "./account.ts";
 import type { Scheduler } from "./scheduler.ts";
 

@@ -9,12 +9,10 @@
  *
  * @module
  */
-import { cidrContains, formatIpv4, parseCidr, parseIpv4 } from "../../shared/ipv4.ts";
-import { SeededRandom } from "../ec2/random.ts";
-import type { LaunchInstanceResult } from "../ec2/types.ts";
-import { CloudError } from "../../ipamd/cloud/errors.ts";
-import { Datastore } from "../../ipamd/pool/datastore.ts";
-import type { InstanceLimits, PoolSettings } from "../../ipamd/pool/types.ts";
+import { cidrContains, formatIpv4, parseCidr, parseIpv4 } from "../../shared/mod.ts";
+import { type LaunchInstanceResult, SeededRandom } from "../ec2/mod.ts";
+import { CloudError } from "../../ipamd/cloud/mod.ts";
+import { Datastore, type InstanceLimits, type PoolSettings } from "../../ipamd/pool/mod.ts";
 import { countingView, newTally, type ReplayAccount, type TimingModel } from "./account.ts";
 import { ReferenceEc2 } from "./reference_ec2.ts";
 import { type RefEni, ReferencePolicy, type RefStats } from "./reference_policy.ts";

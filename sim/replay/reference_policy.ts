@@ -7,7 +7,7 @@
  *
  * @module
  */
-import type { InstanceLimits, PoolSettings, PoolSnapshot } from "../../ipamd/pool/types.ts";
+import type { InstanceLimits, PoolSettings, PoolSnapshot } from "../../ipamd/pool/mod.ts";
 
 /** One CIDR as the reference counts it. */
 export interface RefCidr {

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { AllocationKey } from "../../ipamd/pool/datastore.ts";
+import type { AllocationKey } from "../../ipamd/pool/mod.ts";
 import type { Ec2Tally } from "./account.ts";
 
 /** A pod as the CNI sees it. */

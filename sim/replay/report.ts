@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { Ec2Action } from "../ec2/types.ts";
+import type { Ec2Action } from "../ec2/mod.ts";
 import type { NodeResult, ReplayPolicy, ReplayResult } from "./engine.ts";
 import type { PodRecord } from "./kubelet.ts";
 

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { SeededRandom } from "../ec2/random.ts";
+import { SeededRandom } from "../ec2/mod.ts";
 
 /** One pod event. */
 export interface TraceEvent {

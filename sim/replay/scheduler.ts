@@ -12,7 +12,7 @@
  *
  * @module
  */
-import { ManualClock } from "../../shared/clock.ts";
+import { ManualClock } from "../../shared/mod.ts";
 
 /** A sleep that can be cut short. */
 export interface Nap {

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { concatBytes } from "../../../shared/bytes.ts";
+import { concatBytes } from "../../../shared/mod.ts";
 import { H2Error } from "./error.ts";
 import { ErrorCode } from "./frame.ts";
 import type { HeaderList } from "./hpack.ts";

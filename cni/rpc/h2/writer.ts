@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { concatBytes } from "../../../shared/bytes.ts";
+import { concatBytes } from "../../../shared/mod.ts";
 
 /** The part of `Deno.Conn` the writer uses. */
 export interface ByteSink {

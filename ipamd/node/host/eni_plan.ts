@@ -5,8 +5,7 @@
  *
  * @module
  */
-import type { IpCommand } from "../../../shared/ip_cmd.ts";
-import { formatIpv4, parseCidr } from "../../../shared/ipv4.ts";
+import { formatIpv4, type IpCommand, parseCidr } from "../../../shared/mod.ts";
 import type { AddrState, LinkState, RouteState, RuleState } from "./ip_state.ts";
 import {
   ENI_RULE_PRIORITY,

@@ -11,12 +11,16 @@
 import {
   CommandIpRunner,
   EntryNotFoundError,
+  errorText,
+  formatCidr,
   type IpCommand,
   type IpRunner,
   LinkNotFoundError,
-} from "../../../shared/ip_cmd.ts";
-import { formatCidr, parseCidr, parseIpv4 } from "../../../shared/ipv4.ts";
-import { errorText, type Logger, silentLogger } from "../../../shared/log.ts";
+  type Logger,
+  parseCidr,
+  parseIpv4,
+  silentLogger,
+} from "../../../shared/mod.ts";
 import {
   type NetState,
   type Plan,

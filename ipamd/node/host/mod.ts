@@ -9,7 +9,6 @@
 export { HostNetwork, type HostNetworkOptions } from "./host_net.ts";
 export { CommandIptables, IptablesError, type IptablesPort } from "./iptables_cmd.ts";
 export { FileProcSys, type ProcSysPort, SysctlProcSys } from "./proc_sys.ts";
-export { createSimLink, deleteSimLink, SIM_LINK_ALIAS, simLinkName } from "../../../sim/node/sim_links.ts";
 export {
   ENI_RULE_PRIORITY,
   eniRouteTable,
@@ -22,3 +21,4 @@ export {
   type HostSetup,
   type SnatRandomization,
 } from "./types.ts";
+export { normalizeMac, parseAddrs, parseLinks } from "./ip_state.ts";

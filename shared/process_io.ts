@@ -4,8 +4,8 @@
  *
  * @module
  */
-import { concatBytes } from "../shared/bytes.ts";
-import type { Io } from "../shared/io.ts";
+import { concatBytes } from "./bytes.ts";
+import type { Io } from "./io.ts";
 
 function writeAll(file: { writeSync(p: Uint8Array): number }, text: string): void {
   let bytes = new TextEncoder().encode(text);

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import type { DescribedInstanceType } from "../limits/limits.ts";
+import type { DescribedInstanceType } from "../limits/mod.ts";
 
 /** ENI tag: the instance that created (and manages) the ENI. */
 export const INSTANCE_ID_TAG = "node.k8s.amazonaws.com/instance_id";

@@ -1,0 +1,8 @@
+/**
+ * The binary's commands. main.ts reads `ROLES` and loads the one a process runs
+ * by its computed path, so nothing here imports a role's module.
+ *
+ * @module
+ */
+export { type RoleEntry, type RoleName, ROLES } from "./roles.ts";
+export { USAGE } from "./usage.ts";

@@ -1,0 +1,16 @@
+/**
+ * EC2 instance limits: ENIs and IPv4 addresses per ENI for every instance type,
+ * and the limits the pool works within (max ENIs, addresses per ENI, max pods).
+ *
+ * @module
+ */
+export {
+  type DescribedInstanceType,
+  infoFromDescribe,
+  type InstanceLimits,
+  instanceLimits,
+  type InstanceTypeInfo,
+  lookupInstanceType,
+  supportsPrefixDelegation,
+  UnknownInstanceTypeError,
+} from "./limits.ts";

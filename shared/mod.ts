@@ -1,0 +1,49 @@
+/**
+ * What both roles use: the process boundary (`Io`), errors, the JSON-lines logger,
+ * clocks and timers, IPv4 arithmetic, the `ip` runner and the release queue.
+ *
+ * @module
+ */
+export { concatBytes } from "./bytes.ts";
+export { type Clock, ManualClock, systemClock } from "./clock.ts";
+export {
+  AlreadyExistsError,
+  CniError,
+  CniErrorCode,
+  NotFoundError,
+  PoolExhaustedError,
+  refusedAccess,
+} from "./errors.ts";
+export type { Io } from "./io.ts";
+export {
+  CommandIpRunner,
+  EntryExistsError,
+  EntryNotFoundError,
+  type IpCommand,
+  type IpRunner,
+  LinkNotFoundError,
+  NetnsNotFoundError,
+} from "./ip_cmd.ts";
+export {
+  cidrContains,
+  cidrSize,
+  compareIpv4,
+  formatCidr,
+  formatIpv4,
+  type Ipv4Cidr,
+  parseCidr,
+  parseIpv4,
+} from "./ipv4.ts";
+export { createLogger, errorText, LOG_LEVELS, type Logger, type LogLevel, silentLogger } from "./log.ts";
+export {
+  drainReleaseQueue,
+  FileReleaseQueue,
+  type PendingRelease,
+  readReleaseQueue,
+  RELEASE_QUEUE_FILE,
+  type ReleaseQueue,
+  releaseQueuePath,
+} from "./release_queue.ts";
+export { type Nap, realTimers, type Timers } from "./timers.ts";
+export { CNI_VERSIONS, VERSION } from "./version.ts";
+export { processIo } from "./process_io.ts";
