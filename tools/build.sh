@@ -8,6 +8,11 @@ root=$PWD
 deno=$root/.tools/bin/deno
 mkdir -p dist
 rm -f dist/aws-cni.tmp
+# The AWS SDK as ipamd uses it (ipamd/cloud/ec2_sdk_api.ts).
+if ! bash tools/bundle_sdk.sh; then
+  echo "build: cannot bundle the AWS SDK (tools/bundle_sdk.sh)" >&2
+  exit 1
+fi
 # main.ts loads its roles by computed path (cli/roles.ts), so compile must be told to embed them.
 includes=$(sed -n 's/^ *[a-z]*: \["\.\/\([^"]*\)".*/--include \1/p' cli/roles.ts)
 # shellcheck disable=SC2086
