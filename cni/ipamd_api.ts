@@ -60,7 +60,7 @@ export interface IpamdApi {
  */
 export const POOL_HEALTH_SERVICE = "aws-cni.pool";
 
-/** `IpamdApi` over `IpamdClient` (node:http2, no grpc-js). */
+/** `IpamdApi` over `IpamdClient` (our own small HTTP/2 client; no node:http2, no grpc-js). */
 export class RpcIpamdApi implements IpamdApi {
   readonly #client: IpamdClient;
 
