@@ -70,6 +70,8 @@ export class IpamdClient implements AsyncDisposable {
   #session: H2Session | undefined;
   /** Settles when the last call queued so far has ended; never rejects. */
   #turn: Promise<void> = Promise.resolve();
+  /** Calls started and not ended. */
+  #calls = 0;
   #closed = false;
 
   /** No I/O happens until the first call. */
@@ -126,7 +128,7 @@ export class IpamdClient implements AsyncDisposable {
   /** A new connection, the old one closed; one that comes after `deadline` aborted is closed at once. */
   async #connect(deadline: AbortSignal): Promise<H2Session> {
     if (this.#closed) throw new RpcCallError(Status.CANCELLED, "Client is closed");
-    await this.#session?.close();
+    if (this.#session !== undefined) await this.#session.close();
     const connecting = H2Session.connect(this.#socketPath);
     try {
       return this.#session = await untilAborted(connecting, deadline);
@@ -155,8 +157,10 @@ export class IpamdClient implements AsyncDisposable {
     const previous = this.#turn;
     let done!: () => void;
     this.#turn = new Promise((resolve) => done = resolve);
+    // The first call connects before returning, so the request goes out while the caller carries on.
+    const first = this.#calls++ === 0;
     try {
-      await untilAborted(previous, deadline);
+      if (!first) await untilAborted(previous, deadline);
       const session = this.#session?.isAvailable === true ? this.#session : await this.#connect(deadline);
       if (this.#closed) throw new RpcCallError(Status.CANCELLED, "Client is closed");
       const timeoutMs = Math.max(1, Math.min(MAX_TIMEOUT_MS, Math.ceil(deadlineAt - Date.now())));
@@ -173,6 +177,7 @@ export class IpamdClient implements AsyncDisposable {
     } finally {
       // The next call starts only after the one before this one ended, whatever happened here.
       previous.then(done);
+      this.#calls--;
     }
   }
 }
