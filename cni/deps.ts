@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { IpRunner, Logger, ReleaseQueue } from "../shared/mod.ts";
+import type { IpRunner, IpSessions, Logger, ReleaseQueue } from "../shared/mod.ts";
 import type { CniEnv } from "./env.ts";
 import type { IpamdApi } from "./ipamd_api.ts";
 import type { NetConf } from "./netconf.ts";
@@ -13,7 +13,8 @@ import type { NetConf } from "./netconf.ts";
 export interface PluginDeps {
   /** Opens the ipamd API for a socket path (no I/O until the first call). */
   readonly ipamd: (socketPath: string) => IpamdApi;
-  readonly ip: IpRunner;
+  /** One-shot batches, and sessions: `ip` started before its commands are known. */
+  readonly ip: IpRunner & IpSessions;
   /** The durable queue for releases ipamd could not take, by queue path. */
   readonly releaseQueue: (path: string) => ReleaseQueue;
   /** Whether a path is an existing namespace file (CNI_NETNS checks). */

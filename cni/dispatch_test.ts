@@ -7,7 +7,7 @@ Deno.test("dispatch() ADD, CHECK, DEL, DEL wires the pod, checks it, and leaves 
   const f = createFakes();
   const add = await invoke(f, podEnv("ADD"), netconf());
   assert.equal(add.status, 0, JSON.stringify(add.json));
-  assert.equal(f.ip.execs, 3, "the pair while ipamd answers, then host routes and pod side at once");
+  assert.equal(f.ip.execs, 2, "two ip sessions, host and pod, started while ipamd answers");
   const result = add.json!;
   assert.equal(result["cniVersion"], "1.0.0");
   const interfaces = result["interfaces"] as Record<string, unknown>[];

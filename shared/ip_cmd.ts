@@ -10,6 +10,7 @@
  * @module
  */
 import { AlreadyExistsError, NotFoundError } from "./errors.ts";
+import { CommandIpSession, deadChild, type IpSession, type IpSessions } from "./ip_session.ts";
 
 /** One `ip` command as words, without the leading "ip", e.g. `["link", "set", "eth0", "up"]`. */
 export type IpCommand = readonly string[];
@@ -179,7 +180,7 @@ export interface CommandIpRunnerOptions {
 const NAMED_NETNS = /^(?:\/var)?\/run\/netns\/([A-Za-z0-9_.-]+)$/;
 
 /** The `IpRunner` adapter over iproute2 and util-linux `nsenter`. */
-export class CommandIpRunner implements IpRunner {
+export class CommandIpRunner implements IpRunner, IpSessions {
   readonly #timeoutMs: number;
   readonly #ip: string;
   readonly #nsenter: string;
@@ -234,6 +235,25 @@ export class CommandIpRunner implements IpRunner {
     });
   }
 
+  /**
+   * Starts `ip -force -batch -` now and returns a session to feed it in steps
+   * (`IpSession`); a failure to start shows as the failure of every step.
+   */
+  open(target: IpTarget = {}): IpSession {
+    try {
+      const child = this.#spawn(
+        ["-force", "-batch", "-"],
+        target,
+        "null",
+        AbortSignal.timeout(this.#timeoutMs),
+      );
+      return new CommandIpSession(child);
+    } catch (error) {
+      const failed = notInstalled(error, this.argv(target)[0]);
+      return new CommandIpSession(deadChild(failed instanceof Error ? failed.message : String(failed)));
+    }
+  }
+
   /** The program and leading arguments for a target. */
   argv(target: IpTarget): [string, ...string[]] {
     const netns = target.netns;
@@ -252,17 +272,10 @@ export class CommandIpRunner implements IpRunner {
     target: IpTarget,
   ): Promise<{ success: boolean; stdout: string; stderr: string }> {
     const input = new TextEncoder().encode(batchText(commands));
-    const [program, ...lead] = this.argv(target);
     // AbortSignal.timeout, not setTimeout: Deno's first setTimeout costs ~7 ms, once per plugin run.
     const deadline = AbortSignal.timeout(this.#timeoutMs);
     try {
-      const child = new Deno.Command(program, {
-        args: [...lead, ...options],
-        stdin: "piped",
-        stdout: "piped",
-        stderr: "piped",
-        signal: deadline,
-      }).spawn();
+      const child = this.#spawn(options, target, "piped", deadline);
       const writer = child.stdin.getWriter();
       await writer.write(input).catch(() => {}); // a dead child shows in its exit status
       await writer.close().catch(() => {});
@@ -277,14 +290,34 @@ export class CommandIpRunner implements IpRunner {
       }
       return { success: out.success, stdout: decoder.decode(out.stdout), stderr };
     } catch (error) {
-      if (error instanceof Deno.errors.NotFound) {
-        throw new IpCommandError(`Cannot run "${program}": not installed`, {
-          command: "",
-          index: -1,
-          cause: error,
-        });
-      }
-      throw error;
+      throw notInstalled(error, this.argv(target)[0]);
     }
   }
+
+  /** Starts `ip` with `options` and the batch read from stdin, killed when `signal` aborts. */
+  #spawn(
+    options: readonly string[],
+    target: IpTarget,
+    stdout: "piped" | "null",
+    signal: AbortSignal,
+  ): Deno.ChildProcess {
+    const [program, ...lead] = this.argv(target);
+    return new Deno.Command(program, {
+      args: [...lead, ...options],
+      stdin: "piped",
+      stdout,
+      stderr: "piped",
+      signal,
+    }).spawn();
+  }
+}
+
+/** A missing program as an `IpCommandError`; other errors as they are. */
+function notInstalled(error: unknown, program: string): unknown {
+  if (!(error instanceof Deno.errors.NotFound)) return error;
+  return new IpCommandError(`Cannot run "${program}": not installed`, {
+    command: "",
+    index: -1,
+    cause: error,
+  });
 }

@@ -20,10 +20,12 @@ export {
   EntryExistsError,
   EntryNotFoundError,
   type IpCommand,
+  type IpLineFailure,
   type IpRunner,
   LinkNotFoundError,
   NetnsNotFoundError,
 } from "./ip_cmd.ts";
+export type { IpSession, IpSessions } from "./ip_session.ts";
 export {
   cidrContains,
   cidrSize,
