@@ -46,10 +46,19 @@ async function callFails(node: TestNode, env: Record<string, string>, conf: Json
   return JSON.parse(result.stdout) as Json;
 }
 
-/** Links other than lo and the ENIs, and rules other than the 3 defaults, in the node. */
-async function leftovers(node: TestNode): Promise<string[]> {
-  const links = (await node.netns.ipJson("link", "show")).map((l) => String(l["ifname"]))
+/** Links other than lo and the ENIs in the node. */
+async function extraLinks(node: TestNode): Promise<string[]> {
+  return (await node.netns.ipJson("link", "show")).map((l) => String(l["ifname"]))
     .filter((n) => !["lo", "eth0", "eth1"].includes(n));
+}
+
+/**
+ * Rules other than the 3 defaults and pod routes in the node, as they are
+ * (before any link goes, which would take its routes along), then links other
+ * than lo and the ENIs once they settle: DEL answers before the kernel has
+ * finished deleting the pod's veth pair, which the `ip` it started finishes.
+ */
+async function leftovers(node: TestNode): Promise<string[]> {
   const rules = (await node.netns.ipJson("rule", "show")).filter((r) =>
     ![0, 32766, 32767].includes(r["priority"] as number)
   )
@@ -58,6 +67,11 @@ async function leftovers(node: TestNode): Promise<string[]> {
     r["scope"] === "link" && !r["protocol"]
   )
     .map((r) => JSON.stringify(r));
+  let links = await extraLinks(node);
+  for (let waited = 0; links.length > 0 && waited < 2_000; waited += 20) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    links = await extraLinks(node);
+  }
   return [...links, ...rules, ...routes];
 }
 
