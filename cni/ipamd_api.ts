@@ -49,6 +49,8 @@ export interface IpamdApi {
   listAllocations(networkName: string, deadlineMs: number): Promise<readonly Allocation[]>;
   /** Readiness for STATUS; rejects when ipamd cannot be reached. */
   poolStatus(deadlineMs: number): Promise<PoolReadiness>;
+  /** Opens the connection ahead of the first call (which reports any failure); never rejects. */
+  connect(): Promise<void>;
   /** Closes the connection. */
   close(): Promise<void>;
 }
@@ -94,6 +96,10 @@ export class RpcIpamdApi implements IpamdApi {
     return status === ServingStatus.SERVING
       ? { ready: true, reason: "" }
       : { ready: false, reason: "the address pool is empty and cannot grow" };
+  }
+
+  connect(): Promise<void> {
+    return this.#client.connect();
   }
 
   close(): Promise<void> {

@@ -72,11 +72,25 @@ export class IpamdClient implements AsyncDisposable {
   #turn: Promise<void> = Promise.resolve();
   /** Calls started and not ended. */
   #calls = 0;
+  /** Set by `connect()`. */
+  #opening: Promise<void> | undefined;
   #closed = false;
 
   /** No I/O happens until the first call. */
   constructor(socketPath: string) {
     this.#socketPath = socketPath;
+  }
+
+  /**
+   * Opens the connection ahead of the first call, so that call's request goes
+   * out the moment it is made; a failure is left for that call to report.
+   */
+  connect(): Promise<void> {
+    this.#opening ??= H2Session.connect(this.#socketPath).then((session) => {
+      if (this.#closed || this.#session !== undefined) void session.close();
+      else this.#session = session;
+    }, () => {});
+    return this.#opening;
   }
 
   /** Calls `rpc.CNIBackend/AddNetwork`. */
@@ -116,6 +130,7 @@ export class IpamdClient implements AsyncDisposable {
   /** Lets the call in flight finish, then closes the connection; calls not yet sent fail with CANCELLED. */
   async close(): Promise<void> {
     this.#closed = true;
+    await this.#opening;
     await this.#turn;
     await this.#session?.close();
   }
@@ -161,6 +176,7 @@ export class IpamdClient implements AsyncDisposable {
     const first = this.#calls++ === 0;
     try {
       if (!first) await untilAborted(previous, deadline);
+      if (this.#opening !== undefined) await this.#opening;
       const session = this.#session?.isAvailable === true ? this.#session : await this.#connect(deadline);
       if (this.#closed) throw new RpcCallError(Status.CANCELLED, "Client is closed");
       const timeoutMs = Math.max(1, Math.min(MAX_TIMEOUT_MS, Math.ceil(deadlineAt - Date.now())));

@@ -126,7 +126,10 @@ export class H2Session {
   readonly #socket: Deno.Conn;
   readonly #reader = new FrameReader();
   readonly #decoder = new HpackDecoder();
+  /** Settles when the bytes queued so far are written (or the connection failed). */
   #writing: Promise<void> = Promise.resolve();
+  #queue: Uint8Array[] = [];
+  #flushing = false;
   #nextId = 1;
   #stream: Stream | undefined;
   #block: OpenBlock | undefined;
@@ -246,12 +249,31 @@ export class H2Session {
     wake?.();
   }
 
-  /** Queues bytes behind earlier writes; a failed write fails the connection. */
+  /**
+   * Queues bytes; the frames queued in one tick go out in one write (the
+   * preface and the first request together). A failed write fails the connection.
+   */
   #write(bytes: Uint8Array): void {
-    this.#writing = this.#writing.then(async () => {
-      if (this.#socketClosed) return;
-      for (let offset = 0; offset < bytes.length;) offset += await this.#socket.write(bytes.subarray(offset));
-    }).catch((error) => this.#fail(lost(error)));
+    this.#queue.push(bytes);
+    if (this.#queue.length === 1 && !this.#flushing) this.#writing = this.#flush();
+  }
+
+  async #flush(): Promise<void> {
+    this.#flushing = true;
+    try {
+      await Promise.resolve();
+      while (this.#queue.length > 0 && !this.#socketClosed) {
+        const bytes = concatBytes(this.#queue.splice(0));
+        for (let offset = 0; offset < bytes.length;) {
+          offset += await this.#socket.write(bytes.subarray(offset));
+        }
+      }
+    } catch (error) {
+      this.#fail(lost(error));
+    } finally {
+      this.#queue = [];
+      this.#flushing = false;
+    }
   }
 
   async #readLoop(): Promise<void> {
