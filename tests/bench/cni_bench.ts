@@ -160,14 +160,18 @@ export async function benchCni(): Promise<CniBench> {
       allPods.push(...pods);
       return pods;
     };
-    const subject = async (program: string, label: string, netconf: Record<string, unknown>) => ({
+    const subject = async (
+      program: string,
+      label: string,
+      netconf: Record<string, unknown>,
+    ): Promise<Subject> => ({
       program,
       netconf,
       pods: await podsFor(label),
       results: [],
       add: [],
       del: [],
-    } satisfies Subject);
+    });
     const ours = await subject(PLUGIN, "bench-ours", {
       cniVersion: "1.0.0",
       name: "aws-cni",
