@@ -2,8 +2,9 @@
  * ADD: two `ip` sessions start at once, one on the host and one in the pod's
  * netns, and make the veth pair and the pod side that needs no address while
  * ipamd picks the address; then the host route and rules and the pod's
- * address go to both sessions at once, which end. If anything fails,
- * everything done so far is undone and the address is released (or queued).
+ * address go to both sessions at once, which are left to exit on their own.
+ * If anything fails, everything done so far is undone and the address is
+ * released (or queued).
  *
  * @module
  */
