@@ -47,8 +47,12 @@ export interface CloudProcess extends AsyncDisposable {
    * reaches AWS: the endpoints, and static credentials for the SDK's default chain.
    */
   readonly daemonEnv: Readonly<Record<string, string>>;
+  /** Its log so far (JSON lines on stderr). */
+  log(): string;
   /** SIGTERM, as a clean shutdown; resolves with how it ended. */
   stop(): Promise<CloudExit>;
+  /** SIGKILL, as a crash. */
+  kill9(): Promise<CloudExit>;
 }
 
 /** Credentials the SDK's default chain finds in the environment; the cloud accepts any. */
@@ -97,7 +101,11 @@ export async function startCloudProcess(
     stderr: "piped",
     env: { DENO_NO_UPDATE_CHECK: "1" },
   }).spawn();
-  const stderr = new Response(child.stderr).text().catch(() => "");
+  let logText = "";
+  const stderr = (async () => {
+    for await (const chunk of child.stderr.pipeThrough(new TextDecoderStream())) logText += chunk;
+    return logText;
+  })().catch(() => logText);
   const exited = child.status;
   const line = await firstLine(child.stdout);
   if (line === null) {
@@ -124,14 +132,6 @@ export async function startCloudProcess(
         }
       }, 10_000);
       const status = await exited.finally(() => clearTimeout(timer));
-      // A cloud that could not clean up leaves its VPC side's holder behind: it is orphaned, so its pid is still its own.
-      if (status.code !== 0 && ready.vpcHolderPid !== null) {
-        try {
-          Deno.kill(ready.vpcHolderPid, "SIGKILL");
-        } catch {
-          // gone with the cloud
-        }
-      }
       return { code: status.code, signal: status.signal, stderr: await stderr };
     })();
     return ended;
@@ -144,7 +144,9 @@ export async function startCloudProcess(
       AWS_EC2_METADATA_SERVICE_ENDPOINT: ready.imdsEndpoint,
       ...CLOUD_CREDENTIALS,
     },
+    log: () => logText,
     stop: () => end("SIGTERM"),
+    kill9: () => end("SIGKILL"),
     async [Symbol.asyncDispose]() {
       await end("SIGTERM");
     },

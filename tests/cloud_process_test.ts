@@ -123,3 +123,24 @@ Deno.test({
     assert.match(exit.stderr, /"msg":"simulated cloud stopped"/);
   },
 });
+
+Deno.test({
+  name: "a simulated cloud that is killed takes its ENI links and VPC side along",
+  ignore: !ROOT,
+  async fn() {
+    await using node = await createNetns("cloudkill");
+    await using dir = await createTempDir("aws-cni-cloud-");
+    await using cloud = await startCloudProcess(node.path, dir.path, { instanceType: "t3.small" });
+    assert.deepEqual((await node.ipJson("link", "show")).map((l) => l["ifname"]), ["lo", "eth0"]);
+    const exit = await cloud.kill9();
+    assert.equal(exit.signal, "SIGKILL");
+    await until("the links to go", async () => {
+      const names = (await node.ipJson("link", "show")).map((l) => l["ifname"]);
+      return names.length === 1 ? names : undefined;
+    });
+    await until(
+      "the VPC side's holder to end",
+      async () => await Deno.stat(`/proc/${cloud.ready.vpcHolderPid}`).then(() => undefined, () => true),
+    );
+  },
+});

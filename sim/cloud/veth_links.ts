@@ -74,7 +74,7 @@ export interface VpcSide {
 
 /** How to open the links. */
 export interface VethLinksOptions {
-  /** A namespace to use as the VPC side; default: a new one held by a `sleep` of the cloud's. */
+  /** A namespace to use as the VPC side; default: a new one, held by a process that ends with this one. */
   readonly vpcNetns?: string | null;
   /** Router addresses (`a.b.c.d/n`, one per subnet) for the VPC side's bridge. */
   readonly routers: readonly string[];
@@ -104,8 +104,10 @@ export class VethLinks implements EniLinks {
     let netns = options.vpcNetns ?? null;
     if (netns !== null) netnsName(netns);
     if (netns === null) {
+      // The holder lives as long as this process: a cloud that is killed takes its VPC side, and so its links, along.
+      const watch = `while kill -0 ${Deno.pid} 2>/dev/null; do sleep 1; done`;
       holder = new Deno.Command("unshare", {
-        args: ["--net", "sleep", "infinity"],
+        args: ["--net", "sh", "-c", watch],
         stdin: "null",
         stdout: "null",
         stderr: "piped",
