@@ -12,7 +12,7 @@ import { runPlugin } from "../../cni/mod.ts";
 import { recordedIo } from "../../shared/io.ts";
 import { hostPlumbing } from "./_audit.ts";
 import { SIZES } from "./_config.ts";
-import { errorDocumentProblem, hostileCases } from "./_fuzz_cases.ts";
+import { errorDocumentProblem, hostileCases } from "../../testing/plugin_fuzz_cases.ts";
 import { IpamdNode, nodesReady, RUNTIME_DIR } from "./_ipamd_node.ts";
 import { recordResult } from "./_results.ts";
 
@@ -51,6 +51,7 @@ Deno.test(`runPlugin() answers ${SIZES.fuzzCases} hostile invocations with one s
     }; ${problems.length} bad answers`,
   });
   assert.deepEqual(problems.slice(0, 20), [], `${problems.length} bad answers`);
+  assert.deepEqual([...codes.keys()].sort((a, b) => a - b), [1, 4, 6, 7], "every input-error code is met");
   assert.equal(touched, 0, "no ip command, allocation or queued release");
   assert.ok(fakes.ip.host.isEmpty());
 });
