@@ -7,11 +7,14 @@ import { refusedAccess } from "./shared/errors.ts";
 import { USAGE } from "./cli/usage.ts";
 import { VERSION } from "./shared/version.ts";
 import { type RoleEntry, type RoleName, ROLES } from "./cli/roles.ts";
+import { narrow } from "./cli/narrow.ts";
 
 /** Loads a role by a computed specifier, so `deno run` never resolves the daemon's npm graph for the plugin. */
 async function role(name: RoleName): Promise<RoleEntry> {
   const [path, symbol] = ROLES[name];
   const mod: Record<string, unknown> = await import(new URL(path, import.meta.url).href);
+  // Each role drops the permissions it does not use; the plugin does once it has checked CNI_NETNS.
+  if (name !== "plugin") narrow(name);
   return mod[symbol] as RoleEntry;
 }
 

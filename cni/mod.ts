@@ -13,6 +13,7 @@ import { dispatch } from "./dispatch.ts";
 import { RpcIpamdApi } from "./ipamd_api.ts";
 import { openPluginLog } from "./plugin_log.ts";
 import { FileReleaseQueue } from "../shared/release_queue.ts";
+import { narrowPlugin } from "../cli/narrow.ts";
 
 export type { PluginDeps, VerbContext } from "./deps.ts";
 export type { Allocation, IpamdApi, PoolReadiness } from "./ipamd_api.ts";
@@ -68,7 +69,7 @@ export function runPlugin(io: Io, overrides: Partial<PluginDeps> = {}): Promise<
   return dispatch(io, { ...defaultPluginDeps(), ...overrides });
 }
 
-/** The plugin role as main.ts starts it: the real ports. */
-export function pluginMain(io: Io): Promise<number> {
-  return runPlugin(io);
+/** The plugin role as main.ts starts it: the real ports, narrowed to its permissions once CNI_NETNS is checked. */
+export async function pluginMain(io: Io): Promise<number> {
+  return runPlugin(io, { isNetns: await narrowPlugin(io.env["CNI_NETNS"] ?? "", isNetns) });
 }

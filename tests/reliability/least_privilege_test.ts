@@ -13,7 +13,14 @@ import { createTempDir, run } from "../../testing/netns.ts";
 import { podAddresses } from "./_audit.ts";
 import { CloudNode } from "./_cloud_node.ts";
 import { IpamdNode, type IpamdNodeOptions, nodesReady, podEnv, RUNTIME_DIR } from "./_ipamd_node.ts";
-import { configuredPermissionSet, denoPermissionSet, PERMISSIONS, permissionsTable } from "./_permissions.ts";
+import {
+  configuredPermissionSet,
+  denoPermissionSet,
+  keptBy,
+  PERMISSIONS,
+  permissionsTable,
+} from "./_permissions.ts";
+import { dropped } from "../../cli/narrow.ts";
 import { blockIn, normalizeTable } from "../../tools/readme_blocks.ts";
 import { recordResult } from "./_results.ts";
 import { Runtime } from "./_runtime.ts";
@@ -203,6 +210,13 @@ Deno.test("deno.json grants aws-cni exactly the documented permission set", asyn
   }
   // Wide grants stay named: only env is whole, for the AWS SDK.
   assert.deepEqual(Object.entries(configured).filter(([, v]) => v === true).map(([k]) => k), ["env"]);
+  // "/" is for the commands that use the user's own paths; the roles on a node drop it at start.
+  for (const kind of ["read", "write"] as const) {
+    assert.equal(keptBy(kind, "/"), "replay, install", `${kind} /`);
+    for (const role of ["plugin", "daemon", "status", "plan"] as const) {
+      assert.ok(dropped(role, kind).includes("/"), `${role} drops ${kind} /`);
+    }
+  }
 });
 
 Deno.test("the README's permission table is the documented set", async () => {
