@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { CommandIpRunner, FileReleaseQueue, type Io } from "../shared/mod.ts";
+import { CommandIpRunner, FileReleaseQueue, type Io, narrowPlugin } from "../shared/mod.ts";
 import type { PluginDeps } from "./deps.ts";
 import { dispatch } from "./dispatch.ts";
 import { RpcIpamdApi } from "./ipamd_api.ts";
@@ -66,7 +66,7 @@ export function runPlugin(io: Io, overrides: Partial<PluginDeps> = {}): Promise<
   return dispatch(io, { ...defaultPluginDeps(), ...overrides });
 }
 
-/** The plugin role as main.ts starts it: the real ports. */
-export function pluginMain(io: Io): Promise<number> {
-  return runPlugin(io);
+/** The plugin role as main.ts starts it: the real ports, narrowed to its permissions once CNI_NETNS is checked. */
+export async function pluginMain(io: Io): Promise<number> {
+  return runPlugin(io, { isNetns: await narrowPlugin(io.env["CNI_NETNS"] ?? "", isNetns) });
 }

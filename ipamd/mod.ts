@@ -12,6 +12,8 @@
 import { parseArgs } from "node:util";
 import { createLogger, errorText, type Io, parseCidr, systemClock } from "../shared/mod.ts";
 import { ConfigError, describeConfig, type IpamdConfig, parseIpamdConfig } from "./config/mod.ts";
+import { outsidePermissions, type PermissionQueries } from "./permitted.ts";
+import { roleMayUse } from "../shared/mod.ts";
 import { startDaemon } from "./daemon.ts";
 import { instanceLimits, lookupInstanceType, UnknownInstanceTypeError } from "./limits/mod.ts";
 import { CheckpointError, CheckpointWriteError, FileCheckpointStore } from "./pool/mod.ts";
@@ -43,6 +45,12 @@ inside a namespace made for it, never on a real node's root namespace.
 --write-conflist DIR writes DIR/10-aws.conflist once the socket serves, so kubelet sees
 the network as ready only then; under systemd (NOTIFY_SOCKET) READY=1 follows.
 `;
+
+/** The permission set as this process holds it, and as the plugin will. */
+const PERMISSIONS: PermissionQueries = {
+  self: (descriptor) => Deno.permissions.querySync(descriptor).state === "granted",
+  pluginMayWrite: (path) => roleMayUse("plugin", "write", path),
+};
 
 /** Time in-flight RPCs get to finish at shutdown. */
 const SHUTDOWN_GRACE_MS = 5_000;
@@ -77,6 +85,17 @@ export async function runDaemon(io: Io): Promise<number> {
   } catch (error) {
     if (!(error instanceof ConfigError)) throw error;
     io.stderr(`aws-cni --daemon: ${error.message}\n`);
+    return 1;
+  }
+  const outside = outsidePermissions(config, {
+    simulated: values.simulate !== undefined,
+    simulateState: values["simulate-state"],
+    listen: values.listen,
+    conflistDir: values["write-conflist"],
+    checkpointFlag: (values.checkpoint ?? "") !== "",
+  }, PERMISSIONS);
+  if (outside.length > 0) {
+    io.stderr(`aws-cni --daemon: ${outside.join("; ")}\n`);
     return 1;
   }
   const write = logWriter(config, io);

@@ -47,3 +47,4 @@ export {
 export { type Nap, realTimers, type Timers } from "./timers.ts";
 export { CNI_VERSIONS, VERSION } from "./version.ts";
 export { processIo } from "./process_io.ts";
+export { narrow, narrowPlugin, type NarrowRole, ROLE_SHARES, roleMayUse } from "./narrow.ts";
