@@ -5,10 +5,12 @@
  * A namespace given by a path under /run/netns is entered with `ip -n <name>`,
  * any other path with `nsenter --net=<path> ip`. Known stderr texts become
  * `LinkNotFoundError`, `NetnsNotFoundError`, `EntryNotFoundError` and
- * `EntryExistsError`; anything else is an `IpCommandError`.
+ * `EntryExistsError`; anything else is an `IpCommandError`. `ip` and `nsenter`
+ * run with a clean environment (`childCommand`).
  *
  * @module
  */
+import { childCommand } from "./child_env.ts";
 import { AlreadyExistsError, NotFoundError } from "./errors.ts";
 
 /** One `ip` command as words, without the leading "ip", e.g. `["link", "set", "eth0", "up"]`. */
@@ -256,7 +258,7 @@ export class CommandIpRunner implements IpRunner {
     // AbortSignal.timeout, not setTimeout: Deno's first setTimeout costs ~7 ms, once per plugin run.
     const deadline = AbortSignal.timeout(this.#timeoutMs);
     try {
-      const child = new Deno.Command(program, {
+      const child = childCommand(program, {
         args: [...lead, ...options],
         stdin: "piped",
         stdout: "piped",

@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { childCommand } from "../../shared/child_env.ts";
 import { errorText, type Logger } from "../../shared/log.ts";
 
 /** How to notify. */
@@ -43,7 +44,7 @@ export async function notifyReady(options: NotifyOptions): Promise<NotifyResult>
   const args = ["--ready", `--pid=${options.pid ?? Deno.pid}`];
   if (options.status !== undefined) args.push(`--status=${options.status}`);
   try {
-    const output = await new Deno.Command(command, {
+    const output = await childCommand(command, {
       args,
       env: { NOTIFY_SOCKET: notifySocket },
       stdin: "null",
