@@ -8,7 +8,7 @@
  */
 import { CniError, CniErrorCode } from "../shared/errors.ts";
 import { parseIpv4 } from "../shared/ipv4.ts";
-import { type IpCommand, type IpRunner, NetnsNotFoundError } from "../shared/ip_cmd.ts";
+import { type IpCommand, type IpRunner, NetnsNotFoundError, NotNetnsError } from "../shared/ip_cmd.ts";
 import { errorText } from "../shared/log.ts";
 import type { IpAllocationMetadata } from "../shared/rpc/messages.ts";
 import type { VerbContext } from "./deps.ts";
@@ -66,9 +66,10 @@ export async function cmdAdd(ctx: VerbContext): Promise<CniResult> {
     log.error("wiring failed; rolling back", { error: errorText(error), hostVeth: wiring.hostVeth });
     await rollback(ctx, wiring, [wiring.podIp]);
     if (error instanceof NetnsNotFoundError) {
+      const problem = error instanceof NotNetnsError ? "is not a network namespace" : "cannot be opened";
       throw new CniError(
         CniErrorCode.INVALID_ENV,
-        `Invalid environment: CNI_NETNS "${env.netns}" is not a network namespace`,
+        `Invalid environment: CNI_NETNS "${env.netns}" ${problem}`,
         {
           details: errorText(error),
           cause: error,

@@ -18,8 +18,8 @@ export interface PluginDeps {
   readonly ip: IpRunner;
   /** The durable queue for releases ipamd could not take, by queue path. */
   readonly releaseQueue: (path: string) => ReleaseQueue;
-  /** Whether a path is an existing namespace file (CNI_NETNS checks). */
-  readonly isNetns: (path: string) => Promise<boolean>;
+  /** Why a path cannot be a pod's network namespace, or undefined (CNI_NETNS checks; netns_check.ts). */
+  readonly netnsProblem: (path: string) => Promise<string | undefined>;
   /** Fills bytes with randomness (MACs). */
   readonly randomBytes: (bytes: Uint8Array) => void;
   /** Opens the plugin log for a netconf; `stderr` is the fallback writer. */

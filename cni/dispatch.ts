@@ -86,10 +86,11 @@ export async function dispatch(io: Io, deps: PluginDeps): Promise<number> {
     }
     const conf = resolveNetConf(config, cniVersion);
     const env = readCniEnv(verb, io.env);
-    if ((verb === "ADD" || verb === "CHECK") && !await deps.isNetns(env.netns)) {
+    const netnsProblem = verb === "ADD" || verb === "CHECK" ? await deps.netnsProblem(env.netns) : undefined;
+    if (netnsProblem !== undefined) {
       throw new CniError(
         CniErrorCode.INVALID_ENV,
-        `Invalid environment: CNI_NETNS "${env.netns}" is not an existing network namespace`,
+        `Invalid environment: CNI_NETNS "${env.netns}" ${netnsProblem}`,
       );
     }
     log = deps.openLog(conf, io.stderr).with({ op: verb, containerId: env.containerId, ifName: env.ifName });
