@@ -1,0 +1,52 @@
+/**
+ * containerd (Debian's, default plugins) runs pods on aws-cni through CRI, as
+ * kubelet does, in a simulated node with ipamd; see testing/runtime_scenario.ts
+ * for what is checked.
+ */
+import assert from "node:assert/strict";
+import { criDriver, startContainerd } from "../../testing/containerd.ts";
+import { buildTestImage, staticBusybox } from "../../testing/oci_image.ts";
+import { runtimeScenario } from "../../testing/runtime_scenario.ts";
+import { RuntimeNode, runtimeTestsPossible } from "../../testing/runtime_node.ts";
+import { run } from "../../testing/netns.ts";
+
+async function skipReason(): Promise<string | undefined> {
+  const common = await runtimeTestsPossible();
+  if (common !== undefined) return common;
+  for (const program of ["containerd", "ctr", "runc"]) {
+    if ((await run("sh", ["-c", `command -v ${program}`])).code !== 0) {
+      return `${program} is missing (apt-get install containerd runc)`;
+    }
+  }
+  if (!await staticBusybox()) {
+    return "no static busybox for the sandbox image (apt-get install busybox-static)";
+  }
+  return undefined;
+}
+
+const skip = await skipReason();
+if (skip !== undefined) {
+  // deno-lint-ignore no-console
+  console.warn(`containerd_test: skipped: ${skip}`);
+}
+
+Deno.test({
+  name:
+    "containerd over CRI runs pods on aws-cni: pool addresses, reach, teardown, 10 at once, ipamd restart",
+  ignore: skip !== undefined,
+  sanitizeResources: false,
+  sanitizeOps: false,
+  async fn(t) {
+    await using node = await RuntimeNode.create("ctrd");
+    const image = await buildTestImage(`${node.dir}/image`);
+    await node.startIpamd();
+    const containerd = await startContainerd(node, image);
+    using _cri = containerd.cri;
+    assert.match(containerd.version, /^containerd /);
+    if (!await runtimeScenario(t, node, criDriver(node, containerd))) {
+      const log = await Deno.readTextFile(containerd.logFile).catch(() => "");
+      // deno-lint-ignore no-console
+      console.error(`containerd log (last lines):\n${log.split("\n").slice(-40).join("\n")}`);
+    }
+  },
+});
