@@ -72,6 +72,39 @@ export async function startContainerd(node: RuntimeNode, image: TestImage): Prom
   return { socket, logFile, cri, version };
 }
 
+/** What `ctr run --rm --cni` printed and the container ID it gave the plugin. */
+export interface CtrRun {
+  /** CNI_CONTAINERID: ctr's "<namespace>-<id>". */
+  readonly containerId: string;
+  readonly stdout: string;
+}
+
+/**
+ * Runs `command` in a container with `ctr run --rm --cni`: ctr itself calls the
+ * plugins from /opt/cni/bin with CNI_NETNS=/proc/<pid>/ns/net, and DEL when the
+ * task has ended. The image is imported into ctr's "default" namespace first.
+ */
+export async function ctrRunCni(
+  node: RuntimeNode,
+  containerd: Containerd,
+  options: { image: TestImage; id: string; command: readonly string[] },
+): Promise<CtrRun> {
+  const ctr = ["--address", containerd.socket, "--namespace", "default"];
+  const imported = await node.exec("ctr", [...ctr, "images", "import", options.image.archive]);
+  if (imported.code !== 0) throw new Error(`Cannot import the test image: ${imported.stderr}`);
+  const ran = await node.exec("ctr", [
+    ...ctr,
+    "run",
+    "--rm",
+    "--cni",
+    options.image.name,
+    options.id,
+    ...options.command,
+  ]);
+  if (ran.code !== 0) throw new Error(`ctr run --cni failed: ${ran.stderr}`);
+  return { containerId: `default-${options.id}`, stdout: ran.stdout };
+}
+
 /** Network namespace path of a sandbox, from containerd's verbose status (its runtime spec). */
 function netnsOf(info: Readonly<Record<string, string>>): string {
   const parsed = JSON.parse(info["info"] ?? "{}") as {

@@ -9,7 +9,8 @@
  *
  * The runtime's mount namespace has its own tmpfs on the directories runtimes
  * write outside their configured roots (/run/netns, /var/lib/cni, …), so pod
- * namespaces and CNI caches never reach the host.
+ * namespaces and CNI caches never reach the host, and on /opt, where
+ * /opt/cni/bin is the node's plugin directory.
  *
  * @module
  */
@@ -166,6 +167,10 @@ export class RuntimeNode implements AsyncDisposable {
   async #startHolder(): Promise<void> {
     const mounts = RUNTIME_PRIVATE_DIRS.map((dir) =>
       `mkdir -p ${dir} && mount -t tmpfs -o mode=0755 rt ${dir}`
+    );
+    // /opt/cni/bin, where tools without a plugin-dir setting (ctr run --cni) look, is binDir there.
+    mounts.push(
+      `mount -t tmpfs -o mode=0755 rt /opt && mkdir -p /opt/cni && ln -s '${this.binDir}' /opt/cni/bin`,
     );
     this.#holder = new Deno.Command("nsenter", {
       args: [

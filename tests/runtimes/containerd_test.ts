@@ -4,7 +4,7 @@
  * for what is checked.
  */
 import assert from "node:assert/strict";
-import { criDriver, startContainerd } from "../../testing/containerd.ts";
+import { criDriver, ctrRunCni, startContainerd } from "../../testing/containerd.ts";
 import { buildTestImage, staticBusybox } from "../../testing/oci_image.ts";
 import { runtimeScenario } from "../../testing/runtime_scenario.ts";
 import { RuntimeNode, runtimeTestsPossible } from "../../testing/runtime_node.ts";
@@ -43,7 +43,24 @@ Deno.test({
     const containerd = await startContainerd(node, image);
     using _cri = containerd.cri;
     assert.match(containerd.version, /^containerd /);
-    if (!await runtimeScenario(t, node, criDriver(node, containerd))) {
+    const scenario = await runtimeScenario(t, node, criDriver(node, containerd));
+    const ctr = await t.step(
+      "ctr run --cni (CNI_NETNS=/proc/<pid>/ns/net) gets a pool address and gives it back",
+      async () => {
+        const before = await node.pool();
+        const run = await ctrRunCni(node, containerd, {
+          image,
+          id: "ctr-cni-1",
+          command: ["/bin/busybox", "ip", "-4", "-o", "addr", "show", "dev", "eth0"],
+        });
+        const ip = /inet (\d+\.\d+\.\d+\.\d+)\/32/.exec(run.stdout)?.[1];
+        assert.ok(ip !== undefined && before.addresses.has(ip), `the task saw a pool address: ${run.stdout}`);
+        assert.ok(!(await node.allocations()).has(run.containerId), "released once the task ended");
+        assert.equal((await node.pool()).assigned, before.assigned);
+        assert.deepEqual(await node.podLeftovers([ip]), []);
+      },
+    );
+    if (!scenario || !ctr) {
       const log = await Deno.readTextFile(containerd.logFile).catch(() => "");
       // deno-lint-ignore no-console
       console.error(`containerd log (last lines):\n${log.split("\n").slice(-40).join("\n")}`);
