@@ -250,17 +250,22 @@ export class RuntimeNode implements AsyncDisposable {
     return `/aws-cni-test-${this.netns.name}`;
   }
 
-  /** Pings `address` once, from the node or from a pod's namespace; throws when there is no answer. */
+  /**
+   * Pings `address` from the node or from a pod's namespace until it answers
+   * (30 s at most); throws with the last output when it never does.
+   */
   async ping(address: string, fromNetns?: string): Promise<void> {
-    const args = ["-c", "1", "-W", "3", address];
-    const result = fromNetns === undefined
-      ? await this.netns.exec("ping", args)
-      : await this.podExec(fromNetns, "ping", args);
-    if (result.code !== 0) {
-      throw new Error(
-        `Cannot ping ${address} from ${fromNetns ?? "the node"}: ${result.stdout}${result.stderr}`,
-      );
-    }
+    const args = ["-c", "1", "-W", "2", address];
+    let last = "";
+    await waitFor(`an answer from ${address} (from ${fromNetns ?? "the node"})`, async () => {
+      const result = fromNetns === undefined
+        ? await this.netns.exec("ping", args)
+        : await this.podExec(fromNetns, "ping", args);
+      last = result.stdout + result.stderr;
+      return result.code === 0 ? true : undefined;
+    }, 30_000).catch((error) => {
+      throw new Error(`${(error as Error).message}: ${last}`, { cause: error });
+    });
   }
 
   /**

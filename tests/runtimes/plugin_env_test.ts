@@ -1,0 +1,73 @@
+/**
+ * dist/aws-cni run as runtimes run it, with what their environments carry:
+ * loader variables (containerd's opt plugin sets LD_LIBRARY_PATH), a PATH without
+ * /usr/sbin, a /proc/<pid>/ns/net netns and a container name for K8S_POD_NAME.
+ * The node and its fake ipamd are testing/netns_node.ts's.
+ */
+import assert from "node:assert/strict";
+import { canCreateNetns, run } from "../../testing/netns.ts";
+import { createNode, pluginBuilt } from "../../testing/netns_node.ts";
+
+const ready = await canCreateNetns() && await pluginBuilt();
+if (!ready) {
+  // deno-lint-ignore no-console
+  console.warn("plugin_env_test: skipped (needs root, `ip netns add`, and `make build` for dist/aws-cni)");
+}
+
+/** A PATH that finds ip and nsenter outside /usr/sbin when this system has them there, else the usual one. */
+async function runtimePath(): Promise<string> {
+  const found = await run("sh", ["-c", "test -x /usr/bin/ip && test -x /usr/bin/nsenter"]);
+  return found.code === 0 ? "/usr/bin:/bin" : "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+}
+
+Deno.test({
+  name: "aws-cni ADD and DEL work with LD_LIBRARY_PATH and LD_PRELOAD set, and CNI_NETNS=/proc/<pid>/ns/net",
+  ignore: !ready,
+  async fn() {
+    await using node = await createNode();
+    const pod = await node.pod("ldenv");
+    const holder = new Deno.Command("ip", {
+      args: ["netns", "exec", pod.name, "sh", "-c", "echo ready && exec sleep 120"],
+      stdin: "null",
+      stdout: "piped",
+      stderr: "null",
+    }).spawn();
+    try {
+      const reader = holder.stdout.getReader();
+      await reader.read(); // the holder is inside the pod's namespace
+      reader.releaseLock();
+      const env = {
+        CNI_CONTAINERID: "ld0env",
+        CNI_NETNS: `/proc/${holder.pid}/ns/net`,
+        CNI_IFNAME: "eth0",
+        CNI_PATH: "/opt/cni/bin",
+        CNI_ARGS: "IgnoreUnknown=1;K8S_POD_NAME=eager_hopper",
+        LD_LIBRARY_PATH: "/opt/containerd/lib:",
+        LD_PRELOAD: "/nonexistent/libpreload.so",
+        PATH: await runtimePath(),
+      };
+      const conf = node.netconf();
+      const add = await node.plugin({ ...env, CNI_COMMAND: "ADD" }, JSON.stringify(conf));
+      assert.equal(add.code, 0, add.stdout);
+      const result = JSON.parse(add.stdout) as { ips: { address: string }[] };
+      assert.equal(result.ips[0]?.address, "10.0.0.10/32");
+      const [link] = await pod.ipJson("addr", "show", "dev", "eth0");
+      assert.ok(JSON.stringify(link).includes("10.0.0.10"), "the pod has its address");
+      const del = await node.plugin(
+        { ...env, CNI_COMMAND: "DEL" },
+        JSON.stringify({ ...conf, prevResult: result }),
+      );
+      assert.equal(del.code, 0, del.stdout);
+      assert.equal(node.backend.held.size, 0, "the address went back");
+      assert.deepEqual(
+        await pod.ipJson("link", "show", "dev", "eth0").catch(() => []),
+        [],
+        "the pod end is gone",
+      );
+    } finally {
+      holder.kill("SIGKILL");
+      await holder.stdout.cancel().catch(() => {});
+      await holder.status;
+    }
+  },
+});
