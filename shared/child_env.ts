@@ -36,6 +36,16 @@ export function runPermitted(path: string): boolean {
 }
 
 /**
+ * Whether `program` may be started: by the name the permission was given as
+ * (resolved against the PATH this process started with), or at one of the
+ * children's PATH directories.
+ */
+export function mayRun(program: string, permitted: RunPermitted = runPermitted): boolean {
+  if (permitted(program)) return true;
+  return !program.includes("/") && CHILD_PATH_DIRS.some((dir) => permitted(`${dir}/${program}`));
+}
+
+/**
  * The PATH a child running `program` gets: `CHILD_PATH_DIRS`, the directories
  * where `permitted` allows `<dir>/<program>` first (so the name resolves to the
  * path the permission was granted for), in their usual order otherwise.

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { CHILD_PATH_DIRS, childEnv, childPath } from "./child_env.ts";
+import { CHILD_PATH_DIRS, childEnv, childPath, mayRun } from "./child_env.ts";
 
 const FIXED = CHILD_PATH_DIRS.join(":");
 
@@ -15,6 +15,14 @@ Deno.test("childPath() puts the directories where the program is permitted first
     "/usr/sbin:/bin:/usr/local/sbin:/usr/local/bin:/usr/bin:/sbin",
   );
   assert.equal(childPath("/opt/ip", () => false), FIXED, "an absolute program is not looked up");
+});
+
+Deno.test("mayRun() takes the permission by name or at any of the children's PATH directories", () => {
+  assert.equal(mayRun("ip", (path) => path === "ip"), true);
+  assert.equal(mayRun("ip", (path) => path === "/usr/sbin/ip"), true);
+  assert.equal(mayRun("ip", (path) => path === "/opt/bin/ip"), false);
+  assert.equal(mayRun("/opt/bin/ip", (path) => path === "/opt/bin/ip"), true);
+  assert.equal(mayRun("/opt/bin/ip", (path) => path === "/usr/sbin/ip"), false);
 });
 
 Deno.test("childEnv() is PATH plus the named variables, never a loader variable", () => {

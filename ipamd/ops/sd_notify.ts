@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { childCommand } from "../../shared/child_env.ts";
+import { childCommand, mayRun } from "../../shared/child_env.ts";
 import { errorText, type Logger } from "../../shared/log.ts";
 
 /** How to notify. */
@@ -33,8 +33,7 @@ export async function notifyReady(options: NotifyOptions): Promise<NotifyResult>
   const { notifySocket, log } = options;
   if (notifySocket === undefined || notifySocket === "") return "skipped";
   const command = options.command ?? "systemd-notify";
-  const permission = await Deno.permissions.query({ name: "run", command });
-  if (permission.state !== "granted") {
+  if (!mayRun(command)) {
     log.error("cannot tell systemd ipamd is ready: running systemd-notify is not permitted", {
       command,
       hint: 'add "systemd-notify" to the run permissions the binary is compiled with',
