@@ -49,7 +49,7 @@ export async function teardown(
 ): Promise<Error[]> {
   const { env, deps } = ctx;
   const podSide =
-    options.podSide !== false && env.netns !== "" && await deps.netnsProblem(env.netns) === undefined
+    options.podSide !== false && env.netns !== "" && (await deps.checkNetns(env.netns)).problem === undefined
       ? deps.ip.applyAll(podTeardownCommands(env.ifName), { netns: env.netns })
       : Promise.resolve([]);
   const hostSide = deps.ip.applyAll(hostTeardownCommands(podIps));

@@ -9,6 +9,7 @@ import type { Logger } from "../shared/log.ts";
 import type { CniEnv } from "./env.ts";
 import type { IpamdApi } from "./ipamd_api.ts";
 import type { NetConf } from "./netconf.ts";
+import type { NetnsVerdict } from "./netns_check.ts";
 import type { ReleaseQueue } from "../shared/release_queue.ts";
 
 /** The plugin's ports. `runPlugin` builds the real ones; tests pass fakes. */
@@ -18,8 +19,8 @@ export interface PluginDeps {
   readonly ip: IpRunner;
   /** The durable queue for releases ipamd could not take, by queue path. */
   readonly releaseQueue: (path: string) => ReleaseQueue;
-  /** Why a path cannot be a pod's network namespace, or undefined (CNI_NETNS checks; netns_check.ts). */
-  readonly netnsProblem: (path: string) => Promise<string | undefined>;
+  /** Checks a path as a pod's network namespace (CNI_NETNS; netns_check.ts). */
+  readonly checkNetns: (path: string) => Promise<NetnsVerdict>;
   /** Fills bytes with randomness (MACs). */
   readonly randomBytes: (bytes: Uint8Array) => void;
   /** Opens the plugin log for a netconf; `stderr` is the fallback writer. */
@@ -37,4 +38,6 @@ export interface VerbContext {
   readonly ipamd: IpamdApi;
   readonly deps: PluginDeps;
   readonly log: Logger;
+  /** Whether the plugin could look at CNI_NETNS itself (see netns_check.ts); ADD verifies more when not. */
+  readonly netnsLooked: boolean;
 }

@@ -2,7 +2,7 @@ import assert from "node:assert/strict";
 import { Status } from "../shared/rpc/status.ts";
 import { RpcCallError } from "../shared/rpc/status.ts";
 import { createFakes, invoke, netconf, POD_NETNS, podEnv } from "../testing/plugin_deps.ts";
-import { netnsProblem } from "./netns_check.ts";
+import { checkNetns } from "./netns_check.ts";
 
 Deno.test("dispatch() ADD, CHECK, DEL, DEL wires the pod, checks it, and leaves nothing behind", async () => {
   const f = createFakes();
@@ -223,7 +223,7 @@ Deno.test("dispatch() wires a pod as ctr and podman call it: /proc/<pid>/ns/net,
   const nsfs = { isFile: true, isDirectory: false, isSymlink: false, size: 0, dev: 4, ino: 0xf0000123 };
   const look = (path: string) =>
     path === netns ? Promise.resolve(nsfs as Deno.FileInfo) : Promise.reject(new Deno.errors.NotFound(path));
-  const deps = { ...f.deps, netnsProblem: (path: string) => netnsProblem(path, { stat: look, lstat: look }) };
+  const deps = { ...f.deps, checkNetns: (path: string) => checkNetns(path, { stat: look, lstat: look }) };
   const fakes = { ...f, deps };
   const env = { CNI_NETNS: netns, CNI_ARGS: "IgnoreUnknown=1;K8S_POD_NAME=eager_hopper" };
   const add = await invoke(fakes, podEnv("ADD", env), netconf());
@@ -239,4 +239,18 @@ Deno.test("dispatch() wires a pod as ctr and podman call it: /proc/<pid>/ns/net,
     self.json?.["msg"],
     'Invalid environment: CNI_NETNS "/proc/self/ns/net" names the plugin\'s own network namespace',
   );
+});
+
+Deno.test("dispatch() ADD checks where the pod end landed when it may not look at CNI_NETNS itself", async () => {
+  const f = createFakes();
+  const netns = "/proc/4242/ns/net";
+  f.ip.addNetns(netns);
+  const refused = () => Promise.reject(new Deno.errors.NotCapable("Requires all access"));
+  const fakes = {
+    ...f,
+    deps: { ...f.deps, checkNetns: (path: string) => checkNetns(path, { stat: refused, lstat: refused }) },
+  };
+  const add = await invoke(fakes, podEnv("ADD", { CNI_NETNS: netns }), netconf());
+  assert.equal(add.status, 0, JSON.stringify(add.json));
+  assert.equal(f.ip.execs, 4, "one more query: the host end's peer is in another namespace");
 });

@@ -11,7 +11,7 @@ import { CommandIpRunner } from "../shared/ip_cmd.ts";
 import type { PluginDeps } from "./deps.ts";
 import { dispatch } from "./dispatch.ts";
 import { RpcIpamdApi } from "./ipamd_api.ts";
-import { netnsProblem } from "./netns_check.ts";
+import { checkNetns } from "./netns_check.ts";
 import { openPluginLog } from "./plugin_log.ts";
 import { FileReleaseQueue } from "../shared/release_queue.ts";
 
@@ -35,7 +35,7 @@ export function defaultPluginDeps(): PluginDeps {
     ipamd: (socketPath) => new RpcIpamdApi(socketPath),
     ip: new CommandIpRunner(),
     releaseQueue: (path) => new FileReleaseQueue(path),
-    netnsProblem: (path) => netnsProblem(path),
+    checkNetns: (path) => checkNetns(path),
     randomBytes: (bytes) => void crypto.getRandomValues(bytes),
     openLog: openPluginLog,
     now: () => Date.now(),

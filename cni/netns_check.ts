@@ -16,8 +16,9 @@
  *
  * Deno lets the plugin look only at what its read permission covers, and at
  * nothing under /proc without --allow-all. A path it may not look at is
- * accepted: the kernel still refuses to enter a file that is not a network
- * namespace, and `ip` says so.
+ * accepted unlooked-at (`looked: false`): the kernel still refuses to enter a
+ * file that is not a network namespace, and ADD then makes sure the pod end
+ * did not land in the node's own namespace (cmd_add.ts).
  *
  * @module
  */
@@ -65,25 +66,34 @@ export function procPathProblem(path: string): string | undefined {
   return undefined;
 }
 
-/**
- * Why `path` cannot be a pod's network namespace, as the end of a sentence
- * (`CNI_NETNS "<path>" <problem>`), or undefined when it can (or cannot be
- * looked at; see the module doc).
- */
-export async function netnsProblem(path: string, fs: NetnsFs = DENO_FS): Promise<string | undefined> {
+/** What the check found: a problem, or none, having looked at the file or not. */
+export interface NetnsVerdict {
+  /** Why the path cannot be a pod's network namespace, as the end of `CNI_NETNS "<path>" <problem>`. */
+  readonly problem: string | undefined;
+  /** Whether the file itself was looked at (false: the permission set or the OS did not let the plugin). */
+  readonly looked: boolean;
+}
+
+/** Checks `path` as a pod's network namespace (see the module doc). */
+export async function checkNetns(path: string, fs: NetnsFs = DENO_FS): Promise<NetnsVerdict> {
   const spelled = procPathProblem(path);
-  if (spelled !== undefined) return spelled;
+  if (spelled !== undefined) return { problem: spelled, looked: false };
   const kernelLink = path.startsWith("/proc/");
   let info: Deno.FileInfo;
   try {
     info = kernelLink ? await fs.stat(path) : await fs.lstat(path);
   } catch (error) {
     if (error instanceof Deno.errors.NotFound) {
-      return kernelLink ? "does not exist (no such process)" : "does not exist";
+      return { problem: kernelLink ? "does not exist (no such process)" : "does not exist", looked: true };
     }
-    if (cannotLook(error)) return undefined;
-    return `cannot be checked: ${(error as Error).message}`;
+    if (cannotLook(error)) return { problem: undefined, looked: false };
+    return { problem: `cannot be checked: ${(error as Error).message}`, looked: false };
   }
-  if (info.isSymlink) return "is a symbolic link, not a namespace file";
-  return namespaceFileProblem(info);
+  if (info.isSymlink) return { problem: "is a symbolic link, not a namespace file", looked: true };
+  return { problem: namespaceFileProblem(info), looked: true };
+}
+
+/** Just the problem of `checkNetns`, or undefined. */
+export async function netnsProblem(path: string, fs: NetnsFs = DENO_FS): Promise<string | undefined> {
+  return (await checkNetns(path, fs)).problem;
 }

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { type NetnsFs, netnsProblem, procPathProblem } from "./netns_check.ts";
+import { checkNetns, type NetnsFs, netnsProblem, procPathProblem } from "./netns_check.ts";
 import { canCreateNetns, createNetns, mustRun, run } from "../testing/netns.ts";
 
 /** What stat shows for a namespace file (nsfs: device 0:4, an empty regular file). */
@@ -67,6 +67,8 @@ Deno.test("netnsProblem() says what is wrong with a path, and takes one it may n
     const refused = fakeFs({}, () => new Deno.errors.NotCapable('Requires read access to "/x"'));
     assert.equal(await netnsProblem("/var/lib/kubelet/pods/x/netns", refused), undefined);
     assert.equal(await netnsProblem("/proc/4242/ns/net", refused), undefined);
+    assert.deepEqual(await checkNetns("/proc/4242/ns/net", refused), { problem: undefined, looked: false });
+    assert.deepEqual(await checkNetns("/run/netns/pod", fs), { problem: undefined, looked: true });
     assert.equal(
       await netnsProblem("/proc/self/ns/net", refused),
       "names the plugin's own network namespace",

@@ -71,3 +71,46 @@ Deno.test({
     }
   },
 });
+
+Deno.test({
+  name: "aws-cni ADD refuses a /proc/<pid>/ns/net that is the node's own namespace, and leaves nothing",
+  ignore: !ready,
+  async fn() {
+    await using node = await createNode();
+    // A process in the node's own namespace: its /proc link names the namespace the plugin runs in.
+    const holder = new Deno.Command("ip", {
+      args: ["netns", "exec", node.netns.name, "sh", "-c", "echo ready && exec sleep 120"],
+      stdin: "null",
+      stdout: "piped",
+      stderr: "null",
+    }).spawn();
+    try {
+      const reader = holder.stdout.getReader();
+      await reader.read();
+      reader.releaseLock();
+      const netns = `/proc/${holder.pid}/ns/net`;
+      const env = {
+        CNI_COMMAND: "ADD",
+        CNI_CONTAINERID: "nodens0",
+        CNI_NETNS: netns,
+        CNI_IFNAME: "eth9",
+        CNI_PATH: "/opt/cni/bin",
+      };
+      const add = await node.plugin(env, JSON.stringify(node.netconf()));
+      assert.notEqual(add.code, 0, add.stdout);
+      const error = JSON.parse(add.stdout) as { code: number; msg: string };
+      assert.equal(error.code, 4);
+      assert.equal(
+        error.msg,
+        `Invalid environment: CNI_NETNS "${netns}" is the node's own network namespace`,
+      );
+      const links = (await node.netns.ipJson("link", "show")).map((l) => String(l["ifname"]));
+      assert.deepEqual(links.filter((n) => !["lo", "eth0", "eth1"].includes(n)), [], "no veth is left");
+      assert.equal(node.backend.held.size, 0, "the address went back");
+    } finally {
+      holder.kill("SIGKILL");
+      await holder.stdout.cancel().catch(() => {});
+      await holder.status;
+    }
+  },
+});
