@@ -51,7 +51,7 @@ export async function startContainerd(node: RuntimeNode, image: TestImage): Prom
   const config = `${dir}/config.toml`;
   await Deno.writeTextFile(config, containerdConfig(dir, node.binDir, image.name));
   const logFile = `${dir}/containerd.log`;
-  node.spawn("containerd", ["--config", config], { env: serviceEnv(), logFile });
+  node.runtime.spawn("containerd", ["--config", config], { env: serviceEnv(), logFile });
   const socket = `${dir}/containerd.sock`;
   const cri = new CriClient(socket, { deadlineMs: 120_000 });
   const version = await waitFor("containerd's CRI", async () => {
@@ -59,7 +59,7 @@ export async function startContainerd(node: RuntimeNode, image: TestImage): Prom
     const v = await probe.version();
     return `${v.runtimeName} ${v.runtimeVersion} (CRI ${v.runtimeApiVersion})`;
   });
-  const imported = await node.exec("ctr", [
+  const imported = await node.runtime.exec("ctr", [
     "--address",
     socket,
     "--namespace",
@@ -90,9 +90,9 @@ export async function ctrRunCni(
   options: { image: TestImage; id: string; command: readonly string[] },
 ): Promise<CtrRun> {
   const ctr = ["--address", containerd.socket, "--namespace", "default"];
-  const imported = await node.exec("ctr", [...ctr, "images", "import", options.image.archive]);
+  const imported = await node.runtime.exec("ctr", [...ctr, "images", "import", options.image.archive]);
   if (imported.code !== 0) throw new Error(`Cannot import the test image: ${imported.stderr}`);
-  const ran = await node.exec("ctr", [
+  const ran = await node.runtime.exec("ctr", [
     ...ctr,
     "run",
     "--rm",
@@ -126,7 +126,7 @@ export function criDriver(node: RuntimeNode, containerd: Containerd): RuntimeDri
         hostname: name,
         logDirectory: `${node.dir}/logs/${name}`,
         labels: { app: "aws-cni-test" },
-        cgroupParent: node.cgroupParent,
+        cgroupParent: node.runtime.cgroupParent,
       });
       const status = await containerd.cri.podSandboxStatus(id, true);
       return { id, ip: status.ip, netns: netnsOf(status.info) };

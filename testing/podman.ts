@@ -63,7 +63,7 @@ export async function setUpPodman(node: RuntimeNode, image: TestImage): Promise<
     CONTAINERS_STORAGE_CONF: `${dir}/storage.conf`,
   };
   const run = async (args: readonly string[]): Promise<string> => {
-    const result = await node.exec("podman", args, env);
+    const result = await node.runtime.exec("podman", args, env);
     if (result.code !== 0) throw new Error(`podman ${args.join(" ")} failed: ${result.stderr.trim()}`);
     return result.stdout;
   };
@@ -97,7 +97,7 @@ export function podmanDriver(node: RuntimeNode, podman: Podman, image: TestImage
         "--network",
         NETWORK,
         "--cgroup-parent",
-        node.cgroupParent,
+        node.runtime.cgroupParent,
         image.name,
       ])).trim();
       const found = await inspect(podman, id);

@@ -2,20 +2,16 @@
  * A simulated node for real container runtimes (root only): a network
  * namespace and private node mounts (`createNodeMounts`), ipamd running there as
  * on a node (`aws-cni --daemon --simulate … --host-network --write-conflist
- * /etc/cni/net.d`), and a PID + mount namespace inside the node for the runtime
- * and everything it starts (containerd or podman, shims, conmon, pod
- * processes). Disposing kills that namespace's init, which takes every process
- * in it along, then ipamd, then the namespaces: nothing survives a failed test.
- *
- * The runtime's mount namespace has its own tmpfs on the directories runtimes
- * write outside their configured roots (/run/netns, /var/lib/cni, …), so pod
- * namespaces and CNI caches never reach the host, and on /opt, where
- * /opt/cni/bin is the node's plugin directory.
+ * /etc/cni/net.d`), and the runtime's namespaces inside it (`RuntimeNamespaces`).
+ * Disposing kills everything in those, then ipamd, then removes the namespaces:
+ * nothing survives a failed test. ipamd is started in one place, `startIpamd`.
  *
  * @module
  */
 import { AWS_CNI, NODE_FILES, spawnNodeDaemon, waitServing } from "./ipamd_requests.ts";
 import {
+  canCreateNetns,
+  canCreateNodeMounts,
   createNetns,
   createNodeMounts,
   createTempDir,
@@ -23,40 +19,20 @@ import {
   type Netns,
   type NodeMounts,
   run,
-  type RunResult,
 } from "./netns.ts";
+import { RuntimeNamespaces } from "./runtime_ns.ts";
+
+export { serviceEnv } from "./runtime_ns.ts";
 
 /** Where ipamd writes the conflist, and runtimes read it. */
 export const CNI_CONF_DIR = "/etc/cni/net.d";
 /** Debian's directory of the reference CNI plugins (containernetworking-plugins). */
 export const SYSTEM_CNI_DIR = "/usr/lib/cni";
-/** Directories the runtime's mount namespace gets a private tmpfs on. */
-const RUNTIME_PRIVATE_DIRS = [
-  "/run/netns",
-  "/run/containerd",
-  "/run/containers",
-  "/run/libpod",
-  "/var/lib/cni",
-  "/var/lib/containers",
-] as const;
-
 /** Loader variables ipamd and (through the runtime) the plugin get, as containerd's opt plugin sets them. */
 export const LOADER_ENV = {
   LD_LIBRARY_PATH: "/opt/containerd/lib:",
   LD_PRELOAD: "/nonexistent/libpreload.so",
 } as const;
-
-/** The environment a runtime service starts with (as under systemd), plus what the Deno launcher needs. */
-export function serviceEnv(): Record<string, string> {
-  const env: Record<string, string> = {
-    PATH: "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-  };
-  for (const name of ["HOME", "DENO_DIR", "XDG_CACHE_HOME", "DENO_NO_UPDATE_CHECK"]) {
-    const value = Deno.env.get(name);
-    if (value !== undefined) env[name] = value;
-  }
-  return env;
-}
 
 /** Waits until `probe` returns a value other than undefined; `what` names it in the timeout error. */
 export async function waitFor<T>(
@@ -111,8 +87,8 @@ export class RuntimeNode implements AsyncDisposable {
   #ipamd: Deno.ChildProcess | undefined;
   #ipamdStderr = "";
   #ipamdDrained: Promise<void> = Promise.resolve();
-  #holder: Deno.ChildProcess | undefined;
-  #initPid = 0;
+  /** The runtime's PID and mount namespaces inside the node. */
+  runtime!: RuntimeNamespaces;
 
   private constructor(stack: AsyncDisposableStack, parts: {
     mounts: NodeMounts;
@@ -143,9 +119,9 @@ export class RuntimeNode implements AsyncDisposable {
         dir,
         instanceType: options.instanceType ?? "c5.large",
       });
-      stack.defer(() => node.#stopAll());
+      stack.defer(() => node.killIpamd());
       await node.#linkPlugins(["loopback"]);
-      await node.#startHolder();
+      node.runtime = stack.use(await RuntimeNamespaces.create(mounts, netns, { binDir: node.binDir }));
       return node;
     } catch (error) {
       await stack.disposeAsync();
@@ -161,96 +137,6 @@ export class RuntimeNode implements AsyncDisposable {
   }
 
   /**
-   * The runtime's namespaces: `unshare --pid --fork --mount-proc` inside the
-   * node, whose PID 1 (a sleep) holds them; killing it kills every process in them.
-   */
-  async #startHolder(): Promise<void> {
-    const mounts = RUNTIME_PRIVATE_DIRS.map((dir) =>
-      `mkdir -p ${dir} && mount -t tmpfs -o mode=0755 rt ${dir}`
-    );
-    // /opt/cni/bin, where tools without a plugin-dir setting (ctr run --cni) look, is binDir there.
-    mounts.push(
-      `mount -t tmpfs -o mode=0755 rt /opt && mkdir -p /opt/cni && ln -s '${this.binDir}' /opt/cni/bin`,
-    );
-    this.#holder = new Deno.Command("nsenter", {
-      args: [
-        `--mount=${this.mounts.ns}`,
-        `--net=${this.netns.path}`,
-        "unshare",
-        "--pid",
-        "--fork",
-        "--mount-proc",
-        "--propagation",
-        "slave",
-        "sh",
-        "-c",
-        `${mounts.join(" && ")} && echo ready && exec sleep 86400`,
-      ],
-      stdin: "null",
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    const reader = this.#holder.stdout.getReader();
-    const first = await reader.read();
-    reader.releaseLock();
-    if (!new TextDecoder().decode(first.value ?? new Uint8Array()).includes("ready")) {
-      const out = await this.#holder.output();
-      throw new Error(`Cannot make the runtime's namespaces: ${new TextDecoder().decode(out.stderr).trim()}`);
-    }
-    // nsenter execs unshare (same pid), which forks the namespace's init.
-    const children = await Deno.readTextFile(`/proc/${this.#holder.pid}/task/${this.#holder.pid}/children`);
-    this.#initPid = Number(children.trim().split(/\s+/)[0]);
-    if (!(this.#initPid > 0)) throw new Error("Cannot find the runtime namespace's init");
-  }
-
-  /** `nsenter` arguments that enter the runtime's PID, mount and network namespaces. */
-  enterArgs(): string[] {
-    return ["--target", String(this.#initPid), "--pid", "--mount", "--net"];
-  }
-
-  /**
-   * Starts a long-running program in the runtime's namespaces (it dies with
-   * them), with exactly `env`, its output appended to `logFile`.
-   */
-  spawn(
-    program: string,
-    args: readonly string[],
-    options: { env: Record<string, string>; logFile: string },
-  ): Deno.ChildProcess {
-    return new Deno.Command("nsenter", {
-      args: [...this.enterArgs(), "sh", "-c", `exec "$0" "$@" >>'${options.logFile}' 2>&1`, program, ...args],
-      clearEnv: true,
-      env: options.env,
-      stdin: "null",
-      stdout: "null",
-      stderr: "null",
-    }).spawn();
-  }
-
-  /** Runs a program in the runtime's namespaces, with exactly `env` (default `serviceEnv()`). */
-  exec(program: string, args: readonly string[], env = serviceEnv()): Promise<RunResult> {
-    return run("nsenter", [...this.enterArgs(), program, ...args], { env, clearEnv: true });
-  }
-
-  /** Runs a program in a pod's network namespace, by its path as the runtime sees it. */
-  podExec(netnsPath: string, program: string, args: readonly string[]): Promise<RunResult> {
-    // The inner nsenter opens the path inside the runtime's mount namespace, where the runtime mounted it.
-    return run("nsenter", [
-      `--target=${this.#initPid}`,
-      "--mount",
-      "nsenter",
-      `--net=${netnsPath}`,
-      program,
-      ...args,
-    ]);
-  }
-
-  /** The cgroup parent pods of this node go under (removed on dispose). */
-  get cgroupParent(): string {
-    return `/aws-cni-test-${this.netns.name}`;
-  }
-
-  /**
    * Pings `address` from the node or from a pod's namespace until it answers
    * (30 s at most); throws with the last output when it never does.
    */
@@ -260,7 +146,7 @@ export class RuntimeNode implements AsyncDisposable {
     await waitFor(`an answer from ${address} (from ${fromNetns ?? "the node"})`, async () => {
       const result = fromNetns === undefined
         ? await this.netns.exec("ping", args)
-        : await this.podExec(fromNetns, "ping", args);
+        : await this.runtime.podExec(fromNetns, "ping", args);
       last = result.stdout + result.stderr;
       return result.code === 0 ? true : undefined;
     }, 30_000).catch((error) => {
@@ -355,59 +241,17 @@ export class RuntimeNode implements AsyncDisposable {
     return [...veths, ...rules, ...routes];
   }
 
-  async #stopAll(): Promise<void> {
-    if (this.#initPid > 0) {
-      try {
-        Deno.kill(this.#initPid, "SIGKILL");
-      } catch {
-        // Already gone.
-      }
-    }
-    if (this.#holder !== undefined) {
-      await this.#holder.stdout.cancel().catch(() => {});
-      await this.#holder.stderr.cancel().catch(() => {});
-      await this.#holder.status;
-    }
-    await this.killIpamd();
-    await removeCgroups(this.cgroupParent);
-  }
-
   async [Symbol.asyncDispose](): Promise<void> {
     await this.#stack.disposeAsync();
-  }
-}
-
-/** Removes `parent` (and the emptied cgroups under it) from every cgroup hierarchy; best effort. */
-async function removeCgroups(parent: string): Promise<void> {
-  const roots: string[] = ["/sys/fs/cgroup"];
-  try {
-    for await (const entry of Deno.readDir("/sys/fs/cgroup")) {
-      if (entry.isDirectory) roots.push(`/sys/fs/cgroup/${entry.name}`);
-    }
-  } catch {
-    return;
-  }
-  for (const root of roots) {
-    const top = `${root}${parent}`;
-    const dirs: string[] = [];
-    const walk = async (dir: string): Promise<void> => {
-      try {
-        for await (const entry of Deno.readDir(dir)) {
-          if (entry.isDirectory) await walk(`${dir}/${entry.name}`);
-        }
-        dirs.push(dir);
-      } catch {
-        // Not in this hierarchy.
-      }
-    };
-    await walk(top);
-    for (const dir of dirs) await Deno.remove(dir).catch(() => {});
   }
 }
 
 /** Whether the runtime tests can run: root, namespaces, the built binary, Debian's CNI plugins and busybox. */
 export async function runtimeTestsPossible(): Promise<string | undefined> {
   if (Deno.uid() !== 0) return "not root";
+  if (!await canCreateNetns() || !await canCreateNodeMounts()) {
+    return "cannot make namespaces (ip netns add, unshare)";
+  }
   if ((await run("test", ["-x", AWS_CNI])).code !== 0) return "dist/aws-cni is not built (make build)";
   if ((await run("test", ["-x", `${SYSTEM_CNI_DIR}/loopback`])).code !== 0) {
     return `${SYSTEM_CNI_DIR}/loopback is missing (apt-get install containernetworking-plugins)`;
