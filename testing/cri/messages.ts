@@ -1,6 +1,6 @@
 /**
  * The few CRI `runtime.v1` messages kubelet sends to run and remove a pod
- * sandbox, hand-encoded on the repo's protobuf wire helpers (field numbers from
+ * sandbox, hand-encoded with shared/rpc/wire.ts (field numbers from
  * kubernetes/cri-api `pkg/apis/runtime/v1/api.proto`). Decoding keeps only the
  * fields the tests read and skips the rest.
  *
