@@ -5,7 +5,7 @@
  * The node and its fake ipamd are testing/netns_node.ts's.
  */
 import assert from "node:assert/strict";
-import { canCreateNetns, run } from "../../testing/netns.ts";
+import { canCreateNetns } from "../../testing/netns.ts";
 import { createNode, pluginBuilt } from "../../testing/netns_node.ts";
 
 const ready = await canCreateNetns() && await pluginBuilt();
