@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { realTimers } from "../../../shared/mod.ts";
 
 /** iptables as host setup uses it. */
 export interface IptablesPort {
@@ -52,7 +53,7 @@ export class CommandIptables implements IptablesPort {
 
   async #run(program: string, args: string[], input: string): Promise<string> {
     const abort = new AbortController();
-    const timer = setTimeout(() => abort.abort(), this.#timeoutMs);
+    const cancel = realTimers.after(this.#timeoutMs, () => abort.abort());
     try {
       const child = new Deno.Command(program, {
         args,
@@ -80,7 +81,7 @@ export class CommandIptables implements IptablesPort {
       }
       throw error;
     } finally {
-      clearTimeout(timer);
+      cancel();
     }
   }
 }
