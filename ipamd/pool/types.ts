@@ -9,11 +9,14 @@ import type { InstanceLimits } from "../limits/mod.ts";
 
 export type { InstanceLimits };
 
-/** One address of a CIDR: handed to a pod, free, or cooling down since `sinceMs`. */
+/**
+ * One address of a CIDR: handed to a pod, free, or released and cooling down until
+ * `untilMs` (the datastore owns the cooldown; the policy only reads when it ends).
+ */
 export type AddressState =
   | { readonly kind: "free" }
   | { readonly kind: "assigned" }
-  | { readonly kind: "cooling"; readonly sinceMs: number };
+  | { readonly kind: "cooling"; readonly untilMs: number };
 
 /** A secondary IP (`a.b.c.d/32`) or a delegated prefix (`a.b.c.d/28`) on an ENI. */
 export interface CidrSnapshot {
@@ -61,6 +64,7 @@ export interface PoolSettings {
   readonly maxEni: number;
   readonly prefixDelegation: boolean;
   readonly warmPrefixTarget: number;
+  /** How long a pod's released address is not handed out again (the pool's datastore applies it). */
   readonly ipCooldownMs: number;
   /** An ENI younger than this is never freed. */
   readonly minEniAgeMs: number;
