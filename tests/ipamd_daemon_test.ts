@@ -51,6 +51,7 @@ async function startTestDaemon(
     checkpoint: options.checkpoint?.(dir) ?? new FileCheckpointStore(config.checkpointPath),
     clock: systemClock,
     log: silentLogger,
+    shutdownGraceMs: 1_000,
   }).catch(async (error) => {
     await Deno.remove(dir, { recursive: true });
     throw error;
@@ -63,7 +64,7 @@ async function startTestDaemon(
     dir,
     async [Symbol.asyncDispose]() {
       await client.close();
-      await daemon.stop(1_000);
+      await daemon[Symbol.asyncDispose]();
       await Deno.remove(dir, { recursive: true });
     },
   };
@@ -112,7 +113,7 @@ Deno.test("ipamd serves a waiting ADD once the pool refills", async () => {
   const ips = [];
   for (let i = 0; i < 5; i++) ips.push(await addIp(t.client, `wait-${i}`));
   equal(new Set(ips).size, 5);
-  ok(t.daemon.datastore.enis().length >= 2, "a second ENI was created for the waiting ADDs");
+  ok(t.daemon.pool.datastore.enis().length >= 2, "a second ENI was created for the waiting ADDs");
 });
 
 Deno.test("ipamd fails a waiting ADD with its reason when the pool cannot grow", async () => {
@@ -137,9 +138,9 @@ Deno.test("ipamd fails an ADD whose checkpoint write fails and rolls the datasto
     equal(error.code, Status.UNAVAILABLE);
     return true;
   });
-  equal(t.daemon.datastore.allocations().length, 0);
+  equal(t.daemon.pool.datastore.allocations().length, 0);
   const ip = await addIp(t.client, "doomed");
-  equal(t.daemon.datastore.allocations().length, 1);
+  equal(t.daemon.pool.datastore.allocations().length, 1);
   ok(store!.text?.includes(ip));
 });
 
@@ -217,7 +218,7 @@ Deno.test("ipamd reports through the aws-cni.pool health service when the pool i
   const pool = { ...DEADLINE, service: "aws-cni.pool" };
   equal(await t.client.healthCheck(pool), ServingStatus.SERVING);
   for (let i = 0; i < 3; i++) await addIp(t.client, `fill-${i}`);
-  await t.daemon.reconciler.pass();
+  await t.daemon.pool.reconciler.pass();
   equal(await t.client.healthCheck(pool), ServingStatus.NOT_SERVING);
   await t.client.delNetwork(delRequest("fill-0"), DEADLINE);
   equal(
@@ -247,7 +248,7 @@ Deno.test("ipamd applies the releases the plugin queued while it was down, then 
     Deno.writeTextFileSync(`${dir}/pending-releases.jsonl`, JSON.stringify(line) + "\n");
   };
   await using t = await startTestDaemon({ prepare, before });
-  deepStrictEqual(t.daemon.datastore.allocations().map((a) => a.key.containerId), ["kept"]);
+  deepStrictEqual(t.daemon.pool.datastore.allocations().map((a) => a.key.containerId), ["kept"]);
   equal(await Deno.readTextFile(`${t.dir}/pending-releases.jsonl`), "");
   const saved = JSON.parse(await Deno.readTextFile(`${t.dir}/ipam.json`));
   deepStrictEqual(saved.allocations.map((a: { containerID: string }) => a.containerID), ["kept"]);
@@ -265,7 +266,7 @@ Deno.test("ipamd cancels a waiting ADD when its DEL arrives first, so no address
     return true;
   });
   await t.client.delNetwork(delRequest("busy-0"), DEADLINE);
-  equal(t.daemon.datastore.allocations().some((a) => a.key.containerId === "late"), false);
+  equal(t.daemon.pool.datastore.allocations().some((a) => a.key.containerId === "late"), false);
 });
 
 Deno.test("ipamd fails a DEL whose checkpoint write fails and keeps the allocation", async () => {
@@ -278,7 +279,7 @@ Deno.test("ipamd fails a DEL whose checkpoint write fails and keeps the allocati
     equal(error.code, Status.UNAVAILABLE);
     return true;
   });
-  equal(t.daemon.datastore.get({ networkName: "aws-cni", containerId: "kept", ifName: "eth0" })?.ip, ip);
+  equal(t.daemon.pool.datastore.get({ networkName: "aws-cni", containerId: "kept", ifName: "eth0" })?.ip, ip);
   ok(store!.text?.includes(ip), "the checkpoint still holds it");
   equal((await t.client.delNetwork(delRequest("kept"), DEADLINE)).ipAllocations[0]?.ipv4Addr, ip);
   const saved = JSON.parse(store!.text ?? "{}");

@@ -17,11 +17,11 @@
  *
  * @module
  */
+import type { GrowthBlockReason } from "./growth.ts";
 import type {
   AddressState,
   CidrSnapshot,
   EniSnapshot,
-  GrowBlock,
   InstanceLimits,
   PoolAction,
   PoolPlan,
@@ -135,7 +135,7 @@ function grow(
   shape: Shape,
   stats: PoolStats,
   shortIps: number,
-): { actions: PoolAction[]; blocked: GrowBlock | null } {
+): { actions: PoolAction[]; blocked: GrowthBlockReason | null } {
   const actions: PoolAction[] = [];
   let remaining = shortIps;
   let capUnits = Math.max(Math.floor((shape.capIps - stats.total) / shape.unitSize), 0);

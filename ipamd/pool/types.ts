@@ -6,6 +6,7 @@
  * @module
  */
 import type { InstanceLimits } from "../limits/mod.ts";
+import type { GrowthBlockReason } from "./growth.ts";
 
 export type { InstanceLimits };
 
@@ -95,9 +96,6 @@ export type PoolAction =
   | { readonly kind: "release"; readonly eniId: string; readonly cidrs: readonly string[] }
   | { readonly kind: "free-eni"; readonly eniId: string };
 
-/** Why the pool cannot grow to its target. */
-export type GrowBlock = "max-enis" | "max-pods";
-
 /** Address counts over the CIDRs of the current mode. */
 export interface PoolStats {
   readonly enis: number;
@@ -116,8 +114,8 @@ export interface PoolPlan {
   readonly stats: PoolStats;
   /** Addresses missing before this plan's actions. */
   readonly shortIps: number;
-  /** Set when the actions cannot cover the shortfall. */
-  readonly blocked: GrowBlock | null;
+  /** Set when the actions cannot cover the shortfall: "max-enis" or "max-pods". */
+  readonly blocked: GrowthBlockReason | null;
   /** When a decision deferred by a cooldown, the ENI minimum age or decrease spacing comes due. */
   readonly nextWakeMs: number | null;
 }
