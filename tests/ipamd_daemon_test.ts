@@ -5,10 +5,11 @@
  */
 import { deepStrictEqual, equal, match, notEqual, ok, rejects } from "node:assert/strict";
 import { systemClock } from "../shared/clock.ts";
-import { silentLogger } from "../shared/log.ts";
+import { createLogger, type Logger, silentLogger } from "../shared/log.ts";
 import { IpamdClient, RpcCallError, Status } from "../cni/rpc/client.ts";
 import { ServingStatus } from "../shared/rpc/messages.ts";
 import { addRequest, delRequest } from "../testing/ipamd_requests.ts";
+import { waitFor } from "../testing/rpc_sockets.ts";
 import { Ec2Simulation } from "../sim/ec2/simulation.ts";
 import { simulatedAccount } from "../testing/sim_account.ts";
 import { parseIpamdConfig } from "../ipamd/config/config.ts";
@@ -35,6 +36,7 @@ async function startTestDaemon(
     checkpoint?: (dir: string) => CheckpointStore;
     prepare?: (sim: Ec2Simulation, eniId: string) => void;
     before?: (dir: string) => void;
+    log?: Logger;
   } = {},
 ): Promise<TestDaemon> {
   const dir = await Deno.makeTempDir({ prefix: "aws-cni-ipamd-" });
@@ -50,7 +52,7 @@ async function startTestDaemon(
     limits,
     checkpoint: options.checkpoint?.(dir) ?? new FileCheckpointStore(config.checkpointPath),
     clock: systemClock,
-    log: silentLogger,
+    log: options.log ?? silentLogger,
     shutdownGraceMs: 1_000,
   }).catch(async (error) => {
     await Deno.remove(dir, { recursive: true });
@@ -183,9 +185,11 @@ Deno.test("ipamd refuses to start over a corrupt checkpoint and keeps the file",
   }
 });
 
-/** A checkpoint store whose writes wait for `open()`, and fail when told to. */
+/** A checkpoint store whose writes wait for `open()` while held. */
 class GatedStore extends MemoryCheckpointStore {
   #gate: PromiseWithResolvers<void> | null = null;
+  /** Writes waiting at the gate. */
+  parked = 0;
   hold(): void {
     this.#gate = Promise.withResolvers<void>();
   }
@@ -194,23 +198,43 @@ class GatedStore extends MemoryCheckpointStore {
     this.#gate = null;
   }
   override async save(data: Parameters<MemoryCheckpointStore["save"]>[0]): Promise<void> {
-    await this.#gate?.promise;
+    if (this.#gate !== null) {
+      this.parked++;
+      await this.#gate.promise;
+      this.parked--;
+    }
     return super.save(data);
   }
 }
 
+/** The daemon's `awscni_add_ip_req_count`: AddNetwork calls that reached it. */
+async function addRequests(daemon: Daemon): Promise<number> {
+  const line = (await daemon.ops.metrics.render()).split("\n").find((l) =>
+    l.startsWith("awscni_add_ip_req_count ")
+  );
+  return Number(line?.split(" ")[1] ?? 0);
+}
+
 Deno.test("ipamd acknowledges a repeated ADD only once the first one's checkpoint write is done", async () => {
   let store: GatedStore | undefined;
-  await using t = await startTestDaemon({ checkpoint: () => (store = new GatedStore()) });
+  const lines: string[] = [];
+  const log = createLogger((line) => void lines.push(line), { level: "info" });
+  await using t = await startTestDaemon({ checkpoint: () => (store = new GatedStore()), log });
   store!.hold();
   let firstDone = false, secondDone = false;
   const first = t.client.addNetwork(addRequest("slow"), DEADLINE).then((r) => (firstDone = true, r));
-  await new Promise((resolve) => setTimeout(resolve, 100));
+  await waitFor(() => store!.parked === 1, 10_000);
   const second = t.client.addNetwork(addRequest("slow"), DEADLINE).then((r) => (secondDone = true, r));
-  await new Promise((resolve) => setTimeout(resolve, 200));
-  equal(firstDone || secondDone, false, "no reply before the write is on disk");
-  store!.open();
+  try {
+    await waitFor(async () => await addRequests(t.daemon) === 2, 10_000);
+    // The second ADD is in the daemon and everything it could do without the write has run.
+    equal(lines.some((line) => line.includes("address already assigned")), false, "the repeated ADD waits");
+    equal(firstDone || secondDone, false, "no reply before the write is on disk");
+  } finally {
+    store!.open();
+  }
   deepStrictEqual((await second).ipAllocations, (await first).ipAllocations);
+  ok(lines.some((line) => line.includes("address already assigned")));
 });
 
 Deno.test("ipamd reports through the aws-cni.pool health service when the pool is empty and cannot grow", async () => {
@@ -258,7 +282,7 @@ Deno.test("ipamd cancels a waiting ADD when its DEL arrives first, so no address
   await using t = await startTestDaemon({ env: { MAX_ENI: "1", ADD_WAIT_TIMEOUT: "5" } });
   for (let i = 0; i < 3; i++) await addIp(t.client, `busy-${i}`);
   const waiting = t.client.addNetwork(addRequest("late"), DEADLINE);
-  await new Promise((resolve) => setTimeout(resolve, 100));
+  await waitFor(() => t.daemon.pool.queue.waiting === 1, 10_000);
   await t.client.delNetwork(delRequest("late"), DEADLINE);
   await rejects(waiting, (error: unknown) => {
     ok(error instanceof RpcCallError);
