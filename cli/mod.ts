@@ -4,5 +4,5 @@
  *
  * @module
  */
-export { type RoleEntry, type RoleName, ROLES } from "./roles.ts";
+export { type RoleEntry, type RoleName, ROLES, roleUrl } from "./roles.ts";
 export { USAGE } from "./usage.ts";

@@ -1,9 +1,10 @@
 /**
  * The modules main.ts dispatches to, named by path rather than imported, so
  * that the plugin (run once per pod) loads only its own small graph: a literal
- * `import("../shared/cli/ipamd/mod.ts")` would make `deno run` resolve the daemon's npm
- * packages on every start (≈35 ms). `make build` passes these paths to
- * `deno compile --include`, and `roles_test.ts` checks each export's type.
+ * `import("./ipamd/mod.ts")` would make `deno run` resolve the daemon's npm
+ * packages on every start (≈35 ms). `make build` bundles each role into one
+ * file at the same path under `dist/bin/` with `.js` for `.ts`, beside the
+ * bundled main.js, and `roles_test.ts` checks each export's type.
  *
  * @module
  */
@@ -24,3 +25,12 @@ export const ROLES = {
 
 /** One of the roles. */
 export type RoleName = keyof typeof ROLES;
+
+/**
+ * The URL of a role's module for the entry at `entry`: the source beside main.ts,
+ * or, from the bundled main.js, that role's bundle beside it.
+ */
+export function roleUrl(name: RoleName, entry: string): string {
+  const [path] = ROLES[name];
+  return new URL(entry.endsWith(".js") ? path.replace(/\.ts$/, ".js") : path, entry).href;
+}

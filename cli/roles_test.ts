@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { type RoleEntry, ROLES } from "./roles.ts";
+import { type RoleEntry, ROLES, roleUrl } from "./roles.ts";
 import { pluginMain } from "../cni/mod.ts";
 import { runDaemon } from "../ipamd/mod.ts";
 import { planCommand } from "./plan.ts";
@@ -29,4 +29,9 @@ Deno.test("main.ts names no role module in a literal import", async () => {
   const text = await Deno.readTextFile(new URL("../main.ts", import.meta.url));
   assert.doesNotMatch(text, /import\(\s*["'`]/, "a literal dynamic import puts that graph in every start");
   for (const [path] of Object.values(ROLES)) assert.ok(!text.includes(path), path);
+});
+
+Deno.test("a role's module is its source beside main.ts, or its bundle beside the bundled main.js", () => {
+  assert.equal(roleUrl("daemon", "file:///src/main.ts"), "file:///src/ipamd/mod.ts");
+  assert.equal(roleUrl("plan", "file:///src/dist/bin/main.js"), "file:///src/dist/bin/cli/plan.js");
 });

@@ -12,10 +12,12 @@
 import { parseArgs } from "node:util";
 import { createLogger, errorText, type Io, parseCidr, systemClock } from "../shared/mod.ts";
 import { ConfigError, describeConfig, type IpamdConfig, parseIpamdConfig } from "./config/mod.ts";
+import { outsidePermissions, type PermissionQueries } from "./permitted.ts";
+import { roleMayUse } from "../shared/mod.ts";
 import { startDaemon } from "./daemon.ts";
-import { instanceLimits, lookupInstanceType, UnknownInstanceTypeError } from "./limits/mod.ts";
-import { CheckpointError, CheckpointWriteError, FileCheckpointStore } from "./pool/mod.ts";
-import { CloudError, type Ec2Port } from "./cloud/mod.ts";
+import { instanceLimits, lookupInstanceType } from "./limits/mod.ts";
+import { FileCheckpointStore } from "./pool/mod.ts";
+import type { Ec2Port } from "./cloud/mod.ts";
 import { type AwsNode, NodeNetwork, openAwsNode } from "./node/mod.ts";
 import { HostNetwork } from "./node/host/mod.ts";
 import { announceReady } from "./ops/mod.ts";
@@ -25,7 +27,7 @@ import {
   SIMULATED_CREDENTIALS,
   type SimulatedInstance,
 } from "../sim/node/mod.ts";
-import { ListenError } from "./rpc/mod.ts";
+import { StartupError } from "./startup_error.ts";
 
 const DAEMON_USAGE = `usage: aws-cni --daemon [--socket PATH] [--checkpoint PATH] [--simulate INSTANCE_TYPE
   [--simulate-state FILE] [--subnet-cidr CIDR] [--simulate-latency-ms MS] [--listen HOST:PORT]
@@ -43,6 +45,12 @@ inside a namespace made for it, never on a real node's root namespace.
 --write-conflist DIR writes DIR/10-aws.conflist once the socket serves, so kubelet sees
 the network as ready only then; under systemd (NOTIFY_SOCKET) READY=1 follows.
 `;
+
+/** The permission set as this process holds it, and as the plugin will. */
+const PERMISSIONS: PermissionQueries = {
+  self: (descriptor) => Deno.permissions.querySync(descriptor).state === "granted",
+  pluginMayWrite: (path) => roleMayUse("plugin", "write", path),
+};
 
 /** Time in-flight RPCs get to finish at shutdown. */
 const SHUTDOWN_GRACE_MS = 5_000;
@@ -79,8 +87,19 @@ export async function runDaemon(io: Io): Promise<number> {
     io.stderr(`aws-cni --daemon: ${error.message}\n`);
     return 1;
   }
-  const write = logWriter(config, io);
-  const log = createLogger(write, { level: config.logLevel });
+  const outside = outsidePermissions(config, {
+    simulated: values.simulate !== undefined,
+    simulateState: values["simulate-state"],
+    listen: values.listen,
+    conflistDir: values["write-conflist"],
+    checkpointFlag: (values.checkpoint ?? "") !== "",
+  }, PERMISSIONS);
+  if (outside.length > 0) {
+    io.stderr(`aws-cni --daemon: ${outside.join("; ")}\n`);
+    return 1;
+  }
+  using writer = logWriter(config, io);
+  const log = createLogger(writer.write, { level: config.logLevel });
   log.info("ipamd starting", { settings: JSON.stringify(describeConfig(config)) });
   for (const warning of config.warnings) log.warn(warning);
   const limitOptions = {
@@ -89,7 +108,9 @@ export async function runDaemon(io: Io): Promise<number> {
   };
   let simulated: SimulatedInstance | null = null;
   let aws: AwsNode | null = null;
+  let started = false;
   try {
+    await using stack = new AsyncDisposableStack();
     if (values.simulate !== undefined) {
       const info = lookupInstanceType(values.simulate);
       simulated = await openSimulatedNode({
@@ -104,6 +125,7 @@ export async function runDaemon(io: Io): Promise<number> {
         apiLatency: values["simulate-api-latency-ms"],
         clock: systemClock,
       });
+      stack.use(simulated);
       const { ec2Endpoint, imdsEndpoint } = simulated.emulator;
       log.info("simulated EC2 and IMDS serving", { ec2Endpoint, imdsEndpoint });
     }
@@ -117,6 +139,7 @@ export async function runDaemon(io: Io): Promise<number> {
         credentials: SIMULATED_CREDENTIALS,
       }),
     });
+    stack.use(aws);
     const limits = instanceLimits(aws.instanceType, limitOptions);
     await ensureDir(config.socketPath);
     await ensureDir(config.checkpointPath);
@@ -132,7 +155,7 @@ export async function runDaemon(io: Io): Promise<number> {
       const host = new HostNetwork({ log: log.with({ op: "host" }), eniMtu: config.eniMtu });
       network = new NodeNetwork(host, { config, vpcCidrs: aws.vpcCidrs, log: log.with({ op: "host" }) });
     }
-    const daemon = await startDaemon(config, {
+    await using _daemon = await startDaemon(config, {
       ec2,
       limits,
       checkpoint: new FileCheckpointStore(config.checkpointPath),
@@ -140,15 +163,16 @@ export async function runDaemon(io: Io): Promise<number> {
       log,
       budget: aws.budget,
       node: aws.lifecycle,
+      shutdownGraceMs: SHUTDOWN_GRACE_MS,
       ...(network === undefined ? {} : { network }),
     });
+    started = true;
     const ready = await announceReady(config, {
       conflistDir: values["write-conflist"],
       notifySocket: io.env["NOTIFY_SOCKET"],
       log,
     });
     if (!ready.ok) {
-      await daemon.stop(SHUTDOWN_GRACE_MS);
       io.stderr("aws-cni --daemon: cannot write the CNI network configuration (see the log)\n");
       return 1;
     }
@@ -157,37 +181,29 @@ export async function runDaemon(io: Io): Promise<number> {
         Deno.removeSignalListener("SIGTERM", onSignal);
         Deno.removeSignalListener("SIGINT", onSignal);
         log.info("stopping on signal");
-        daemon.stop(SHUTDOWN_GRACE_MS).then(resolve, resolve);
+        resolve();
       };
       Deno.addSignalListener("SIGTERM", onSignal);
       Deno.addSignalListener("SIGINT", onSignal);
     });
     return 0;
   } catch (error) {
-    if (
-      error instanceof CheckpointError || error instanceof CheckpointWriteError ||
-      error instanceof UnknownInstanceTypeError || error instanceof RangeError ||
-      error instanceof CloudError ||
-      error instanceof ListenError || error instanceof Deno.errors.AddrInUse ||
-      error instanceof Deno.errors.AlreadyExists
-    ) {
-      log.error("ipamd cannot start", { error: error.message });
-      io.stderr(`aws-cni --daemon: ${error.message}\n`);
-      return 1;
-    }
-    throw error;
-  } finally {
-    aws?.close();
-    await simulated?.close();
+    // Whatever stopped the start (what was started is released by now) is one line; later failures are not.
+    if (started) throw error;
+    const failure = StartupError.of(error);
+    log.error("ipamd cannot start", { step: failure.step, error: failure.message });
+    io.stderr(`aws-cni --daemon: ${failure.message}\n`);
+    return 1;
   }
 }
 
-function logWriter(config: IpamdConfig, io: Io): (line: string) => void {
-  if (config.logFile === "stderr") return (line) => io.stderr(line);
-  if (config.logFile === "stdout") return (line) => io.stdout(line);
+/** Where log lines go; disposing closes a log file. */
+function logWriter(config: IpamdConfig, io: Io): { write: (line: string) => void } & Disposable {
+  if (config.logFile === "stderr") return { write: (line) => io.stderr(line), [Symbol.dispose]: () => {} };
+  if (config.logFile === "stdout") return { write: (line) => io.stdout(line), [Symbol.dispose]: () => {} };
   const file = Deno.openSync(config.logFile, { append: true, create: true });
   const encoder = new TextEncoder();
-  return (line) => void file.writeSync(encoder.encode(line));
+  return { write: (line) => void file.writeSync(encoder.encode(line)), [Symbol.dispose]: () => file.close() };
 }
 
 async function ensureDir(path: string): Promise<void> {

@@ -23,6 +23,7 @@ export {
   type IpRunner,
   LinkNotFoundError,
   NetnsNotFoundError,
+  NotNetnsError,
 } from "./ip_cmd.ts";
 export {
   cidrContains,
@@ -44,6 +45,8 @@ export {
   type ReleaseQueue,
   releaseQueuePath,
 } from "./release_queue.ts";
-export { type Nap, realTimers, type Timers } from "./timers.ts";
+export { type Nap, PeriodicJob, type PeriodicJobOptions, realTimers, sleep, type Timers } from "./timers.ts";
 export { CNI_VERSIONS, VERSION } from "./version.ts";
 export { processIo } from "./process_io.ts";
+export { narrow, narrowPlugin, type NarrowRole, ROLE_SHARES, roleMayUse } from "./narrow.ts";
+export { CHILD_PATH_DIRS, childCommand, childEnv, childPath, mayRun, runPermitted } from "./child_env.ts";

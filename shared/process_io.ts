@@ -1,6 +1,6 @@
 /**
  * The process as an `Io`: env, args, stdin, stdout and stderr, read once by an
- * entry point (main.ts, or cni/main.ts in a launcher build).
+ * entry point (main.ts).
  *
  * @module
  */

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import type { EC2Client } from "@aws-sdk/client-ec2";
+import type { EC2Client } from "../ipamd/cloud/ec2_sdk_api.ts";
 import { type Clock, type ManualClock, systemClock } from "../shared/clock.ts";
 import { type Logger, silentLogger } from "../shared/log.ts";
 import type { Ec2Simulation, Ec2SimulationOptions } from "../sim/ec2/simulation.ts";

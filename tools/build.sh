@@ -1,18 +1,19 @@
 #!/usr/bin/env bash
-# Writes dist/aws-cni. It compiles with `deno compile` (honouring DENORT_BIN for an
-# offline runtime). When no compile runtime can be had, it writes a launcher script
-# that runs main.ts with the pinned Deno and the very same permission set.
+# Writes dist/aws-cni: bundles the binary's whole graph into dist/bin (tools/bundle.sh),
+# then compiles that bundle with `deno compile` (tools/compile.sh; DENORT_BIN names an
+# offline runtime). When no compile runtime can be had, it writes a launcher script that
+# runs that very bundle with the pinned Deno and the same permission set, passed as flags.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
 deno=$root/.tools/bin/deno
 mkdir -p dist
 rm -f dist/aws-cni.tmp
-# main.ts loads its roles by computed path (cli/roles.ts), so compile must be told to embed them.
-includes=$(sed -n 's/^ *[a-z]*: \["\.\/\([^"]*\)".*/--include \1/p' cli/roles.ts)
-# shellcheck disable=SC2086
-if "$deno" compile --quiet --frozen --no-prompt -P=aws-cni $includes --output dist/aws-cni.tmp main.ts \
-  >dist/compile.log 2>&1; then
+if ! bash tools/bundle.sh; then
+  echo "build: cannot bundle the binary (tools/bundle.sh)" >&2
+  exit 1
+fi
+if bash tools/compile.sh dist/aws-cni.tmp >dist/compile.log 2>&1; then
   mv dist/aws-cni.tmp dist/aws-cni
   echo "build: dist/aws-cni compiled ($(du -h dist/aws-cni | cut -f1))"
   exit 0
@@ -22,27 +23,30 @@ if [ -n "${DENORT_BIN:-}" ]; then
   cat dist/compile.log >&2
   exit 1
 fi
-# The plugin runs once per pod: the launcher gives it one bundled file (cni/main.ts) to load.
-if ! "$deno" bundle --quiet --frozen --platform deno --output dist/aws-cni-plugin.js cni/main.ts; then
-  echo "build: cannot bundle the plugin (cni/main.ts)" >&2
+# The permission set as flags, so Deno reads no config or lockfile when the launcher
+# starts, plus reading the bundle: main.js imports a role's file by computed path.
+if ! listed=$("$deno" run --quiet --no-config --allow-read=deno.json tools/permission_flags.ts deno.json aws-cni \
+  --also-read "$root/dist/bin"); then
+  echo "build: cannot turn deno.json's permission set aws-cni into flags" >&2
   exit 1
 fi
-# A command-line --allow-read replaces the set's list, so the launcher repeats it and adds the project.
-read=$("$deno" eval --no-config 'console.log(JSON.parse(Deno.readTextFileSync("deno.json")).permissions["aws-cni"].read.join(","))')
+mapfile -t flags <<<"$listed"
+# One shell word per argument, single-quoted for the launcher's /bin/sh.
+quote() { local word=${1//\'/\'\\\'\'}; printf " '%s'" "$word"; }
+args=""
+for arg in "$deno" run --quiet --no-config --no-prompt "${flags[@]}" "$root/dist/bin/main.js"; do
+  args+=$(quote "$arg")
+done
 cat >dist/aws-cni <<LAUNCHER
 #!/bin/sh
 # aws-cni LAUNCHER: not a compiled binary. \`deno compile\` could not download its
-# runtime (set DENORT_BIN to a local denort to compile), so this script runs the
-# sources with the pinned Deno and the same permission set the binary gets (plus
-# reading its own sources); as the CNI plugin (CNI_COMMAND set) it runs the
-# plugin bundled into one file.
+# runtime (set DENORT_BIN to a local denort to compile), so this script runs the bundle
+# a compiled binary embeds (dist/bin, main.js and one file per role) with the pinned Deno
+# and the permission set deno.json names aws-cni, passed as flags (plus reading dist/bin).
 export DENO_NO_UPDATE_CHECK=1
-entry="$root/main.ts"
-if [ -n "\${CNI_COMMAND+set}" ]; then entry="$root/dist/aws-cni-plugin.js"; fi
-# --allow-read of the project: the sources and node_modules that a compiled binary would embed.
-exec "$deno" run --quiet --frozen --no-prompt --config "$root/deno.json" -P=aws-cni --allow-read="$read,$root" "\$entry" "\$@"
+exec$args "\$@"
 LAUNCHER
 chmod 0755 dist/aws-cni
 echo "build: WARNING: deno compile could not get its runtime (see dist/compile.log);" >&2
-echo "build: WARNING: dist/aws-cni is a LAUNCHER script running main.ts with the pinned Deno" >&2
-echo "build: WARNING: (and, as the CNI plugin, dist/aws-cni-plugin.js bundled from cni/main.ts)" >&2
+echo "build: WARNING: dist/aws-cni is a LAUNCHER script running the bundle dist/bin/main.js" >&2
+echo "build: WARNING: with the pinned Deno; it is not a compiled binary" >&2

@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { EC2Client, type EC2ClientConfig, EC2ServiceException } from "@aws-sdk/client-ec2";
+import { EC2Client, type EC2ClientConfig, EC2ServiceException } from "./ec2_sdk_api.ts";
 import { cloudErrorFromCode } from "./ec2_codes.ts";
 import type { Ec2Action } from "./ec2_actions.ts";
 import { CloudError } from "./errors.ts";

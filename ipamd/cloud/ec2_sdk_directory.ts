@@ -11,7 +11,7 @@ import {
   DescribeInstanceTypesCommand,
   DescribeNetworkInterfacesCommand,
   DescribeSubnetsCommand,
-} from "@aws-sdk/client-ec2";
+} from "./ec2_sdk_api.ts";
 import type { DescribedInstanceType } from "../limits/mod.ts";
 import type { EniDirectory, EniFilters, EniRecord, SubnetRecord } from "./eni_directory.ts";
 import type { Ec2Sender } from "./ec2_sdk_client.ts";

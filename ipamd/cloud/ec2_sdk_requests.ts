@@ -15,7 +15,7 @@ import {
   DetachNetworkInterfaceCommand,
   ModifyNetworkInterfaceAttributeCommand,
   UnassignPrivateIpAddressesCommand,
-} from "@aws-sdk/client-ec2";
+} from "./ec2_sdk_api.ts";
 import type { AddressRequest } from "./ec2_port.ts";
 import type { EniRecord } from "./eni_directory.ts";
 import type { Ec2Sender } from "./ec2_sdk_client.ts";

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import type { InstanceTypeInfo as SdkInstanceType, NetworkInterface, Tag } from "@aws-sdk/client-ec2";
+import type { InstanceTypeInfo as SdkInstanceType, NetworkInterface, Tag } from "./ec2_sdk_api.ts";
 import type { DescribedInstanceType } from "../limits/mod.ts";
 import type { EniRecord } from "./eni_directory.ts";
 import type { AttachedEni } from "./ec2_port.ts";

@@ -62,6 +62,8 @@ export interface Emulator {
   ec2Calls(): Partial<Record<Ec2Action, number>>;
   /** Ends hung calls, stops both servers and IMDS recording; safe to call twice. */
   close(): Promise<void>;
+  /** `close()`. */
+  [Symbol.asyncDispose](): Promise<void>;
 }
 
 /** Starts both servers; rejects (with nothing left running) on bad options or a port that cannot be bound. */
@@ -103,6 +105,7 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
     imds: view,
     ec2Calls: () => ec2.calls(),
     close,
+    [Symbol.asyncDispose]: close,
   };
 }
 

@@ -1,0 +1,116 @@
+/**
+ * The build's compile step (tools/compile.sh) run with a stand-in runtime: `deno
+ * compile` appends its payload to whatever DENORT_BIN names (an ELF file), so the
+ * result does not run, but it shows that compile finishes and what a real binary
+ * would embed: main.js and every role's bundle byte for byte, and the permission
+ * set deno.json names `aws-cni`, the same one the launcher passes as flags.
+ * Needs dist/bin from `make build` (`make test` builds first).
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import { Buffer } from "node:buffer";
+import { type RoleName, ROLES, roleUrl } from "../cli/roles.ts";
+import { permissionFlags } from "../tools/permission_flags.ts";
+
+const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
+const BIN = `${ROOT}/dist/bin`;
+/** Marks the start (and the end) of a standalone payload, followed by the metadata's length and JSON. */
+const MAGIC = "d3n0l4nd";
+
+/** The bundle's files a binary must embed: main.js and one per role. */
+function bundleFiles(): string[] {
+  return [
+    "main.js",
+    ...Object.values(ROLES).map(([path]) => path.replace(/^\.\//, "").replace(/\.ts$/, ".js")),
+  ];
+}
+
+async function projectSet(): Promise<unknown> {
+  return JSON.parse(await Deno.readTextFile(`${ROOT}/deno.json`)).permissions["aws-cni"];
+}
+
+/** The payload's metadata: the JSON after the magic and its little-endian u64 length. */
+function payloadMetadata(binary: Buffer): Record<string, unknown> {
+  for (let at = binary.indexOf(MAGIC); at !== -1; at = binary.indexOf(MAGIC, at + 1)) {
+    const start = at + MAGIC.length + 8;
+    if (start >= binary.length || binary[start] !== "{".charCodeAt(0)) continue;
+    const length = Number(binary.readBigUInt64LE(at + MAGIC.length));
+    return JSON.parse(binary.subarray(start, start + length).toString("utf8"));
+  }
+  throw new Error(`no ${MAGIC} payload with metadata in the compiled file`);
+}
+
+/** What `--allow-read=/a,/b` or `--allow-env` says, as the payload's permissions record it. */
+function bakedFromFlags(flags: readonly string[]): Record<string, string[]> {
+  const baked: Record<string, string[]> = {};
+  for (const flag of flags) {
+    const match = /^--(allow|deny|ignore)-([a-z]+)(?:=(.*))?$/.exec(flag);
+    assert.ok(match, flag);
+    baked[`${match[1]}_${match[2]}`] = match[3] === undefined ? [] : match[3].split(",");
+  }
+  return baked;
+}
+
+Deno.test("compile with a stand-in runtime embeds main.js, every role's bundle and deno.json's permission set", async () => {
+  for (const file of bundleFiles()) {
+    assert.ok(
+      (await Deno.stat(`${BIN}/${file}`).catch(() => null))?.isFile,
+      `${BIN}/${file}: run \`make build\``,
+    );
+  }
+  const dir = await Deno.makeTempDir();
+  try {
+    const standIn = `${dir}/denort`;
+    await Deno.copyFile(await Deno.realPath("/bin/true"), standIn);
+    const out = `${dir}/aws-cni`;
+    const result = await new Deno.Command("bash", {
+      args: [`${ROOT}/tools/compile.sh`, out],
+      env: { DENORT_BIN: standIn, DENO_NO_UPDATE_CHECK: "1" },
+    }).output();
+    assert.equal(result.code, 0, `compile failed: ${new TextDecoder().decode(result.stderr)}`);
+    const binary = Buffer.from(await Deno.readFile(out));
+    assert.ok(
+      binary.subarray(0, 4).equals(Buffer.from("\x7fELF", "latin1")),
+      "the output is the stand-in, an ELF file",
+    );
+    for (const file of bundleFiles()) {
+      const content = await Deno.readFile(`${BIN}/${file}`);
+      assert.notEqual(binary.indexOf(Buffer.from(content)), -1, `the payload lacks dist/bin/${file}`);
+    }
+    const metadata = payloadMetadata(binary);
+    assert.match(String(metadata.entrypoint_key), /(^|\/)dist\/bin\/main\.js$/);
+    const permissions = metadata.permissions as Record<string, unknown>;
+    const expected = bakedFromFlags(permissionFlags(await projectSet(), ROOT));
+    for (const [key, value] of Object.entries(permissions)) {
+      if (key === "prompt" || key.endsWith("_import")) continue;
+      assert.deepEqual(value, expected[key] ?? null, key);
+    }
+    for (const key of Object.keys(expected)) assert.ok(key in permissions, `the payload has no ${key}`);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test({
+  name:
+    "the launcher runs the bundle a binary embeds, with deno.json's permission set as flags and no config",
+  ignore: !(await Deno.readTextFile(`${ROOT}/dist/aws-cni`).catch(() => "")).includes("aws-cni LAUNCHER"),
+  fn: async () => {
+    const text = await Deno.readTextFile(`${ROOT}/dist/aws-cni`);
+    const exec = text.split("\n").find((line) => line.startsWith("exec "));
+    assert.ok(exec, "the launcher has an exec line");
+    const words = [...exec.matchAll(/'([^']*)'/g)].map((match) => match[1]);
+    const flags = permissionFlags(await projectSet(), ROOT, [BIN]);
+    assert.deepEqual(words.slice(1, 5), ["run", "--quiet", "--no-config", "--no-prompt"]);
+    assert.deepEqual(words.slice(5, -1), flags);
+    assert.equal(words.at(-1), `${BIN}/main.js`);
+  },
+});
+
+Deno.test("each role's bundle, found as the bundled main.js finds it, exports that role's entry function", async () => {
+  for (const [name, [, symbol]] of Object.entries(ROLES)) {
+    const mod: Record<string, unknown> = await import(roleUrl(name as RoleName, `file://${BIN}/main.js`));
+    assert.equal(typeof mod[symbol], "function", `${name}: ${symbol}`);
+  }
+});
