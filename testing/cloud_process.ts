@@ -107,10 +107,20 @@ export async function startCloudProcess(
     return logText;
   })().catch(() => logText);
   const exited = child.status;
-  const line = await firstLine(child.stdout);
+  // A cloud that does not serve within a minute is killed (and its log shown).
+  const slow = setTimeout(() => {
+    try {
+      child.kill("SIGKILL");
+    } catch {
+      // gone meanwhile
+    }
+  }, 60_000);
+  const line = await firstLine(child.stdout).finally(() => clearTimeout(slow));
   if (line === null) {
     const status = await exited;
-    throw new Error(`The simulated cloud exited (code ${status.code}) before serving: ${await stderr}`);
+    throw new Error(
+      `The simulated cloud exited (code ${status.code}, signal ${status.signal}) before serving: ${await stderr}`,
+    );
   }
   const ready = JSON.parse(line) as CloudReady;
   const control = new CloudControl(ready.control);

@@ -100,7 +100,7 @@ export interface NodeOptions {
   readonly start?: boolean;
   /** Run on another node's files (its mount namespace), with a namespace and cloud of its own. */
   readonly filesOf?: TestNode;
-  /** Another log file (e.g. for a second daemon on the same files). */
+  /** ipamd's log file (`AWS_VPC_K8S_CNI_LOG_FILE`), as the node sees it; default `NODE_PATHS.log`. */
   readonly log?: string;
 }
 
@@ -197,7 +197,13 @@ export class NodeDaemon {
     if (cloud === null) throw new Error("A node without a cloud runs no daemon");
     const child = new Deno.Command("nsenter", {
       args: [...this.#node.enter(), AWS_CNI, "--daemon", ...this.#args, ...args],
-      env: pluginEnv({ ...cloud.daemonEnv, ...NODE_DAEMON_ENV, ...this.#env, ...env }),
+      env: pluginEnv({
+        ...cloud.daemonEnv,
+        ...NODE_DAEMON_ENV,
+        AWS_VPC_K8S_CNI_LOG_FILE: this.#node.paths.log,
+        ...this.#env,
+        ...env,
+      }),
       clearEnv: true,
       stdin: "null",
       stdout: "null",
@@ -418,6 +424,34 @@ export class TestNode implements AsyncDisposable {
     const response = await this.fetchLoopback(this.#introspectionPort, "/v1/pool");
     if (!response.ok) throw new Error(`GET /v1/pool: ${response.status} ${await response.text()}`);
     return await response.json() as PoolReport;
+  }
+
+  /**
+   * Waits until the pool has settled: the next reconcile pass has nothing to do,
+   * and every ENI's link is up in the node (the cloud plugged it, ipamd set it
+   * up) and has its IPv6 link-local address, as a NIC has a moment after it is up.
+   */
+  async settled(timeoutMs = 60_000): Promise<PoolReport> {
+    const until = Date.now() + timeoutMs;
+    let last: PoolReport | undefined;
+    for (;;) {
+      last = await this.pool().catch(() => undefined);
+      if (last !== undefined && last.next.actions.length === 0 && await this.#linksUp(last)) return last;
+      if (Date.now() > until) {
+        throw new Error(`The pool did not settle within ${timeoutMs} ms: ${JSON.stringify(last?.next)}`);
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+  }
+
+  /** Every ENI's link is up, and done with duplicate address detection (its IPv6 link-local address). */
+  async #linksUp(report: PoolReport): Promise<boolean> {
+    const links = await this.netns.ipJson("addr", "show");
+    const up = links.filter((link) => (link["flags"] as string[]).includes("UP"));
+    const tentative = up.some((link) =>
+      (link["addr_info"] as { tentative?: boolean }[]).some((address) => address.tentative === true)
+    );
+    return up.length >= report.enis.length + 1 && !tentative;
   }
 
   /** ipamd's Prometheus metrics. */

@@ -78,7 +78,9 @@ export interface VethLinksOptions {
   readonly vpcNetns?: string | null;
   /** Router addresses (`a.b.c.d/n`, one per subnet) for the VPC side's bridge. */
   readonly routers: readonly string[];
-  /** Default: `ip` in this process's namespace. */
+  /** The node's namespace, under /run/netns; default: this process's own. */
+  readonly nodeNetns?: string;
+  /** Default: `ip` run by this process. */
   readonly ip?: IpRunner;
 }
 
@@ -88,12 +90,19 @@ const BRIDGE = "vpc0";
 export class VethLinks implements EniLinks {
   readonly vpc: VpcSide;
   readonly #ip: IpRunner;
+  readonly #node: { readonly netns?: string };
   readonly #holder: Deno.ChildProcess | null;
   readonly #plugged = new Map<string, PluggedLink>();
 
-  private constructor(vpc: VpcSide, ip: IpRunner, holder: Deno.ChildProcess | null) {
+  private constructor(
+    vpc: VpcSide,
+    ip: IpRunner,
+    node: string | undefined,
+    holder: Deno.ChildProcess | null,
+  ) {
     this.vpc = vpc;
     this.#ip = ip;
+    this.#node = node === undefined ? {} : { netns: node };
     this.#holder = holder;
   }
 
@@ -104,19 +113,21 @@ export class VethLinks implements EniLinks {
     let netns = options.vpcNetns ?? null;
     if (netns !== null) netnsName(netns);
     if (netns === null) {
-      // The holder lives as long as this process: a cloud that is killed takes its VPC side, and so its links, along.
-      const watch = `while kill -0 ${Deno.pid} 2>/dev/null; do sleep 1; done`;
+      // The holder says when it runs in its namespace, and lives as long as this process: a cloud that is
+      // killed takes its VPC side, and so its links, along.
+      const watch = `echo ready && while kill -0 ${Deno.pid} 2>/dev/null; do sleep 1; done`;
       holder = new Deno.Command("unshare", {
         args: ["--net", "sh", "-c", watch],
         stdin: "null",
-        stdout: "null",
+        stdout: "piped",
         stderr: "piped",
       }).spawn();
       netns = `/proc/${holder.pid}/ns/net`;
     }
-    const links = new VethLinks({ netns, holderPid: holder?.pid ?? null }, ip, holder);
+    if (options.nodeNetns !== undefined) netnsName(options.nodeNetns);
+    const links = new VethLinks({ netns, holderPid: holder?.pid ?? null }, ip, options.nodeNetns, holder);
     try {
-      if (holder !== null) await links.#waitForOwnNetns();
+      if (holder !== null) await links.#holderReady();
       await ip.apply([
         ["link", "set", "dev", "lo", "up"],
         ["link", "add", "name", BRIDGE, "mtu", String(ENI_MTU), "type", "bridge"],
@@ -147,14 +158,14 @@ export class VethLinks implements EniLinks {
         ...["link", "add", "name", name, "address", mac, "mtu", String(ENI_MTU), "type", "veth"],
         ...["peer", "name", peer, "mtu", String(ENI_MTU), "netns", target],
       ],
-    ]);
+    ], this.#node);
     this.#plugged.set(mac, { name, mac, deviceIndex: link.deviceIndex });
     await this.#ip.apply([["link", "set", "dev", peer, "master", BRIDGE, "up"]], { netns: this.vpc.netns });
     await this.#ip.apply([
       ["link", "set", "dev", name, "up"],
       ...(link.address === undefined ? [] : [["addr", "add", link.address, "dev", name]]),
       ...(link.gateway === undefined ? [] : [["route", "add", "default", "via", link.gateway, "dev", name]]),
-    ]);
+    ], this.#node);
     return name;
   }
 
@@ -179,26 +190,26 @@ export class VethLinks implements EniLinks {
       } catch {
         // already gone
       }
-      await this.#holder.output().catch(() => {});
+      await this.#holder.status;
     } else {
       await this.#ip.applyAll([["link", "del", "dev", BRIDGE]], { netns: this.vpc.netns });
     }
     if (errors.length > 0) throw new AggregateError(errors, "Cannot remove every ENI link");
   }
 
-  /** Resolves once the holder runs in a namespace other than this process's. */
-  async #waitForOwnNetns(): Promise<void> {
-    const own = await Deno.readLink("/proc/self/ns/net");
-    for (let attempt = 0; attempt < 200; attempt++) {
-      const theirs = await Deno.readLink(this.vpc.netns).catch(() => own);
-      if (theirs !== own) return;
-      await new Promise((resolve) => setTimeout(resolve, 10));
+  /** Resolves once the holder runs in its own namespace; throws with its stderr when it could not. */
+  async #holderReady(): Promise<void> {
+    const holder = this.#holder!;
+    const reader = holder.stdout.getReader();
+    const first = await reader.read();
+    reader.releaseLock();
+    if (new TextDecoder().decode(first.value ?? new Uint8Array()).includes("ready")) {
+      holder.stdout.cancel().catch(() => {});
+      holder.stderr.cancel().catch(() => {});
+      return;
     }
-    const stderr = this.#holder === null
-      ? ""
-      : new TextDecoder().decode((await this.#holder.output()).stderr);
-    throw new Error(
-      `Cannot make the VPC side's network namespace: ${stderr.trim() || "unshare did not start"}`,
-    );
+    const text = (await new Response(holder.stderr).text().catch(() => "")).trim();
+    await holder.status;
+    throw new Error(`Cannot make the VPC side's network namespace: ${text || "unshare failed"}`);
   }
 }
