@@ -91,7 +91,10 @@ Deno.test({
       0,
       "checkpoint closed to others",
     );
-    const listening = await listeners(node.netns.path);
+    // ipamd's listeners: the node's, less the simulated cloud's EC2 and IMDS (which stand in for AWS).
+    const { ec2Endpoint, imdsEndpoint } = node.cloud!.ready;
+    const cloud = [ec2Endpoint, imdsEndpoint].map((url) => new URL(url).host);
+    const listening = (await listeners(node.netns.path)).filter((l) => !cloud.includes(l));
     const open = listening.filter((l) => !l.startsWith("127.") && !l.startsWith("::1:"));
     const defaults = parseIpamdConfig({});
     const stopped = await node.daemon.stop();
