@@ -129,7 +129,7 @@ const SCENARIOS: readonly Scenario[] = [
     says: /still warming/,
     shows: /"waitingAdds":[1-9]/,
     showsFirst: false,
-    describe: "a new ENI stays attaching until EC2 is moved on",
+    describe: "new attaches are held attaching until the cloud releases them",
   },
 ];
 
