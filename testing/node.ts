@@ -32,7 +32,8 @@ import { type RpcServer, startRpcServer } from "../ipamd/rpc/server.ts";
 import { releaseQueuePath } from "../shared/release_queue.ts";
 import { type CloudProcess, type CloudProcessOptions, startCloudProcess } from "./cloud_process.ts";
 import { MemoryBackend } from "./fake_ipamd.ts";
-import { waitServing } from "./ipamd_requests.ts";
+import { AWS_CNI, binaryBuilt as builtHere, pluginEnv } from "./binary.ts";
+import { NodeDaemon } from "./node_daemon.ts";
 import { type LoopbackBridge, startLoopbackBridge } from "./loopback_bridge.ts";
 import {
   canCreateNetns,
@@ -42,12 +43,11 @@ import {
   createTempDir,
   type Netns,
   type NodeMounts,
-  run,
   type RunResult,
 } from "./netns.ts";
 
-/** The built binary (`make build`), by absolute path: `nsenter --mount` starts programs in `/`. */
-export const AWS_CNI = new URL("../dist/aws-cni", import.meta.url).pathname;
+export { AWS_CNI, binaryBuilt, pluginEnv, pluginJson, podEnv } from "./binary.ts";
+export { type DaemonExit, NODE_DAEMON_ENV, NodeDaemon } from "./node_daemon.ts";
 
 /** The files of a node, as the node sees them (`TestNode.outside` maps them for this process). */
 export interface NodePaths {
@@ -77,13 +77,6 @@ export const NODE_PATHS: NodePaths = Object.freeze({
 /** The directory systemd makes for ipamd (`RuntimeDirectory=aws-node`, `RuntimeDirectoryMode=0700`). */
 export const RUNTIME_DIR = "/run/aws-node";
 
-/** The settings every test node's daemon starts with (a test's `env` wins). */
-export const NODE_DAEMON_ENV: Readonly<Record<string, string>> = Object.freeze({
-  AWS_VPC_K8S_CNI_LOG_FILE: NODE_PATHS.log,
-  AWS_VPC_K8S_CNI_LOGLEVEL: "INFO",
-  POOL_RECONCILE_INTERVAL: "1",
-});
-
 /** What to run on the node. */
 export interface NodeOptions {
   /** Part of the namespaces' names (default "node"). */
@@ -104,169 +97,9 @@ export interface NodeOptions {
   readonly log?: string;
 }
 
-/** How a daemon run ended. */
-export interface DaemonExit {
-  readonly code: number;
-  readonly signal: string | null;
-  readonly stderr: string;
-}
-
 /** Whether test nodes can be made here: root, namespaces, mounts and a built `dist/aws-cni`. */
 export async function nodesReady(): Promise<boolean> {
-  return await canCreateNetns() && await canCreateNodeMounts() && await binaryBuilt();
-}
-
-/** Whether `dist/aws-cni` exists (it comes from `make build`). */
-export async function binaryBuilt(): Promise<boolean> {
-  return (await run("test", ["-x", AWS_CNI])).code === 0;
-}
-
-/** The env a runtime gives a plugin: CNI_* plus what Deno itself needs. */
-export function pluginEnv(cni: Record<string, string>): Record<string, string> {
-  const keep: Record<string, string> = {};
-  for (const name of ["PATH", "HOME", "DENO_DIR", "DENO_NO_UPDATE_CHECK", "XDG_CACHE_HOME"]) {
-    const value = Deno.env.get(name);
-    if (value !== undefined) keep[name] = value;
-  }
-  return { ...keep, ...cni };
-}
-
-/** The env a runtime gives the plugin for one pod. */
-export function podEnv(command: string, netns: string, containerId: string): Record<string, string> {
-  return {
-    CNI_COMMAND: command,
-    CNI_CONTAINERID: containerId,
-    CNI_NETNS: netns,
-    CNI_IFNAME: "eth0",
-    CNI_PATH: "/opt/cni/bin",
-    CNI_ARGS: `IgnoreUnknown=1;K8S_POD_NAMESPACE=default;K8S_POD_NAME=${containerId}`,
-  };
-}
-
-/** Parses the plugin's one stdout document (undefined for an empty stdout). */
-export function pluginJson(result: RunResult): Record<string, unknown> | undefined {
-  const text = result.stdout.trim();
-  if (text === "") return undefined;
-  try {
-    return JSON.parse(text);
-  } catch {
-    throw new Error(`plugin stdout is not one JSON document: ${result.stdout}\nstderr: ${result.stderr}`);
-  }
-}
-
-/** `dist/aws-cni --daemon` on a node: started, killed and restarted by the test. */
-export class NodeDaemon {
-  readonly #node: TestNode;
-  readonly #env: Readonly<Record<string, string>>;
-  readonly #args: readonly string[];
-  #child: Deno.ChildProcess | null = null;
-  #stderr: Promise<string> = Promise.resolve("");
-  #starts = 0;
-  #alive = false;
-
-  constructor(node: TestNode, env: Readonly<Record<string, string>>, args: readonly string[]) {
-    this.#node = node;
-    this.#env = env;
-    this.#args = args;
-  }
-
-  /** How many times the daemon was started. */
-  get starts(): number {
-    return this.#starts;
-  }
-
-  /** Whether the process this object started last has not exited (whoever ended it). */
-  get alive(): boolean {
-    return this.#alive;
-  }
-
-  /** Whether a daemon process is running as far as this object knows (not yet reaped). */
-  get running(): boolean {
-    return this.#child !== null;
-  }
-
-  /** The pid of the running daemon. */
-  get pid(): number | null {
-    return this.#child?.pid ?? null;
-  }
-
-  /** Spawns the daemon inside the node without waiting for it; `env` adds to its settings. */
-  spawn(env: Record<string, string> = {}, args: readonly string[] = []): Deno.ChildProcess {
-    if (this.#child !== null) throw new Error("ipamd is already running");
-    const cloud = this.#node.cloud;
-    if (cloud === null) throw new Error("A node without a cloud runs no daemon");
-    const child = new Deno.Command("nsenter", {
-      args: [...this.#node.enter(), AWS_CNI, "--daemon", ...this.#args, ...args],
-      env: pluginEnv({
-        ...cloud.daemonEnv,
-        ...NODE_DAEMON_ENV,
-        AWS_VPC_K8S_CNI_LOG_FILE: this.#node.paths.log,
-        ...this.#env,
-        ...env,
-      }),
-      clearEnv: true,
-      stdin: "null",
-      stdout: "null",
-      stderr: "piped",
-    }).spawn();
-    this.#child = child;
-    this.#starts++;
-    this.#alive = true;
-    child.status.then(() => {
-      if (this.#child === child) this.#alive = false;
-    });
-    this.#stderr = new Response(child.stderr).text().catch(() => "");
-    return child;
-  }
-
-  /** Starts the daemon and waits until its socket serves. */
-  async start(env: Record<string, string> = {}, args: readonly string[] = []): Promise<void> {
-    const child = this.spawn(env, args);
-    const exited = child.status.then((s) => {
-      throw new Error(`ipamd exited (code ${s.code}, signal ${s.signal}) before serving`);
-    });
-    try {
-      await Promise.race([waitServing(this.#node.outside(this.#node.paths.socket), 60_000), exited]);
-    } catch (error) {
-      const stderr = await this.kill9().then((e) => e?.stderr ?? "");
-      const log = await this.#node.readFile(this.#node.paths.log) ?? "";
-      const cloud = this.#node.cloud?.log().slice(-2000) ?? "";
-      throw new Error(
-        `${(error as Error).message}\nstderr: ${stderr}\nlog tail: ${log.slice(-2000)}\ncloud: ${cloud}`,
-      );
-    }
-    exited.catch(() => {});
-  }
-
-  /** Waits for the daemon to exit on its own. */
-  async exit(): Promise<DaemonExit> {
-    const child = this.#child;
-    if (child === null) throw new Error("ipamd is not running");
-    const status = await child.status;
-    this.#child = null;
-    return { code: status.code, signal: status.signal, stderr: await this.#stderr };
-  }
-
-  /** SIGKILL, as a crash; resolves once it is gone (undefined when none ran). */
-  async kill9(): Promise<DaemonExit | undefined> {
-    if (this.#child === null) return undefined;
-    try {
-      this.#child.kill("SIGKILL");
-    } catch {
-      // already exited
-    }
-    return await this.exit();
-  }
-
-  /** SIGTERM, as systemd stops it. */
-  async stop(): Promise<DaemonExit> {
-    try {
-      this.#child?.kill("SIGTERM");
-    } catch {
-      // already exited
-    }
-    return await this.exit();
-  }
+  return await canCreateNetns() && await canCreateNodeMounts() && await builtHere();
 }
 
 /** A node: namespaces, mounts, the cloud, ipamd (real or fake), pods. */

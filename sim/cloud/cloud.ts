@@ -7,7 +7,7 @@
  * @module
  */
 import { cidrSize, type Clock, type Logger, parseCidr, silentLogger } from "../../shared/mod.ts";
-import { EC2_THROTTLE_DEFAULTS, type ThrottleCategory } from "../../ipamd/cloud/mod.ts";
+import { EC2_THROTTLE_DEFAULTS } from "../../ipamd/cloud/mod.ts";
 import type { Ec2Action, Ec2SimState, Ec2Simulation } from "../ec2/mod.ts";
 import { EC2_ACTIONS, type Emulator, type ImdsRequestRecord, startEmulator } from "../emulator/mod.ts";
 import { type CloudAccount, createCloudAccount } from "./account.ts";
@@ -145,9 +145,7 @@ export async function startCloud(options: CloudOptions, deps: CloudDeps): Promis
             throw new RangeError(`Invalid bucket for "${category}": ${JSON.stringify(spec)}`);
           }
         }
-        sim.throttle.enable(
-          buckets as Partial<Record<ThrottleCategory, typeof EC2_THROTTLE_DEFAULTS.mutating>>,
-        );
+        sim.throttle.enable(buckets);
       },
       setApiLatency: (action, ms) => sim.knobs.setLatencyMs(checkAction(action), ms),
       setAttachLatency: (ms) => sim.knobs.setAttachLatency(ms === null ? null : { kind: "fixed", ms }),
