@@ -6,10 +6,13 @@ import { processIo } from "./shared/process_io.ts";
 import { refusedAccess } from "./shared/errors.ts";
 import { VERSION } from "./shared/version.ts";
 import { type RoleEntry, type RoleName, ROLES, roleUrl, USAGE } from "./cli/mod.ts";
+import { narrow } from "./shared/narrow.ts";
 
 /** Loads a role by a computed specifier, so `deno run` never resolves the daemon's npm graph for the plugin. */
 async function role(name: RoleName): Promise<RoleEntry> {
   const mod: Record<string, unknown> = await import(roleUrl(name, import.meta.url));
+  // Each role drops the permissions it does not use; the plugin does once it has checked CNI_NETNS.
+  if (name !== "plugin") narrow(name);
   return mod[ROLES[name][1]] as RoleEntry;
 }
 

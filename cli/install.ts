@@ -74,10 +74,19 @@ function runningCompiled(): boolean {
   return !/^deno(\.exe)?$/.test(name);
 }
 
+/** `dist/aws-cni` of the checkout this module runs from: its sources, or the bundle in `dist/bin`. */
+export function launcherPath(moduleUrl: string): string {
+  const path = new URL(moduleUrl).pathname;
+  const bundle = path.lastIndexOf("/dist/bin/");
+  return bundle >= 0
+    ? `${path.slice(0, bundle)}/dist/aws-cni`
+    : new URL("../dist/aws-cni", moduleUrl).pathname;
+}
+
 async function findBinary(flag: string | undefined): Promise<BinarySource> {
   let path = flag;
   if (path === undefined) {
-    path = runningCompiled() ? Deno.execPath() : new URL("../dist/aws-cni", import.meta.url).pathname;
+    path = runningCompiled() ? Deno.execPath() : launcherPath(import.meta.url);
   }
   let head: string;
   try {
@@ -121,7 +130,7 @@ async function install(io: Io, paths: Layout, options: { binary?: string; writeC
   if (source.launcher) {
     io.stderr(
       `warning: ${source.path} is the launcher script \`make build\` writes when \`deno compile\` cannot ` +
-        "get its runtime: it runs main.ts from the checkout with the pinned Deno. It was copied as it is, " +
+        "get its runtime: it runs the bundle in the checkout's dist/bin with the pinned Deno. It was copied as it is, " +
         "so the plugin and ipamd work only while that checkout and Deno stay where they are (and the " +
         "unit's ProtectHome may hide them). Build a compiled binary for a real node: " +
         "DENORT_BIN=/path/to/denort make build.\n",

@@ -6,7 +6,7 @@
  * @module
  */
 import { parseArgs } from "node:util";
-import type { Io } from "../shared/mod.ts";
+import { type Io, refusedAccess } from "../shared/mod.ts";
 import { ConfigError } from "../ipamd/config/mod.ts";
 import { UnknownInstanceTypeError } from "../ipamd/limits/mod.ts";
 import { NODE_FLAG_OPTIONS, resolveNodeFlags, UsageError } from "./node_flags.ts";
@@ -32,6 +32,8 @@ const USAGE =
   `usage: aws-cni replay --instance-type T [--nodes N] [settings as in plan] [--policy aws-cni|reference]
   (--trace FILE | --scenario burst|churn|launch) [--seed S] [--json] [--plot FILE.svg]
 
+  --trace - reads the trace from stdin; --plot - writes the SVG to stdout and the report to stderr
+
   settings: --warm-eni-target N --warm-ip-target N --minimum-ip-target N --max-eni N --max-pods N
             --prefix-delegation --warm-prefix-target N --ip-cooldown-period S (or the daemon's env vars)
   scenario: --pods N (burst/launch: per node; churn: mean) --lifetime S --duration S (churn)
@@ -56,10 +58,37 @@ const STRING_FLAGS = [
   "call-latency-ms",
 ];
 
-/** `Io` plus whether stderr is a terminal (for the progress bar) and file access. */
+/** `Io` plus file access. */
 export interface ReplayIo extends Io {
   readonly readTextFile?: (path: string) => Promise<string>;
-  readonly writeTextFile?: (path: string, text: string) => Promise<void>;
+  /** Opens an output file before the simulation runs, so a path it cannot write fails at once; returns its writer. */
+  readonly openOutput?: (path: string) => Promise<(text: string) => Promise<void>>;
+}
+
+/** Creates `path` (keeping what it holds until the writer runs) and returns a writer that replaces it. */
+async function openOutput(path: string): Promise<(text: string) => Promise<void>> {
+  (await Deno.open(path, { write: true, create: true })).close();
+  return (text) => Deno.writeTextFile(path, text);
+}
+
+/** Errors of a file a flag names: a usage error (exit code 2) naming the flag and the path. */
+async function withFile<T>(flag: string, path: string, verb: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (error) {
+    if (error instanceof Deno.errors.NotCapable) {
+      throw new UsageError(
+        `Cannot ${verb} --${flag} "${path}": ${refusedAccess(error)}: outside what this binary may use`,
+      );
+    }
+    if (error instanceof Deno.errors.NotFound || error instanceof Deno.errors.PermissionDenied) {
+      throw new UsageError(`Cannot ${verb} --${flag} "${path}": ${error.message}`);
+    }
+    if (error instanceof Deno.errors.IsADirectory) {
+      throw new UsageError(`Cannot ${verb} --${flag} "${path}": it is a directory`);
+    }
+    throw error;
+  }
 }
 
 /** Runs `replay` with the given process IO; returns the exit code. */
@@ -84,8 +113,14 @@ export async function replayCommand(io: ReplayIo): Promise<number> {
   }
   if (values.help === true) return io.stdout(USAGE), 0;
   let options: Omit<ReplayOptions, "onProgress">;
+  const plot = typeof values.plot === "string" ? values.plot : undefined;
+  let writePlot: ((text: string) => Promise<void>) | undefined;
   try {
     options = await resolveOptions(values, io);
+    if (plot === "-") writePlot = (text) => Promise.resolve(io.stdout(text));
+    else if (plot !== undefined) {
+      writePlot = await withFile("plot", plot, "write", () => (io.openOutput ?? openOutput)(plot));
+    }
   } catch (error) {
     if (
       error instanceof UsageError || error instanceof ConfigError ||
@@ -104,11 +139,14 @@ export async function replayCommand(io: ReplayIo): Promise<number> {
   const result = await runReplay({ ...options, ...(bar ? { onProgress: bar.update } : {}) });
   bar?.done();
   const report = buildReport(result);
-  io.stdout(values.json === true ? JSON.stringify(report, null, 2) + "\n" : renderReport(report));
-  if (typeof values.plot === "string") {
+  // With --plot -, stdout carries the SVG alone.
+  (plot === "-" ? io.stderr : io.stdout)(
+    values.json === true ? JSON.stringify(report, null, 2) + "\n" : renderReport(report),
+  );
+  if (writePlot !== undefined) {
     const title =
       `${report.workload} on ${report.instanceType} × ${report.nodes.length}, policy ${report.policy}`;
-    await (io.writeTextFile ?? Deno.writeTextFile)(values.plot, renderSvg(result.samples, title));
+    await writePlot(renderSvg(result.samples, title));
   }
   return 0;
 }
@@ -162,7 +200,10 @@ async function workloadOf(
   }
   const nodes = integer("nodes", 1);
   if (trace !== undefined) {
-    const workload = parseTrace(await (io.readTextFile ?? Deno.readTextFile)(trace), trace);
+    const text = trace === "-"
+      ? new TextDecoder().decode(await io.readStdin())
+      : await withFile("trace", trace, "read", () => (io.readTextFile ?? Deno.readTextFile)(trace));
+    const workload = parseTrace(text, trace === "-" ? "stdin" : trace);
     const extra = Array.from(
       { length: Math.max((nodes ?? 0) - workload.nodes.length, 0) },
       (_, i) => `idle-${i + 1}`,

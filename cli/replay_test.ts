@@ -35,10 +35,11 @@ Deno.test("replay reads a trace, writes the plot and shows a progress bar when a
       ],
     }),
     readTextFile: (path: string) => Promise.resolve(files[path]!),
-    writeTextFile: (path: string, text: string) => {
-      files[path] = text;
-      return Promise.resolve();
-    },
+    openOutput: (path: string) =>
+      Promise.resolve((text: string) => {
+        files[path] = text;
+        return Promise.resolve();
+      }),
   };
   equal(await replayCommand(io), 0, io.err.join(""));
   match(io.out.join(""), /policy reference/);
@@ -65,4 +66,44 @@ Deno.test("replay rejects bad usage with exit code 2", async () => {
     equal(await replayCommand(io), 2, args.join(" "));
     match(io.err.join(""), /aws-cni replay: /);
   }
+});
+
+Deno.test("replay --trace - reads stdin, and --plot - puts the SVG alone on stdout and the report on stderr", async () => {
+  const io = recordedIo({
+    args: ["--instance-type", "t3.small", "--trace", "-", "--plot", "-"],
+    stdin: '{"t":0,"node":"a","op":"add","pod":"p"}\n{"t":40,"node":"a","op":"del","pod":"p"}\n',
+  });
+  equal(await replayCommand(io), 0, io.err.join(""));
+  match(io.out.join(""), /^<svg [^>]*>[\s\S]*<\/svg>\n?$/);
+  match(io.err.join(""), /policy aws-cni/);
+  match(io.err.join(""), /^replay stdin \(trace stdin\)/);
+});
+
+Deno.test("replay refuses a --plot path it cannot write before it simulates anything", async () => {
+  let opened = 0;
+  const io = {
+    ...recordedIo({
+      args: [
+        "--instance-type",
+        "m5.xlarge",
+        "--scenario",
+        "burst",
+        "--pods",
+        "10",
+        "--plot",
+        "/nowhere/x.svg",
+      ],
+    }),
+    openOutput: () => {
+      opened++;
+      return Promise.reject(new Deno.errors.NotFound("No such file or directory (os error 2)"));
+    },
+  };
+  equal(await replayCommand(io), 2);
+  equal(opened, 1);
+  deepStrictEqual(io.out, [], "no report: the simulation did not run");
+  equal(
+    io.err.join(""),
+    'aws-cni replay: Cannot write --plot "/nowhere/x.svg": No such file or directory (os error 2)\n',
+  );
 });

@@ -1,8 +1,10 @@
 /**
  * ADD: two `ip` sessions start at once, one on the host and one in the pod's
  * netns, and make the veth pair and the pod side that needs no address while
- * ipamd picks the address; then the host route and rules and the pod's
- * address go to both sessions at once, which are left to exit on their own.
+ * ipamd picks the address (the pod side only once the pod end is seen outside
+ * the node's namespace, when the plugin could not look at CNI_NETNS itself);
+ * then the host route and rules and the pod's address go to both sessions at
+ * once, which are left to exit on their own.
  * If anything fails, everything done so far is undone and the address is
  * released (or queued).
  *
@@ -13,12 +15,13 @@ import {
   CniErrorCode,
   errorText,
   type IpLineFailure,
-  type IpSession,
   NetnsNotFoundError,
+  NotNetnsError,
   parseIpv4,
 } from "../shared/mod.ts";
 import type { IpAllocationMetadata } from "../shared/rpc/mod.ts";
 import type { VerbContext } from "./deps.ts";
+import type { IpSession } from "./ip_session.ts";
 import { cniErrorFromIpamd } from "./ipamd_api.ts";
 import {
   hostRouteCommands,
@@ -49,7 +52,7 @@ export async function cmdAdd(ctx: VerbContext): Promise<CniResult> {
   replying.catch(() => {}); // awaited below
   const p = await pair(ctx);
   const sessions: Sessions = { host: deps.ip.open(), pod: deps.ip.open({ netns: env.netns }) };
-  const made = makePair(sessions, p);
+  const made = makePair(ctx, sessions, p);
   made.catch(() => {}); // awaited below; a failure is handled there
   let reply;
   try {
@@ -78,10 +81,12 @@ export async function cmdAdd(ctx: VerbContext): Promise<CniResult> {
     await Promise.all([sessions.host.end(), sessions.pod.end()]);
     log.error("wiring failed; rolling back", { error: errorText(error), hostVeth: wiring.hostVeth });
     await rollback(ctx, wiring, [wiring.podIp]);
+    if (error instanceof CniError) throw error;
     if (error instanceof NetnsNotFoundError) {
+      const problem = error instanceof NotNetnsError ? "is not a network namespace" : "cannot be opened";
       throw new CniError(
         CniErrorCode.INVALID_ENV,
-        `Invalid environment: CNI_NETNS "${env.netns}" is not a network namespace`,
+        `Invalid environment: CNI_NETNS "${env.netns}" ${problem}`,
         {
           details: errorText(error),
           cause: error,
@@ -118,6 +123,24 @@ async function pair(ctx: VerbContext): Promise<PodPair> {
   };
 }
 
+/**
+ * When the plugin could not look at CNI_NETNS itself (a /proc link, or a path
+ * outside its read permission), the kernel has now opened it: the pod end of the
+ * pair must have landed in another namespace than the node's, which `ip` shows
+ * as the host end's `link_netnsid`. Otherwise CNI_NETNS is the node's own.
+ */
+async function checkPodEndElsewhere(ctx: VerbContext, p: PodPair): Promise<void> {
+  if (ctx.netnsLooked) return;
+  const [links] = await ctx.deps.ip.query([["link", "show", "dev", p.hostVeth]]);
+  const link = Array.isArray(links) ? links[0] as Record<string, unknown> | undefined : undefined;
+  if (link !== undefined && link["link_netnsid"] === undefined) {
+    throw new CniError(
+      CniErrorCode.INVALID_ENV,
+      `Invalid environment: CNI_NETNS "${p.netns}" is the node's own network namespace`,
+    );
+  }
+}
+
 /** The wiring for an allocation, or undefined when its address is not IPv4. */
 function plan(p: PodPair, allocation: IpAllocationMetadata): PodWiring | undefined {
   try {
@@ -144,10 +167,15 @@ function throwFatal(failures: readonly IpLineFailure[], cleanup = 0): void {
   if (fatal !== undefined) throw fatal.error;
 }
 
-/** The pair (after removing a stale host veth of the same name), then the pod side that needs no address. */
-async function makePair({ host, pod }: Sessions, p: PodPair): Promise<void> {
+/**
+ * The pair (after removing a stale host veth of the same name), then, once the
+ * pod end is known to be elsewhere than the node's namespace, the pod side that
+ * needs no address.
+ */
+async function makePair(ctx: VerbContext, { host, pod }: Sessions, p: PodPair): Promise<void> {
   const stale = staleLinkCommands(p);
   throwFatal(await host.step([...stale, ...pairSetupCommands(p)]), stale.length);
+  await checkPodEndElsewhere(ctx, p);
   throwFatal(await pod.step(podLinkCommands(p)));
 }
 

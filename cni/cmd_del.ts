@@ -12,10 +12,10 @@ import {
   errorText,
   type IpCommand,
   type IpLineFailure,
-  type IpSession,
   NotFoundError,
 } from "../shared/mod.ts";
 import type { VerbContext } from "./deps.ts";
+import type { IpSession } from "./ip_session.ts";
 import { doomedName, hostTeardownCommands, podTeardownCommands } from "./pod_net.ts";
 import { releaseOrQueue } from "./release.ts";
 import { delRequest } from "./requests.ts";
@@ -62,9 +62,10 @@ export async function teardown(
   options: { readonly podSide?: boolean } = {},
 ): Promise<Error[]> {
   const { env, deps } = ctx;
-  const podSide = options.podSide !== false && env.netns !== "" && await deps.isNetns(env.netns)
-    ? removePodEnd(ctx)
-    : Promise.resolve([]);
+  const podSide =
+    options.podSide !== false && env.netns !== "" && (await deps.checkNetns(env.netns)).problem === undefined
+      ? removePodEnd(ctx)
+      : Promise.resolve([]);
   const hostSide = runAndLeave(deps.ip.open(), hostTeardownCommands(podIps));
   const results = await Promise.allSettled([podSide, hostSide]);
   const problems: Error[] = [];

@@ -17,6 +17,7 @@ import {
   type AddNetworkRequest,
   type DelNetworkReply,
   type DelNetworkRequest,
+  POOL_HEALTH_SERVICE,
   RpcCallError,
   ServingStatus,
   Status,
@@ -55,12 +56,7 @@ export interface IpamdApi {
   close(): Promise<void>;
 }
 
-/**
- * Health service name ipamd should register (proposal): SERVING while it has a
- * free address or can get more, NOT_SERVING when the pool is empty and cannot
- * grow. Until it exists, STATUS falls back to the whole server's health ("").
- */
-export const POOL_HEALTH_SERVICE = "aws-cni.pool";
+export { POOL_HEALTH_SERVICE };
 
 /** `IpamdApi` over `IpamdClient` (our own small HTTP/2 client; no node:http2, no grpc-js). */
 export class RpcIpamdApi implements IpamdApi {

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import type { IpCommand, IpRunner } from "../shared/ip_cmd.ts";
-import type { IpSessions } from "../shared/ip_session.ts";
+import type { IpSessions } from "./ip_session.ts";
 import { LinkNotFoundError } from "../shared/ip_cmd.ts";
 import { silentLogger } from "../shared/log.ts";
 import { createFakes, POD_NETNS } from "../testing/plugin_deps.ts";

@@ -2,47 +2,46 @@
  * `aws-cni --daemon`: ipamd as a host service.
  *
  * ```
- * aws-cni --daemon [--socket PATH] [--checkpoint PATH] [--simulate INSTANCE_TYPE
- *   [--simulate-state FILE] [--subnet-cidr CIDR] [--simulate-latency-ms MS] [--listen HOST:PORT]
- *   [--simulate-api-latency-ms ACTION=MS,…] [--host-network]]
+ * aws-cni --daemon [--socket PATH] [--checkpoint PATH] [--write-conflist DIR]
  * ```
+ *
+ * One code path: IMDS at `AWS_EC2_METADATA_SERVICE_ENDPOINT`, EC2 at
+ * `AWS_EC2_ENDPOINT` or `AWS_ENDPOINT_URL_EC2` (else the region's endpoint),
+ * credentials from the AWS SDK's default chain, and host networking in the
+ * daemon's network namespace. Tests run it so against the simulated cloud
+ * (sim/cloud), a process of its own standing in for the instance.
  *
  * @module
  */
 import { parseArgs } from "node:util";
-import { createLogger, errorText, type Io, parseCidr, systemClock } from "../shared/mod.ts";
+import { createLogger, errorText, type Io, systemClock } from "../shared/mod.ts";
 import { ConfigError, describeConfig, type IpamdConfig, parseIpamdConfig } from "./config/mod.ts";
+import { outsidePermissions, type PermissionQueries } from "./permitted.ts";
+import { roleMayUse } from "../shared/mod.ts";
 import { startDaemon } from "./daemon.ts";
-import { instanceLimits, lookupInstanceType, UnknownInstanceTypeError } from "./limits/mod.ts";
-import { CheckpointError, CheckpointWriteError, FileCheckpointStore } from "./pool/mod.ts";
-import { CloudError, type Ec2Port } from "./cloud/mod.ts";
-import { type AwsNode, NodeNetwork, openAwsNode } from "./node/mod.ts";
+import { instanceLimits } from "./limits/mod.ts";
+import { FileCheckpointStore } from "./pool/mod.ts";
+import { NodeNetwork, openAwsNode } from "./node/mod.ts";
 import { HostNetwork } from "./node/host/mod.ts";
 import { announceReady } from "./ops/mod.ts";
-import {
-  openSimulatedNode,
-  SimLinkPort,
-  SIMULATED_CREDENTIALS,
-  type SimulatedInstance,
-} from "../sim/node/mod.ts";
-import { ListenError } from "./rpc/mod.ts";
+import { StartupError } from "./startup_error.ts";
 
-const DAEMON_USAGE = `usage: aws-cni --daemon [--socket PATH] [--checkpoint PATH] [--simulate INSTANCE_TYPE
-  [--simulate-state FILE] [--subnet-cidr CIDR] [--simulate-latency-ms MS] [--listen HOST:PORT]
-  [--simulate-api-latency-ms ACTION=MS,...] [--host-network]]
+const DAEMON_USAGE = `usage: aws-cni --daemon [--socket PATH] [--checkpoint PATH] [--write-conflist DIR]
 
-Without --simulate, ipamd runs on an EC2 node: IMDS at AWS_EC2_METADATA_SERVICE_ENDPOINT,
-EC2 at AWS_EC2_ENDPOINT or AWS_ENDPOINT_URL_EC2 (else the region's endpoint), credentials
-from the AWS SDK's default chain. --simulate serves a simulated EC2 and IMDS in-process
-(--listen: EC2 on PORT, IMDS on PORT + 1) and runs the same daemon against it over HTTP.
-
-With --simulate, host networking (per-ENI links, tables, rules and SNAT) is set up only
-with --host-network, on stand-in links in the daemon's own network namespace: run it
-inside a namespace made for it, never on a real node's root namespace.
+ipamd runs on an EC2 node: IMDS at AWS_EC2_METADATA_SERVICE_ENDPOINT, EC2 at
+AWS_EC2_ENDPOINT or AWS_ENDPOINT_URL_EC2 (else the region's endpoint), credentials
+from the AWS SDK's default chain; it sets up the node's host networking (per-ENI
+links, tables, rules and SNAT) in its own network namespace.
 
 --write-conflist DIR writes DIR/10-aws.conflist once the socket serves, so kubelet sees
 the network as ready only then; under systemd (NOTIFY_SOCKET) READY=1 follows.
 `;
+
+/** The permission set as this process holds it, and as the plugin will. */
+const PERMISSIONS: PermissionQueries = {
+  self: (descriptor) => Deno.permissions.querySync(descriptor).state === "granted",
+  pluginMayWrite: (path) => roleMayUse("plugin", "write", path),
+};
 
 /** Time in-flight RPCs get to finish at shutdown. */
 const SHUTDOWN_GRACE_MS = 5_000;
@@ -56,13 +55,6 @@ export async function runDaemon(io: Io): Promise<number> {
       options: {
         socket: { type: "string" },
         checkpoint: { type: "string" },
-        simulate: { type: "string" },
-        "simulate-state": { type: "string" },
-        "subnet-cidr": { type: "string" },
-        "simulate-latency-ms": { type: "string" },
-        "simulate-api-latency-ms": { type: "string" },
-        listen: { type: "string" },
-        "host-network": { type: "boolean" },
         "write-conflist": { type: "string" },
       },
       strict: true,
@@ -79,76 +71,49 @@ export async function runDaemon(io: Io): Promise<number> {
     io.stderr(`aws-cni --daemon: ${error.message}\n`);
     return 1;
   }
-  const write = logWriter(config, io);
-  const log = createLogger(write, { level: config.logLevel });
+  const outside = outsidePermissions(config, {
+    conflistDir: values["write-conflist"],
+    checkpointFlag: (values.checkpoint ?? "") !== "",
+  }, PERMISSIONS);
+  if (outside.length > 0) {
+    io.stderr(`aws-cni --daemon: ${outside.join("; ")}\n`);
+    return 1;
+  }
+  using writer = logWriter(config, io);
+  const log = createLogger(writer.write, { level: config.logLevel });
   log.info("ipamd starting", { settings: JSON.stringify(describeConfig(config)) });
   for (const warning of config.warnings) log.warn(warning);
   const limitOptions = {
     prefixDelegation: config.pool.prefixDelegation,
     maxPods: config.maxPods ?? undefined,
   };
-  let simulated: SimulatedInstance | null = null;
-  let aws: AwsNode | null = null;
+  let started = false;
   try {
-    if (values.simulate !== undefined) {
-      const info = lookupInstanceType(values.simulate);
-      simulated = await openSimulatedNode({
-        instanceType: info.name,
-        limits: instanceLimits(info, limitOptions),
-        stateFile: values["simulate-state"],
-        subnetCidr: values["subnet-cidr"],
-        latencyMs: values["simulate-latency-ms"] === undefined
-          ? undefined
-          : Number(values["simulate-latency-ms"]),
-        listen: values.listen,
-        apiLatency: values["simulate-api-latency-ms"],
-        clock: systemClock,
-      });
-      const { ec2Endpoint, imdsEndpoint } = simulated.emulator;
-      log.info("simulated EC2 and IMDS serving", { ec2Endpoint, imdsEndpoint });
-    }
-    const emulator = simulated?.emulator;
-    aws = await openAwsNode(config, {
-      clock: systemClock,
-      log,
-      ...(emulator === undefined ? {} : {
-        ec2Endpoint: emulator.ec2Endpoint,
-        imdsEndpoint: emulator.imdsEndpoint,
-        credentials: SIMULATED_CREDENTIALS,
-      }),
-    });
+    await using stack = new AsyncDisposableStack();
+    const aws = stack.use(await openAwsNode(config, { clock: systemClock, log }));
     const limits = instanceLimits(aws.instanceType, limitOptions);
     await ensureDir(config.socketPath);
     await ensureDir(config.checkpointPath);
-    let ec2: Ec2Port = aws.ec2;
-    let network: NodeNetwork | undefined;
-    // A real node always gets host networking; a simulated one only with --host-network, on stand-in links.
-    if (simulated === null || values["host-network"] === true) {
-      if (simulated !== null) {
-        const linked = new SimLinkPort(aws.ec2);
-        await linked.attachExisting((eni) => parseCidr(eni.subnetCidr).bits);
-        ec2 = linked;
-      }
-      const host = new HostNetwork({ log: log.with({ op: "host" }), eniMtu: config.eniMtu });
-      network = new NodeNetwork(host, { config, vpcCidrs: aws.vpcCidrs, log: log.with({ op: "host" }) });
-    }
-    const daemon = await startDaemon(config, {
-      ec2,
+    const host = new HostNetwork({ log: log.with({ op: "host" }), eniMtu: config.eniMtu });
+    const network = new NodeNetwork(host, { config, vpcCidrs: aws.vpcCidrs, log: log.with({ op: "host" }) });
+    await using _daemon = await startDaemon(config, {
+      ec2: aws.ec2,
       limits,
       checkpoint: new FileCheckpointStore(config.checkpointPath),
       clock: systemClock,
       log,
       budget: aws.budget,
       node: aws.lifecycle,
-      ...(network === undefined ? {} : { network }),
+      shutdownGraceMs: SHUTDOWN_GRACE_MS,
+      network,
     });
+    started = true;
     const ready = await announceReady(config, {
       conflistDir: values["write-conflist"],
       notifySocket: io.env["NOTIFY_SOCKET"],
       log,
     });
     if (!ready.ok) {
-      await daemon.stop(SHUTDOWN_GRACE_MS);
       io.stderr("aws-cni --daemon: cannot write the CNI network configuration (see the log)\n");
       return 1;
     }
@@ -157,37 +122,29 @@ export async function runDaemon(io: Io): Promise<number> {
         Deno.removeSignalListener("SIGTERM", onSignal);
         Deno.removeSignalListener("SIGINT", onSignal);
         log.info("stopping on signal");
-        daemon.stop(SHUTDOWN_GRACE_MS).then(resolve, resolve);
+        resolve();
       };
       Deno.addSignalListener("SIGTERM", onSignal);
       Deno.addSignalListener("SIGINT", onSignal);
     });
     return 0;
   } catch (error) {
-    if (
-      error instanceof CheckpointError || error instanceof CheckpointWriteError ||
-      error instanceof UnknownInstanceTypeError || error instanceof RangeError ||
-      error instanceof CloudError ||
-      error instanceof ListenError || error instanceof Deno.errors.AddrInUse ||
-      error instanceof Deno.errors.AlreadyExists
-    ) {
-      log.error("ipamd cannot start", { error: error.message });
-      io.stderr(`aws-cni --daemon: ${error.message}\n`);
-      return 1;
-    }
-    throw error;
-  } finally {
-    aws?.close();
-    await simulated?.close();
+    // Whatever stopped the start (what was started is released by now) is one line; later failures are not.
+    if (started) throw error;
+    const failure = StartupError.of(error);
+    log.error("ipamd cannot start", { step: failure.step, error: failure.message });
+    io.stderr(`aws-cni --daemon: ${failure.message}\n`);
+    return 1;
   }
 }
 
-function logWriter(config: IpamdConfig, io: Io): (line: string) => void {
-  if (config.logFile === "stderr") return (line) => io.stderr(line);
-  if (config.logFile === "stdout") return (line) => io.stdout(line);
+/** Where log lines go; disposing closes a log file. */
+function logWriter(config: IpamdConfig, io: Io): { write: (line: string) => void } & Disposable {
+  if (config.logFile === "stderr") return { write: (line) => io.stderr(line), [Symbol.dispose]: () => {} };
+  if (config.logFile === "stdout") return { write: (line) => io.stdout(line), [Symbol.dispose]: () => {} };
   const file = Deno.openSync(config.logFile, { append: true, create: true });
   const encoder = new TextEncoder();
-  return (line) => void file.writeSync(encoder.encode(line));
+  return { write: (line) => void file.writeSync(encoder.encode(line)), [Symbol.dispose]: () => file.close() };
 }
 
 async function ensureDir(path: string): Promise<void> {

@@ -4,13 +4,14 @@
  * through `ip -batch -` so a pod costs a few execs; reads use `ip -j -batch -`.
  * A namespace given by a path under /run/netns is entered with `ip -n <name>`,
  * any other path with `nsenter --net=<path> ip`. Known stderr texts become
- * `LinkNotFoundError`, `NetnsNotFoundError`, `EntryNotFoundError` and
- * `EntryExistsError`; anything else is an `IpCommandError`.
+ * `LinkNotFoundError`, `NetnsNotFoundError` (`NotNetnsError`), `EntryNotFoundError` and
+ * `EntryExistsError`; anything else is an `IpCommandError`. `ip` and `nsenter`
+ * run with a clean environment (`childCommand`).
  *
  * @module
  */
+import { childCommand } from "./child_env.ts";
 import { AlreadyExistsError, NotFoundError } from "./errors.ts";
-import { CommandIpSession, deadChild, type IpSession, type IpSessions } from "./ip_session.ts";
 
 /** One `ip` command as words, without the leading "ip", e.g. `["link", "set", "eth0", "up"]`. */
 export type IpCommand = readonly string[];
@@ -80,9 +81,14 @@ export class EntryNotFoundError extends IpNotFoundError {
   override readonly name = "EntryNotFoundError";
 }
 
-/** The network namespace path does not exist or is not a network namespace. */
+/** The network namespace path cannot be opened (most often: it does not exist). */
 export class NetnsNotFoundError extends IpNotFoundError {
-  override readonly name = "NetnsNotFoundError";
+  override readonly name: string = "NetnsNotFoundError";
+}
+
+/** The path opens, but the kernel will not enter it as a network namespace. */
+export class NotNetnsError extends NetnsNotFoundError {
+  override readonly name = "NotNetnsError";
 }
 
 /** A link, route, rule or address to add exists already. */
@@ -102,10 +108,8 @@ type IpError = Error & IpErrorInfo;
 /** Known stderr texts, first match wins. */
 const STDERR_TABLE: readonly (readonly [RegExp, new (message: string, info: Info) => IpError])[] = [
   [/Cannot find device|Device "[^"]*" does not exist|No such device/, LinkNotFoundError],
-  [
-    /Cannot open network namespace|nsenter: cannot open|reassociate to namespace|Invalid "netns" value/,
-    NetnsNotFoundError,
-  ],
+  [/reassociate to namespace/, NotNetnsError],
+  [/Cannot open network namespace|nsenter: cannot open|Invalid "netns" value/, NetnsNotFoundError],
   [/File exists/, EntryExistsError],
   [
     /No such process|No such file or directory|Address not found|Cannot assign requested address/,
@@ -180,7 +184,7 @@ export interface CommandIpRunnerOptions {
 const NAMED_NETNS = /^(?:\/var)?\/run\/netns\/([A-Za-z0-9_.-]+)$/;
 
 /** The `IpRunner` adapter over iproute2 and util-linux `nsenter`. */
-export class CommandIpRunner implements IpRunner, IpSessions {
+export class CommandIpRunner implements IpRunner {
   readonly #timeoutMs: number;
   readonly #ip: string;
   readonly #nsenter: string;
@@ -235,25 +239,6 @@ export class CommandIpRunner implements IpRunner, IpSessions {
     });
   }
 
-  /**
-   * Starts `ip -force -batch -` now and returns a session to feed it in steps
-   * (`IpSession`); a failure to start shows as the failure of every step.
-   */
-  open(target: IpTarget = {}): IpSession {
-    try {
-      const child = this.#spawn(
-        ["-force", "-batch", "-"],
-        target,
-        "null",
-        AbortSignal.timeout(this.#timeoutMs),
-      );
-      return new CommandIpSession(child);
-    } catch (error) {
-      const failed = notInstalled(error, this.argv(target)[0]);
-      return new CommandIpSession(deadChild(failed instanceof Error ? failed.message : String(failed)));
-    }
-  }
-
   /** The program and leading arguments for a target. */
   argv(target: IpTarget): [string, ...string[]] {
     const netns = target.netns;
@@ -275,7 +260,7 @@ export class CommandIpRunner implements IpRunner, IpSessions {
     // AbortSignal.timeout, not setTimeout: Deno's first setTimeout costs ~7 ms, once per plugin run.
     const deadline = AbortSignal.timeout(this.#timeoutMs);
     try {
-      const child = this.#spawn(options, target, "piped", deadline);
+      const child = this.spawn(options, target, "piped", deadline);
       const writer = child.stdin.getWriter();
       await writer.write(input).catch(() => {}); // a dead child shows in its exit status
       await writer.close().catch(() => {});
@@ -294,21 +279,29 @@ export class CommandIpRunner implements IpRunner, IpSessions {
     }
   }
 
-  /** Starts `ip` with `options` and the batch read from stdin, killed when `signal` aborts. */
-  #spawn(
+  /**
+   * Starts `ip` for `target` with `options`, to read its batch from stdin, in a
+   * clean environment (`childCommand`), killed when `signal` aborts (by default
+   * after the runner's timeout). A program not installed is an `IpCommandError`.
+   */
+  spawn(
     options: readonly string[],
     target: IpTarget,
     stdout: "piped" | "null",
-    signal: AbortSignal,
+    signal: AbortSignal = AbortSignal.timeout(this.#timeoutMs),
   ): Deno.ChildProcess {
     const [program, ...lead] = this.argv(target);
-    return new Deno.Command(program, {
-      args: [...lead, ...options],
-      stdin: "piped",
-      stdout,
-      stderr: "piped",
-      signal,
-    }).spawn();
+    try {
+      return childCommand(program, {
+        args: [...lead, ...options],
+        stdin: "piped",
+        stdout,
+        stderr: "piped",
+        signal,
+      }).spawn();
+    } catch (error) {
+      throw notInstalled(error, program);
+    }
   }
 }
 

@@ -16,16 +16,19 @@ export {
 } from "./errors.ts";
 export type { Io } from "./io.ts";
 export {
+  batchText,
   CommandIpRunner,
   EntryExistsError,
   EntryNotFoundError,
   type IpCommand,
+  ipErrorFromStderr,
   type IpLineFailure,
   type IpRunner,
+  type IpTarget,
   LinkNotFoundError,
   NetnsNotFoundError,
+  NotNetnsError,
 } from "./ip_cmd.ts";
-export type { IpSession, IpSessions } from "./ip_session.ts";
 export {
   cidrContains,
   cidrSize,
@@ -46,6 +49,8 @@ export {
   type ReleaseQueue,
   releaseQueuePath,
 } from "./release_queue.ts";
-export { type Nap, realTimers, type Timers } from "./timers.ts";
+export { type Nap, PeriodicJob, type PeriodicJobOptions, realTimers, sleep, type Timers } from "./timers.ts";
 export { CNI_VERSIONS, VERSION } from "./version.ts";
 export { processIo } from "./process_io.ts";
+export { narrow, narrowPlugin, type NarrowRole, ROLE_SHARES, roleMayUse } from "./narrow.ts";
+export { CHILD_PATH_DIRS, childCommand, childEnv, childPath, mayRun, runPermitted } from "./child_env.ts";

@@ -17,7 +17,7 @@ import {
   LinkNotFoundError,
   NetnsNotFoundError,
 } from "../shared/ip_cmd.ts";
-import type { IpSession, IpSessions } from "../shared/ip_session.ts";
+import type { IpSession, IpSessions } from "../cni/ip_session.ts";
 
 /** One link in a fake namespace. */
 export interface FakeLink {
@@ -296,6 +296,8 @@ export class FakeIpRunner implements IpRunner, IpSessions {
       address: l.mac,
       mtu: l.mtu,
       flags: l.up ? ["UP"] : [],
+      // `ip` names a veth peer in another namespace by that namespace's id.
+      ...(l.peer !== undefined && this.namespaces.get(l.peer.ns) !== ns ? { link_netnsid: 0 } : {}),
     });
     if (object === "link") return [...ns.links.values()].filter((l) => l === link || !link).map(linkJson);
     if (object === "addr") {

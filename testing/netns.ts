@@ -45,6 +45,21 @@ export async function mustRun(program: string, args: readonly string[], stdin?: 
   return result.stdout;
 }
 
+/**
+ * A tool's absolute path on this test process's PATH, so that a program run with
+ * another environment (a runtime's PATH, say) is still entered the same way.
+ */
+export function hostTool(name: string): string {
+  for (const dir of (Deno.env.get("PATH") ?? "").split(":")) {
+    try {
+      if (Deno.statSync(`${dir}/${name}`).isFile) return `${dir}/${name}`;
+    } catch {
+      // not in this directory
+    }
+  }
+  return name;
+}
+
 /** A namespace the test owns. */
 export interface Netns extends AsyncDisposable {
   readonly name: string;
@@ -146,6 +161,22 @@ export async function canCreateNodeMounts(): Promise<boolean> {
 }
 
 /**
+ * Reads again until `read` finds nothing or `timeoutMs` has passed; returns the
+ * last reading. For links a DEL leaves behind: it answers before the kernel has
+ * finished deleting the pod's veth pair (15-30 ms), which the `ip` it started
+ * finishes. Routes and rules are read once, before any link goes.
+ */
+export async function untilGone<T>(read: () => Promise<T[]>, timeoutMs = 2_000): Promise<T[]> {
+  const until = Date.now() + timeoutMs;
+  let found = await read();
+  while (found.length > 0 && Date.now() < until) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    found = await read();
+  }
+  return found;
+}
+
+/**
  * Creates `awscni-<label>-<pid>-<n>`; disposing deletes it (and every link
  * inside). With `mounts`, `exec` runs programs in that mount namespace too.
  */
@@ -166,8 +197,8 @@ export async function createNetns(label: string, mounts?: NodeMounts): Promise<N
     ipJson: async (...words) => JSON.parse(await mustRun("ip", ["-n", name, "-j", ...words]) || "[]"),
     exec: (program, args, options) =>
       mounts === undefined
-        ? run("ip", ["netns", "exec", name, program, ...args], options)
-        : run("nsenter", [`--mount=${mounts.ns}`, `--net=${path}`, program, ...args], options),
+        ? run(hostTool("ip"), ["netns", "exec", name, program, ...args], options)
+        : run(hostTool("nsenter"), [`--mount=${mounts.ns}`, `--net=${path}`, program, ...args], options),
     async [Symbol.asyncDispose]() {
       await run("ip", ["netns", "del", name]);
     },

@@ -3,6 +3,7 @@
  * a frozen, fully resolved `IpamdConfig`. Every bad value is reported at once in
  * one `ConfigError`; none falls back to a default. An empty value, in the env or
  * in a flag, means unset. Durations are whole seconds in the env and `…Ms` here.
+ * The reference's settings ipamd does not read are checked too (reference_settings.ts).
  *
  * @module
  */
@@ -30,6 +31,7 @@ import {
   TEXT,
   VETH_PREFIX,
 } from "./env_parsers.ts";
+import { migrationFindings } from "./reference_settings.ts";
 
 /** Startup stops on this; `problems` names every bad variable or flag. */
 export class ConfigError extends Error {
@@ -448,6 +450,9 @@ export function parseIpamdConfig(env: Env, flags: IpamdFlags = {}): IpamdConfig 
   const socket = { [SOCKET_FLAG.name]: flags.socket ?? "" };
   const { socketPath } = readRows({ socketPath: SOCKET_FLAG }, { env: socket, overrides: {} }, findings);
   checkListeners(host, findings);
+  const migration = migrationFindings(env, IPAMD_ENV_TABLE);
+  findings.problems.push(...migration.problems);
+  findings.warnings.push(...migration.warnings);
   if (findings.problems.length > 0) throw new ConfigError(findings.problems);
   return Object.freeze({
     ...host,

@@ -1,25 +1,19 @@
 /**
  * CNI ADD and DEL latency for a warm-pool hit, exec'd as a runtime does, with
  * its references measured in the same run, alternating: `dist/aws-cni`
- * against the real ipamd (warm pool filled first), Debian's Go `ptp` with
- * `host-local` IPAM from /usr/lib/cni, and the start of an empty Deno script
- * run the way the plugin runs (the same Deno, flags, environment and stdin),
- * so the plugin's own cost can be read apart from Deno's start. The node is a
- * test node (`createNodeMounts`): ipamd and the plugin use their default
- * socket and logs. Run as root after `make build`:
+ * against the real ipamd (`dist/aws-cni --daemon` against the simulated
+ * cloud, warm pool filled first), Debian's Go `ptp` with `host-local` IPAM
+ * from /usr/lib/cni, and the start of an empty Deno script run the way the
+ * plugin runs (the same Deno, flags, environment and stdin), so the plugin's
+ * own cost can be read apart from Deno's start. The node is a test node
+ * (testing/node.ts): ipamd and the plugin use their default socket and logs.
+ * Run as root after `make build`:
  * `deno run -A tests/bench/cni_bench.ts` (`BENCH_PODS`, `BENCH_ROUNDS`).
  * Aims: our ADD median less the empty script's start ≤ 1.5× Go's ADD median;
  * our DEL median ≤ 2.5× Go's.
  */
-import { NODE_FILES, spawnNodeDaemon, waitServing } from "../../testing/ipamd_requests.ts";
-import {
-  createNetns,
-  createNodeMounts,
-  createTempDir,
-  type Netns,
-  type NodeMounts,
-} from "../../testing/netns.ts";
-import { PLUGIN, pluginEnv } from "../../testing/netns_node.ts";
+import { createTempDir, type Netns } from "../../testing/netns.ts";
+import { AWS_CNI as PLUGIN, pluginEnv, startNode, type TestNode } from "../../testing/node.ts";
 
 const PODS = Number(Deno.env.get("BENCH_PODS") ?? "20");
 const ROUNDS = Number(Deno.env.get("BENCH_ROUNDS") ?? "3");
@@ -87,38 +81,11 @@ async function emptyScriptLauncher(dir: string): Promise<string> {
   return path;
 }
 
-/** Starts the daemon in the node and waits until it serves; disposing stops it. */
-async function startDaemon(mounts: NodeMounts, node: Netns): Promise<AsyncDisposable> {
-  const daemon = spawnNodeDaemon(mounts, ["--simulate", "m5.2xlarge"], {
-    netns: node,
-    env: {
-      AWS_VPC_K8S_CNI_LOG_FILE: NODE_FILES.log,
-      AWS_VPC_K8S_CNI_LOGLEVEL: "ERROR",
-      WARM_IP_TARGET: String(PODS + 5),
-      DISABLE_METRICS: "true",
-    },
-  });
-  const stop = async () => {
-    daemon.kill("SIGTERM");
-    await daemon.status;
-  };
-  try {
-    await waitServing(mounts.outside(NODE_FILES.socket));
-  } catch (error) {
-    await stop();
-    throw error;
-  }
-  return { [Symbol.asyncDispose]: stop };
-}
-
 /** Waits until ipamd has settled with at least `free` addresses free: every ADD measured is a warm-pool hit. */
-async function warmPool(node: Netns, free: number): Promise<void> {
+async function warmPool(node: TestNode, free: number): Promise<void> {
   for (let i = 0; i < 300; i++) {
-    const status = await node.exec(PLUGIN, ["status", "--json"], { env: pluginEnv({}), clearEnv: true });
-    if (status.code === 0) {
-      const report = JSON.parse(status.stdout) as { pool: { free: number }; next: { actions: unknown[] } };
-      if (report.pool.free >= free && report.next.actions.length === 0) return;
-    }
+    const report = await node.settled();
+    if (report.pool.free >= free) return;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   throw new Error(`the warm pool never reached ${free} free addresses`);
@@ -147,92 +114,89 @@ function cniEnv(command: string, pod: Netns, i: number): Record<string, string> 
 
 /** Runs both plugins and the empty script, alternating pod by pod, for `ROUNDS` rounds. */
 export async function benchCni(): Promise<CniBench> {
-  await using mounts = await createNodeMounts();
-  await using node = await createNetns("bench-node", mounts);
   // Go's host-local keeps its state here, beside the empty-script launcher.
   await using dir = await createTempDir("aws-cni-bench-");
   const emptyStart = await emptyScriptLauncher(dir.path);
-  const allPods: Netns[] = [];
-  try {
-    const podsFor = async (label: string) => {
-      const pods = [];
-      for (let i = 0; i < PODS; i++) pods.push(await createNetns(`${label}${i}`));
-      allPods.push(...pods);
-      return pods;
+  await using node = await startNode({
+    label: "bench-node",
+    cloud: { instanceType: "m5.2xlarge" },
+    env: { AWS_VPC_K8S_CNI_LOGLEVEL: "ERROR", WARM_IP_TARGET: String(PODS + 5), DISABLE_METRICS: "true" },
+  });
+  // The pods' namespaces go with the node.
+  const podsFor = async (label: string) => {
+    const pods = [];
+    for (let i = 0; i < PODS; i++) pods.push(await node.pod(`${label}${i}`));
+    return pods;
+  };
+  const subject = async (
+    program: string,
+    label: string,
+    netconf: Record<string, unknown>,
+  ): Promise<Subject> => ({
+    program,
+    netconf,
+    pods: await podsFor(label),
+    results: [],
+    add: [],
+    del: [],
+  });
+  const ours = await subject(PLUGIN, "bench-ours", {
+    cniVersion: "1.0.0",
+    name: "aws-cni",
+    type: "aws-cni",
+    // The defaults (cni/netconf.ts), named: the only socket and log the plugin may use.
+    ipamdSocket: "/var/run/aws-node/ipamd.sock",
+    pluginLogFile: "/var/log/aws-routed-eni/plugin.log",
+    pluginLogLevel: "error",
+  });
+  const go = await subject(GO_PTP, "bench-go", {
+    cniVersion: "1.0.0",
+    name: "bench",
+    type: "ptp",
+    ipam: { type: "host-local", subnet: "10.99.0.0/16", dataDir: `${dir.path}/host-local` },
+  });
+  const start: number[] = [];
+  const rounds: { add: number; del: number }[] = [];
+  for (let round = 0; round < ROUNDS; round++) {
+    await warmPool(node, PODS);
+    const from = { ours: ours.add.length, go: go.add.length, start: start.length };
+    const emptyRun = async (i: number) => {
+      const stdin = JSON.stringify(ours.netconf);
+      start.push((await timed(node.netns, emptyStart, cniEnv("ADD", ours.pods[i]!, i), stdin)).ms);
     };
-    const subject = async (
-      program: string,
-      label: string,
-      netconf: Record<string, unknown>,
-    ): Promise<Subject> => ({
-      program,
-      netconf,
-      pods: await podsFor(label),
-      results: [],
-      add: [],
-      del: [],
-    });
-    const ours = await subject(PLUGIN, "bench-ours", {
-      cniVersion: "1.0.0",
-      name: "aws-cni",
-      type: "aws-cni",
-      // The defaults (cni/netconf.ts), named: the only socket and log the plugin may use.
-      ipamdSocket: "/var/run/aws-node/ipamd.sock",
-      pluginLogFile: "/var/log/aws-routed-eni/plugin.log",
-      pluginLogLevel: "error",
-    });
-    const go = await subject(GO_PTP, "bench-go", {
-      cniVersion: "1.0.0",
-      name: "bench",
-      type: "ptp",
-      ipam: { type: "host-local", subnet: "10.99.0.0/16", dataDir: `${dir.path}/host-local` },
-    });
-    const start: number[] = [];
-    const rounds: { add: number; del: number }[] = [];
-    await using _daemon = await startDaemon(mounts, node);
-    for (let round = 0; round < ROUNDS; round++) {
-      await warmPool(node, PODS);
-      const from = { ours: ours.add.length, go: go.add.length, start: start.length };
-      const emptyRun = async (i: number) => {
-        const stdin = JSON.stringify(ours.netconf);
-        start.push((await timed(node, emptyStart, cniEnv("ADD", ours.pods[i]!, i), stdin)).ms);
-      };
-      for (let i = 0; i < PODS; i++) {
-        for (const s of [ours, go]) {
-          const { ms, stdout } = await timed(
-            node,
-            s.program,
-            cniEnv("ADD", s.pods[i]!, i),
-            JSON.stringify(s.netconf),
-          );
-          s.add.push(ms);
-          s.results[i] = JSON.parse(stdout);
-        }
-        await emptyRun(i);
+    for (let i = 0; i < PODS; i++) {
+      for (const s of [ours, go]) {
+        const { ms, stdout } = await timed(
+          node.netns,
+          s.program,
+          cniEnv("ADD", s.pods[i]!, i),
+          JSON.stringify(s.netconf),
+        );
+        s.add.push(ms);
+        s.results[i] = JSON.parse(stdout);
       }
-      // DEL gets the ADD's result as prevResult, as libcni (containerd, CRI-O) passes it from its cache.
-      for (let i = 0; i < PODS; i++) {
-        for (const s of [ours, go]) {
-          const conf = JSON.stringify({ ...s.netconf, prevResult: s.results[i] });
-          s.del.push((await timed(node, s.program, cniEnv("DEL", s.pods[i]!, i), conf)).ms);
-        }
-        await emptyRun(i);
-      }
-      rounds.push(ratios(
-        { add: stats(ours.add.slice(from.ours)), del: stats(ours.del.slice(from.ours)) },
-        { add: stats(go.add.slice(from.go)), del: stats(go.del.slice(from.go)) },
-        stats(start.slice(from.start)),
-      ));
+      await emptyRun(i);
     }
-    return {
-      ours: { add: stats(ours.add), del: stats(ours.del) },
-      go: { add: stats(go.add), del: stats(go.del) },
-      start: stats(start),
-      rounds,
-    };
-  } finally {
-    for (const pod of allPods) await pod[Symbol.asyncDispose]();
+    // DEL gets the ADD's result as prevResult, as libcni (containerd, CRI-O) passes it from its cache.
+    for (let i = 0; i < PODS; i++) {
+      for (const s of [ours, go]) {
+        const conf = JSON.stringify({ ...s.netconf, prevResult: s.results[i] });
+        s.del.push((await timed(node.netns, s.program, cniEnv("DEL", s.pods[i]!, i), conf)).ms);
+      }
+      await emptyRun(i);
+    }
+    rounds.push(ratios(
+      { add: stats(ours.add.slice(from.ours)), del: stats(ours.del.slice(from.ours)) },
+      { add: stats(go.add.slice(from.go)), del: stats(go.del.slice(from.go)) },
+      stats(start.slice(from.start)),
+    ));
   }
+  return {
+    ours: { add: stats(ours.add), del: stats(ours.del) },
+    go: { add: stats(go.add), del: stats(go.del) },
+    start: stats(start),
+    rounds,
+  };
 }
 
 if (import.meta.main) {

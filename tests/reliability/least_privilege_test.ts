@@ -4,16 +4,23 @@
  * nothing secret reaches a log, the systemd unit's sandbox scores well in
  * `systemd-analyze security` (skipped with a message where it is missing),
  * deno.json grants the binary exactly the documented permission set
- * (_permissions.ts), and `dist/aws-cni` is refused outside it.
+ * (_permissions.ts), and `dist/aws-cni --daemon` refuses at once, in one line
+ * naming the setting, a value outside what it keeps of that set.
  */
 import assert from "node:assert/strict";
 import { parseIpamdConfig } from "../../ipamd/config/config.ts";
 import { renderUnit } from "../../ipamd/ops/systemd_unit.ts";
 import { createTempDir, run } from "../../testing/netns.ts";
 import { podAddresses } from "./_audit.ts";
-import { CloudNode } from "./_cloud_node.ts";
-import { IpamdNode, type IpamdNodeOptions, nodesReady, podEnv, RUNTIME_DIR } from "./_ipamd_node.ts";
-import { configuredPermissionSet, denoPermissionSet, PERMISSIONS, permissionsTable } from "./_permissions.ts";
+import { nodesReady, podEnv, RUNTIME_DIR, startNode } from "../../testing/node.ts";
+import {
+  configuredPermissionSet,
+  denoPermissionSet,
+  keptBy,
+  PERMISSIONS,
+  permissionsTable,
+} from "./_permissions.ts";
+import { dropped } from "../../shared/narrow.ts";
 import { blockIn, normalizeTable } from "../../tools/readme_blocks.ts";
 import { recordResult } from "./_results.ts";
 import { Runtime } from "./_runtime.ts";
@@ -55,8 +62,8 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
-    await using node = await IpamdNode.create("lpriv", { instanceType: "t3.small", env: { ...SECRETS } });
-    await node.start();
+    // The AWS credentials among them are the ones the daemon's SDK signs with: the cloud takes any.
+    await using node = await startNode({ label: "lpriv", env: { ...SECRETS } });
     const socket = await Deno.lstat(node.outside(node.paths.socket));
     assert.ok(socket.isSocket, "the socket is a socket");
     assert.equal(socket.mode! & 0o777, 0o600, "socket mode 0600");
@@ -84,10 +91,13 @@ Deno.test({
       0,
       "checkpoint closed to others",
     );
-    const listening = await listeners(node.netns.path);
+    // ipamd's listeners: the node's, less the simulated cloud's EC2 and IMDS (which stand in for AWS).
+    const { ec2Endpoint, imdsEndpoint } = node.cloud!.ready;
+    const cloud = [ec2Endpoint, imdsEndpoint].map((url) => new URL(url).host);
+    const listening = (await listeners(node.netns.path)).filter((l) => !cloud.includes(l));
     const open = listening.filter((l) => !l.startsWith("127.") && !l.startsWith("::1:"));
     const defaults = parseIpamdConfig({});
-    const stopped = await node.stop();
+    const stopped = await node.daemon.stop();
     const texts = [
       await node.readFile(node.paths.log) ?? "",
       await node.readFile(node.paths.pluginLog) ?? "",
@@ -126,19 +136,23 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
-    await using node = await CloudNode.create("imdsv2", {
-      instanceType: "t3.small",
-      recordImds: true,
-      env: { WARM_ENI_TARGET: "1", NODE_RECONCILE_INTERVAL: "1" },
+    await using node = await startNode({
+      label: "imdsv2",
+      env: { WARM_ENI_TARGET: "1", NODE_RECONCILE_INTERVAL: "1", AWS_VPC_K8S_CNI_LOGLEVEL: "DEBUG" },
     });
-    // Let the node reconciler read IMDS a few times.
-    await new Promise((resolve) => setTimeout(resolve, 2_500));
-    const requests = node.imdsRequests;
+    const control = node.cloud!.control;
+    // The node reconciler reads IMDS every second: wait for a few of its rounds.
+    const start = (await control.imdsRequests()).length;
+    for (let i = 0; i < 100 && (await control.imdsRequests()).length < start + 6; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    const requests = await control.imdsRequests();
+    const log = await node.readFile(node.paths.log) ?? "";
     const puts = requests.filter((r) => r.method === "PUT");
     const gets = requests.filter((r) => r.method === "GET");
     const tokenless = gets.filter((r) => r.token === null);
     const tokens = new Set(gets.flatMap((r) => r.token === null ? [] : [r.token]));
-    const logged = [...tokens].filter((token) => node.logs.some((line) => line.includes(token)));
+    const logged = [...tokens].filter((token) => log.includes(token));
     await recordResult({
       area: "Least privilege: IMDSv2 only",
       operations: requests.length,
@@ -146,7 +160,8 @@ Deno.test({
       notes: `${puts.length} token PUTs, ${gets.length} GETs, ${tokenless.length} without a token`,
     });
     assert.ok(puts.length >= 1 && puts.every((r) => r.path === "/latest/api/token" && r.ttl !== null));
-    assert.ok(gets.length > 0);
+    assert.ok(gets.length > 6, `the reconciler read IMDS (${gets.length} GETs)`);
+    assert.ok(log.includes('\\"logLevel\\":\\"debug\\"'), "ipamd logs at debug level");
     assert.deepEqual(tokenless.map((r) => r.path), [], "every IMDS read carries a session token");
     assert.deepEqual(logged, [], "no IMDS token in ipamd's log (debug level)");
   },
@@ -203,6 +218,13 @@ Deno.test("deno.json grants aws-cni exactly the documented permission set", asyn
   }
   // Wide grants stay named: only env is whole, for the AWS SDK.
   assert.deepEqual(Object.entries(configured).filter(([, v]) => v === true).map(([k]) => k), ["env"]);
+  // "/" is for the commands that use the user's own paths; the roles on a node drop it at start.
+  for (const kind of ["read", "write"] as const) {
+    assert.equal(keptBy(kind, "/"), "replay, install", `${kind} /`);
+    for (const role of ["plugin", "daemon", "status", "plan"] as const) {
+      assert.ok(dropped(role, kind).includes("/"), `${role} drops ${kind} /`);
+    }
+  }
 });
 
 Deno.test("the README's permission table is the documented set", async () => {
@@ -219,31 +241,51 @@ Deno.test("the README's permission table is the documented set", async () => {
 /** One way to point the daemon outside its permission set. */
 interface OutsideCase {
   readonly label: string;
-  readonly options: (dir: string) => IpamdNodeOptions;
-  /** The path its refusal must name. */
-  readonly path: (dir: string) => string;
+  readonly options: (dir: string) => { env?: Record<string, string>; args?: string[] };
+  /** What its refusal must name: the setting and its value. */
+  readonly names: (dir: string) => string;
 }
 
 const OUTSIDE: readonly OutsideCase[] = [
   {
     label: "--socket",
     options: (dir) => ({ args: ["--socket", `${dir}/ipamd.sock`] }),
-    path: (dir) => dir,
+    names: (dir) => `--socket="${dir}/ipamd.sock"`,
   },
   {
     label: "--checkpoint",
     options: (dir) => ({ args: ["--checkpoint", `${dir}/ipam.json`] }),
-    path: (dir) => dir,
+    names: (dir) => `--checkpoint="${dir}/ipam.json"`,
   },
   {
     label: "AWS_VPC_K8S_CNI_LOG_FILE",
-    options: (dir) => ({ paths: { log: `${dir}/ipamd.log` } }),
-    path: (dir) => `${dir}/ipamd.log`,
+    options: (dir) => ({ env: { AWS_VPC_K8S_CNI_LOG_FILE: `${dir}/ipamd.log` } }),
+    names: (dir) => `AWS_VPC_K8S_CNI_LOG_FILE="${dir}/ipamd.log"`,
   },
   {
-    label: "--simulate-state",
-    options: (dir) => ({ paths: { state: `${dir}/ec2.json` } }),
-    path: (dir) => `${dir}/ec2.json`,
+    label: "AWS_EC2_ENDPOINT off the set",
+    options: () => ({ env: { AWS_EC2_ENDPOINT: "https://ec2.example.com" } }),
+    names: () => `AWS_EC2_ENDPOINT="https://ec2.example.com"`,
+  },
+  {
+    label: "AWS_VPC_K8S_PLUGIN_LOG_FILE",
+    options: (dir) => ({ env: { AWS_VPC_K8S_PLUGIN_LOG_FILE: `${dir}/plugin.log` } }),
+    names: (dir) => `AWS_VPC_K8S_PLUGIN_LOG_FILE="${dir}/plugin.log"`,
+  },
+  {
+    label: "--write-conflist",
+    options: (dir) => ({ args: ["--write-conflist", dir] }),
+    names: (dir) => `--write-conflist="${dir}"`,
+  },
+  {
+    label: "METRICS_BIND_ADDRESS on another port",
+    options: () => ({ env: { METRICS_BIND_ADDRESS: "0.0.0.0:9100" } }),
+    names: () => `METRICS_BIND_ADDRESS="0.0.0.0:9100"`,
+  },
+  {
+    label: "INTROSPECTION_BIND_ADDRESS on another port",
+    options: () => ({ env: { INTROSPECTION_BIND_ADDRESS: "0.0.0.0:9101" } }),
+    names: () => `INTROSPECTION_BIND_ADDRESS="0.0.0.0:9101"`,
   },
 ];
 
@@ -255,14 +297,15 @@ Deno.test({
   async fn() {
     const escaped: string[] = [];
     const unclear: string[] = [];
+    await using node = await startNode({ label: "outside", start: false });
     for (const c of OUTSIDE) {
       await using dir = await createTempDir("aws-cni-outside-");
-      await using node = await IpamdNode.create("outside", {
-        instanceType: "t3.small",
-        ...c.options(dir.path),
-      });
-      node.spawn();
-      const exit = await node.exit();
+      const { env = {}, args = [] } = c.options(dir.path);
+      const child = node.daemon.spawn(env, args);
+      // A daemon that starts anyway (a listener left out, a late refusal) has escaped: stop it.
+      const running = setTimeout(() => child.kill("SIGKILL"), 20_000);
+      const exit = await node.daemon.exit();
+      clearTimeout(running);
       const left = [...Deno.readDirSync(dir.path)].map((e) => e.name);
       if (exit.code === 0 || exit.signal !== null) {
         escaped.push(`${c.label}: exit ${exit.code} ${exit.signal}`);
@@ -272,8 +315,8 @@ Deno.test({
       const lines = exit.stderr.trim().split("\n");
       if (lines.length !== 1 || /\n\s+at |Uncaught|Stack backtrace/.test(exit.stderr)) {
         unclear.push(`${c.label}: ${lines.length} lines on stderr: ${exit.stderr.slice(0, 600)}`);
-      } else if (!lines[0]!.includes(c.path(dir.path))) {
-        unclear.push(`${c.label}: the message does not name ${c.path(dir.path)}: ${lines[0]}`);
+      } else if (!lines[0]!.includes(c.names(dir.path))) {
+        unclear.push(`${c.label}: the message does not name ${c.names(dir.path)}: ${lines[0]}`);
       }
     }
     await recordResult({
@@ -281,12 +324,12 @@ Deno.test({
       operations: OUTSIDE.length,
       faults: OUTSIDE.length,
       leaks: escaped.length,
-      notes: `${OUTSIDE.map((c) => c.label).join(", ")} in a temp dir: ${
+      notes: `${OUTSIDE.map((c) => c.label).join(", ")}: ${
         OUTSIDE.length - escaped.length
       } refused, ${unclear.length} without one clear line`,
     });
     assert.deepEqual(escaped, [], "refused, and nothing written outside the set");
-    assert.deepEqual(unclear, [], "one stderr line naming the path, no stack trace");
+    assert.deepEqual(unclear, [], "one stderr line naming the setting and its value, no stack trace");
   },
 });
 
@@ -297,8 +340,7 @@ Deno.test({
   sanitizeOps: false,
   async fn() {
     await using dir = await createTempDir("aws-cni-outside-");
-    await using node = await IpamdNode.create("plout", { instanceType: "t3.small" });
-    await node.start();
+    await using node = await startNode({ label: "plout" });
     const runtime = await Runtime.create(node, 1, "plout");
     const socket = `${dir.path}/ipamd.sock`;
     // A socket that answers, outside the set: the plugin must not reach it.
@@ -327,7 +369,7 @@ Deno.test({
       }
       assert.equal(accepted.length, 0, "the plugin did not connect outside its set");
       assert.deepEqual([...Deno.readDirSync(dir.path)].map((e) => e.name), ["ipamd.sock"], "nothing written");
-      assert.equal(((await node.pool())["pool"] as { assigned: number }).assigned, 0, "nothing assigned");
+      assert.equal((await node.pool()).pool.assigned, 0, "nothing assigned");
       assert.deepEqual(await podAddresses(runtime.slots[0]!.netns), [], "the pod was not wired");
     } finally {
       listener.close();

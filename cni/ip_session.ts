@@ -7,10 +7,19 @@
  * commands, so when the marker's "Command failed" line arrives, the step has
  * run and its failures are known. `-force` keeps `ip` going past failures,
  * as `applyAll` does; a command that makes `ip` exit fails every later step.
+ * `SessionIpRunner` starts sessions through `CommandIpRunner.spawn`, so they
+ * get the clean environment of every child (`childCommand`).
  *
  * @module
  */
-import { batchText, type IpCommand, ipErrorFromStderr, type IpLineFailure } from "./ip_cmd.ts";
+import {
+  batchText,
+  CommandIpRunner,
+  type IpCommand,
+  ipErrorFromStderr,
+  type IpLineFailure,
+  type IpTarget,
+} from "../shared/mod.ts";
 
 /** Commands given to one `ip` process in steps. */
 export interface IpSession {
@@ -193,4 +202,19 @@ export function deadChild(why: string): IpChild {
     status: Promise.resolve({ success: false, code: 127, signal: null }),
     unref: () => {},
   };
+}
+
+/**
+ * `CommandIpRunner` that also opens sessions: `ip -force -batch -` started at
+ * once, in the same clean environment as its batches; a failure to start shows
+ * as the failure of every step.
+ */
+export class SessionIpRunner extends CommandIpRunner implements IpSessions {
+  open(target: IpTarget = {}): IpSession {
+    try {
+      return new CommandIpSession(this.spawn(["-force", "-batch", "-"], target, "null"));
+    } catch (error) {
+      return new CommandIpSession(deadChild(error instanceof Error ? error.message : String(error)));
+    }
+  }
 }

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
-import { CommandIpRunner, EntryExistsError, LinkNotFoundError, NetnsNotFoundError } from "./ip_cmd.ts";
-import { CommandIpSession, deadChild, type IpChild } from "./ip_session.ts";
+import { EntryExistsError, LinkNotFoundError, NetnsNotFoundError } from "../shared/mod.ts";
+import { CommandIpSession, deadChild, type IpChild, SessionIpRunner } from "./ip_session.ts";
 
 /** A child whose stderr the test writes, recording what the session sends it. */
 function scriptedChild(): IpChild & { sent: () => string; say: (text: string) => void; exit: () => void } {
@@ -65,16 +65,39 @@ Deno.test("CommandIpSession over a child that never started fails every step wit
   assert.ok(failure?.error instanceof NetnsNotFoundError);
 });
 
+Deno.test("SessionIpRunner.open() starts ip with PATH alone, not this process's loader variables", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "aws-cni-ipsession-" });
+  const saved = Deno.env.get("LD_LIBRARY_PATH");
+  Deno.env.set("LD_LIBRARY_PATH", "/opt/containerd/lib:");
+  try {
+    // Stands in for ip: records its environment, then is ip.
+    const ipPath = `${dir}/ip`;
+    await Deno.writeTextFile(ipPath, `#!/bin/sh\nenv > "${dir}/env"\nexec ip "$@"\n`, { mode: 0o755 });
+    const session = new SessionIpRunner({ ipPath }).open();
+    assert.deepEqual(await session.step([["link", "show", "dev", "lo"]]), [], "the session's ip ran");
+    assert.deepEqual(await session.end(), []);
+    const names = (await Deno.readTextFile(`${dir}/env`)).trim().split("\n").map((line) =>
+      line.split("=")[0]
+    );
+    // The shell adds PWD (and some shells SHLVL and _) itself.
+    assert.deepEqual(names.filter((n) => !["PWD", "SHLVL", "_"].includes(n!)), ["PATH"]);
+  } finally {
+    if (saved === undefined) Deno.env.delete("LD_LIBRARY_PATH");
+    else Deno.env.set("LD_LIBRARY_PATH", saved);
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 const root = Deno.uid() === 0 && (await new Deno.Command("ip", { args: ["netns", "list"] }).output()).success;
 
 Deno.test({
-  name: "CommandIpRunner.open() runs steps in a real namespace, then detaches the last one",
+  name: "SessionIpRunner.open() runs steps in a real namespace, then detaches the last one",
   ignore: !root,
   async fn() {
     const name = `awscni-ipsession-${Deno.pid}`;
     await new Deno.Command("ip", { args: ["netns", "add", name] }).output();
     try {
-      const runner = new CommandIpRunner();
+      const runner = new SessionIpRunner();
       const ns = { netns: `/run/netns/${name}` };
       const session = runner.open(ns);
       assert.deepEqual(await session.step([["link", "add", "va", "type", "veth", "peer", "name", "vb"]]), []);
@@ -100,10 +123,10 @@ Deno.test({
 });
 
 Deno.test({
-  name: "CommandIpRunner.open() in a missing namespace fails each step as NetnsNotFoundError",
+  name: "SessionIpRunner.open() in a missing namespace fails each step as NetnsNotFoundError",
   ignore: !root,
   async fn() {
-    const session = new CommandIpRunner().open({ netns: "/run/netns/awscni-missing-ns" });
+    const session = new SessionIpRunner().open({ netns: "/run/netns/awscni-missing-ns" });
     const [failure] = await session.step([["link", "set", "lo", "up"]]);
     assert.ok(failure?.error instanceof NetnsNotFoundError, String(failure?.error));
     assert.deepEqual((await session.end()).map((f) => f.index), []);
