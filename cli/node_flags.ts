@@ -19,10 +19,13 @@ export class UsageError extends Error {
   override readonly name = "UsageError";
 }
 
+/** Pool settings whose flag takes no value. */
+const BOOLEAN_FLAGS = ["ENABLE_PREFIX_DELEGATION", "AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG"];
+
 /** Value-taking flags that map onto pool env var names, e.g. `warm-ip-target` → `WARM_IP_TARGET`. */
 export const SETTING_FLAGS: Readonly<Record<string, string>> = Object.fromEntries(
   Object.values(POOL_ENV)
-    .filter((row) => row.flag !== undefined && row.name !== "ENABLE_PREFIX_DELEGATION")
+    .filter((row) => row.flag !== undefined && !BOOLEAN_FLAGS.includes(row.name))
     .map((row) => [row.flag!.slice(2), row.name]),
 );
 
@@ -31,6 +34,7 @@ export const NODE_FLAG_OPTIONS = {
   "instance-type": { type: "string" },
   "max-pods": { type: "string" },
   "prefix-delegation": { type: "boolean" },
+  "custom-networking": { type: "boolean" },
   ...Object.fromEntries(Object.keys(SETTING_FLAGS).map((name) => [name, { type: "string" as const }])),
 } as const;
 
@@ -57,6 +61,7 @@ export function resolveNodeFlags(
     if (typeof value === "string") overrides[name] = value;
   }
   if (values["prefix-delegation"] === true) overrides.ENABLE_PREFIX_DELEGATION = "true";
+  if (values["custom-networking"] === true) overrides.AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG = "true";
   const settings = resolvePoolSettings(env, overrides);
   const info = lookupInstanceType(instanceType);
   if (settings.prefixDelegation && !supportsPrefixDelegation(info)) {

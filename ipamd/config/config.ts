@@ -15,6 +15,7 @@ import {
   CIDR_LIST,
   ENDPOINT,
   ENI_TAGS,
+  GROUP_IDS,
   IMDS_TOKEN_TTL,
   integer,
   LOG_LEVEL,
@@ -28,6 +29,7 @@ import {
   type Parser,
   REQUEST_BUDGET,
   seconds,
+  SUBNET_MAP,
   TEXT,
   VETH_PREFIX,
 } from "./env_parsers.ts";
@@ -120,6 +122,16 @@ export const POOL_ENV: PoolEnvRows = Object.freeze({
   ipCooldownMs: row(
     { name: "IP_COOLDOWN_PERIOD", parser: seconds(0), default: "30", flag: "--ip-cooldown-period" },
     "Seconds a released pod IP rests before another pod may get it.",
+  ),
+  customNetworking: row(
+    {
+      name: "AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG",
+      parser: BOOLEAN,
+      default: "false",
+      flag: "--custom-networking",
+    },
+    "Custom networking: new ENIs go to ENI_CONFIG_SUBNETS with ENI_CONFIG_SECURITY_GROUPS, and the primary " +
+      "ENI carries no pod addresses.",
   ),
   scaleDownWindowMs: row(
     {
@@ -246,6 +258,29 @@ const HOST_ENV = Object.freeze({
   additionalEniTags: row(
     { name: "ADDITIONAL_ENI_TAGS", parser: orUnset(ENI_TAGS, NO_TAGS), default: "" },
     'Extra tags on ENIs ipamd creates, as a JSON object; keys containing "k8s.amazonaws.com" are dropped.',
+  ),
+  eniConfigSubnets: row(
+    {
+      name: "ENI_CONFIG_SUBNETS",
+      parser: orUnset(SUBNET_MAP, NO_TAGS),
+      default: "",
+      referenceName: "none (ENIConfig spec.subnet)",
+    },
+    "Custom networking's pod subnet: one subnet ID, or zone=subnet-ID pairs; the node's zone picks its entry.",
+  ),
+  eniConfigSecurityGroups: row(
+    {
+      name: "ENI_CONFIG_SECURITY_GROUPS",
+      parser: GROUP_IDS,
+      default: "",
+      referenceName: "none (ENIConfig spec.securityGroups)",
+    },
+    "Custom networking's security groups for new ENIs; unset = the primary ENI's.",
+  ),
+  subnetDiscovery: row(
+    { name: "ENABLE_SUBNET_DISCOVERY", parser: BOOLEAN, default: "true" },
+    "New ENIs go to the subnet of the node's zone, tagged kubernetes.io/role/cni=1 or the primary's, with " +
+      "the most free addresses; =0 excludes a subnet.",
   ),
   clusterName: row(
     { name: "CLUSTER_NAME", parser: TEXT, default: "" },
@@ -450,6 +485,9 @@ export function parseIpamdConfig(env: Env, flags: IpamdFlags = {}): IpamdConfig 
   const socket = { [SOCKET_FLAG.name]: flags.socket ?? "" };
   const { socketPath } = readRows({ socketPath: SOCKET_FLAG }, { env: socket, overrides: {} }, findings);
   checkListeners(host, findings);
+  if (pool.customNetworking && Object.keys(host.eniConfigSubnets).length === 0) {
+    findings.problems.push("AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG=true needs ENI_CONFIG_SUBNETS");
+  }
   const migration = migrationFindings(env, IPAMD_ENV_TABLE);
   findings.problems.push(...migration.problems);
   findings.warnings.push(...migration.warnings);

@@ -23,6 +23,7 @@ const DEFAULTS: IpamdConfig = {
     minEniAgeMs: 60_000,
     decreaseIntervalMs: 30_000,
     scaleDownWindowMs: 300_000,
+    customNetworking: false,
   },
   enableIpv4: true,
   enableIpv6: false,
@@ -48,6 +49,9 @@ const DEFAULTS: IpamdConfig = {
   disableProvisioning: false,
   disableLeakedEniCleanup: false,
   additionalEniTags: {},
+  eniConfigSubnets: {},
+  eniConfigSecurityGroups: [],
+  subnetDiscovery: true,
   clusterName: "",
   ec2Endpoint: null,
   httpTimeoutMs: 10_000,
@@ -90,6 +94,10 @@ const HAPPY: [name: string, text: string, select: (c: IpamdConfig) => unknown, e
   ["ENABLE_PREFIX_DELEGATION", "TRUE", (c) => c.pool.prefixDelegation, true],
   ["WARM_PREFIX_TARGET", "2", (c) => c.pool.warmPrefixTarget, 2],
   ["IP_COOLDOWN_PERIOD", "45", (c) => c.pool.ipCooldownMs, 45_000],
+  ["AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG", "false", (c) => c.pool.customNetworking, false],
+  ["ENI_CONFIG_SUBNETS", "us-west-2a=subnet-0a", (c) => c.eniConfigSubnets, { "us-west-2a": "subnet-0a" }],
+  ["ENI_CONFIG_SECURITY_GROUPS", "sg-0a, sg-0b", (c) => c.eniConfigSecurityGroups, ["sg-0a", "sg-0b"]],
+  ["ENABLE_SUBNET_DISCOVERY", "0", (c) => c.subnetDiscovery, false],
   ["IP_COOLDOWN_PERIOD", "0", (c) => c.pool.ipCooldownMs, 0],
   ["POOL_SCALE_DOWN_WINDOW", "60", (c) => c.pool.scaleDownWindowMs, 60_000],
   ["POOL_SCALE_DOWN_WINDOW", "0", (c) => c.pool.scaleDownWindowMs, 0],
@@ -448,4 +456,28 @@ Deno.test("describeConfig() returns a plain unfrozen copy that keeps tag values"
   assert.deepEqual(JSON.parse(JSON.stringify(described)), described);
   assert.ok(!Object.isFrozen(described) && !Object.isFrozen(described.pool));
   assert.notEqual(described.additionalEniTags, config.additionalEniTags);
+});
+
+Deno.test("parseIpamdConfig() reads custom networking's subnets by zone and its security groups", () => {
+  const config = parseIpamdConfig({
+    AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG: "true",
+    ENI_CONFIG_SUBNETS: "us-east-1a=subnet-0aaa,us-east-1b=subnet-0bbb",
+    ENI_CONFIG_SECURITY_GROUPS: "sg-01,sg-02",
+  });
+  assert.equal(config.pool.customNetworking, true);
+  assert.deepEqual(config.eniConfigSubnets, { "us-east-1a": "subnet-0aaa", "us-east-1b": "subnet-0bbb" });
+  assert.deepEqual(config.eniConfigSecurityGroups, ["sg-01", "sg-02"]);
+  assert.deepEqual(parseIpamdConfig({ ENI_CONFIG_SUBNETS: "subnet-0ccc" }).eniConfigSubnets, {
+    "*": "subnet-0ccc",
+  });
+  assert.deepEqual(problemsOf(() => parseIpamdConfig({ AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG: "true" })), [
+    "AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG=true needs ENI_CONFIG_SUBNETS",
+  ]);
+  assert.deepEqual(problemsOf(() => parseIpamdConfig({ ENI_CONFIG_SUBNETS: "us-east-1a:subnet-0aaa" })), [
+    'ENI_CONFIG_SUBNETS="us-east-1a:subnet-0aaa": must be a subnet ID or zone=subnet-ID pairs, like ' +
+    "us-east-1a=subnet-0abc",
+  ]);
+  assert.deepEqual(problemsOf(() => parseIpamdConfig({ ENI_CONFIG_SECURITY_GROUPS: "sg-01,web" })), [
+    'ENI_CONFIG_SECURITY_GROUPS="sg-01,web": must be sg- IDs',
+  ]);
 });

@@ -218,3 +218,29 @@ export const REQUEST_BUDGET: Parser<ReturnType<typeof parseRequestBudget>> = {
 };
 
 export const LOG_LEVEL = oneOf<LogLevel>(["debug", "info", "warn", "error"]);
+
+const SUBNET_ID = /^subnet-[0-9a-f]{1,17}$/;
+
+/** ENI_CONFIG_SUBNETS: one subnet for every zone (key "*"), or `zone=subnet,...`. */
+export const SUBNET_MAP: Parser<Readonly<Record<string, string>>> = {
+  accepts: "a subnet ID, or zone=subnet-ID pairs, comma-separated",
+  parse(text) {
+    if (SUBNET_ID.test(text)) return Object.freeze({ "*": text });
+    const pairs = text.split(",").map((item) => item.trim().split("="));
+    if (pairs.some((p) => p.length !== 2 || !/^[a-z0-9-]+$/.test(p[0]!) || !SUBNET_ID.test(p[1]!))) {
+      throw new SyntaxError("must be a subnet ID or zone=subnet-ID pairs, like us-east-1a=subnet-0abc");
+    }
+    return Object.freeze(Object.fromEntries(pairs));
+  },
+};
+
+/** ENI_CONFIG_SECURITY_GROUPS: at most 5 security group IDs, as an ENI takes. */
+export const GROUP_IDS: Parser<readonly string[]> = {
+  accepts: "up to 5 security group IDs, comma-separated",
+  parse(text) {
+    const ids = text.split(",").map((item) => item.trim()).filter((item) => item !== "");
+    if (ids.some((id) => !/^sg-[0-9a-f]{1,17}$/.test(id))) throw new SyntaxError("must be sg- IDs");
+    if (ids.length > 5) throw new RangeError("an ENI takes at most 5 security groups");
+    return Object.freeze(ids);
+  },
+};

@@ -39,21 +39,16 @@ const TRUE = ["true", "1"] as const;
 export const UNSUPPORTED_REFERENCE_SETTINGS: readonly ReferenceSetting[] = Object.freeze(
   [
     {
-      name: "AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG",
-      treatment: "refused",
-      same: FALSE,
-      why: "custom networking (ENIConfig subnets and security groups) is not supported: pods would get " +
-        "addresses in the primary ENI's subnet",
-    },
-    {
       name: "ENI_CONFIG_ANNOTATION_DEF",
       treatment: "not applicable",
-      why: "it names the ENIConfig of custom networking, which is not supported",
+      why: "it names the Kubernetes ENIConfig; ipamd reads custom networking from ENI_CONFIG_SUBNETS and " +
+        "ENI_CONFIG_SECURITY_GROUPS",
     },
     {
       name: "ENI_CONFIG_LABEL_DEF",
       treatment: "not applicable",
-      why: "it names the ENIConfig of custom networking, which is not supported",
+      why: "it names the Kubernetes ENIConfig; ipamd reads custom networking from ENI_CONFIG_SUBNETS and " +
+        "ENI_CONFIG_SECURITY_GROUPS",
     },
     {
       name: "ENABLE_POD_ENI",
@@ -127,14 +122,6 @@ export const UNSUPPORTED_REFERENCE_SETTINGS: readonly ReferenceSetting[] = Objec
       same: TRUE,
       why: "ipamd manages every ENI not tagged node.k8s.amazonaws.com/no_manage=true: tag the ENIs it must " +
         "leave alone instead, or pods would get their addresses",
-    },
-    {
-      name: "ENABLE_SUBNET_DISCOVERY",
-      treatment: "warned",
-      same: FALSE,
-      why:
-        "subnet discovery (on by default in the reference) is not supported yet: every ENI is created in " +
-        "the primary ENI's subnet, as with false, and subnets tagged kubernetes.io/role/cni are not used",
     },
     {
       name: "ENABLE_BANDWIDTH_PLUGIN",

@@ -48,13 +48,12 @@ Deno.test("each unsupported setting: its own values pass silently, any other is 
   }
 });
 
-Deno.test("what moving from the reference must refuse: custom networking, pod ENIs, multi-NIC, network policy, v6 egress", () => {
+Deno.test("what moving from the reference must refuse: pod ENIs, multi-NIC, network policy, v6 egress", () => {
   const refused = UNSUPPORTED_REFERENCE_SETTINGS.filter((row) => row.treatment === "refused").map((r) =>
     r.name
   );
   for (
     const name of [
-      "AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG",
       "ENABLE_POD_ENI",
       "ENABLE_MULTI_NIC",
       "NETWORK_POLICY_ENFORCING_MODE",
@@ -62,11 +61,11 @@ Deno.test("what moving from the reference must refuse: custom networking, pod EN
     ]
   ) assert.ok(refused.includes(name), name);
   assert.throws(
-    () => parseIpamdConfig({ AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG: "true", ENABLE_POD_ENI: "1" }),
+    () => parseIpamdConfig({ ENABLE_MULTI_NIC: "true", ENABLE_POD_ENI: "1" }),
     (error: unknown) =>
       error instanceof ConfigError && error.problems.length === 2 &&
-      error.problems[0]!.startsWith('AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG="true": custom networking') &&
-      error.problems[1]!.startsWith('ENABLE_POD_ENI="1": security groups for pods') &&
+      error.problems[0]!.startsWith('ENABLE_POD_ENI="1": security groups for pods') &&
+      error.problems[1]!.startsWith('ENABLE_MULTI_NIC="true": multiple network cards') &&
       !error.message.includes("\n"),
   );
   // IPv6 is refused by its own setting's parser.
@@ -103,12 +102,16 @@ Deno.test("a variable that looks like a setting but is none is a warning naming 
   assert.deepEqual(quiet.warnings, []);
 });
 
-Deno.test("settings with no effect here are accepted with a warning; subnet discovery on is warned, not refused", () => {
-  const config = parseIpamdConfig({ MY_NODE_NAME: "ip-10-0-0-5", ENABLE_SUBNET_DISCOVERY: "true" });
+Deno.test("settings with no effect here are accepted with a warning; custom networking and subnet discovery are read", () => {
+  const config = parseIpamdConfig({
+    MY_NODE_NAME: "ip-10-0-0-5",
+    ENABLE_SUBNET_DISCOVERY: "false",
+    AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG: "true",
+    ENI_CONFIG_SUBNETS: "subnet-0abc",
+  });
+  assert.equal(config.subnetDiscovery, false);
+  assert.equal(config.pool.customNetworking, true);
   assert.deepEqual(config.warnings, [
-    'ENABLE_SUBNET_DISCOVERY="true": subnet discovery (on by default in the reference) is not supported yet: ' +
-    "every ENI is created in the primary ENI's subnet, as with false, and subnets tagged " +
-    "kubernetes.io/role/cni are not used",
     'MY_NODE_NAME="ip-10-0-0-5" has no effect: ipamd does not talk to the Kubernetes API',
   ]);
 });

@@ -73,6 +73,8 @@ export interface PoolSettings {
   readonly decreaseIntervalMs: number;
   /** How long a demand peak keeps the pool from shrinking below it. */
   readonly scaleDownWindowMs: number;
+  /** Custom networking: the primary ENI carries no pod addresses. */
+  readonly customNetworking: boolean;
 }
 
 /** Defaults of the reference where the settings leave a value out. */
@@ -87,6 +89,7 @@ export const DEFAULT_POOL_SETTINGS: PoolSettings = Object.freeze({
   minEniAgeMs: 60_000,
   decreaseIntervalMs: 30_000,
   scaleDownWindowMs: 300_000,
+  customNetworking: false,
 });
 
 /** One step of a plan. Counts are IPs, or /28 prefixes with prefix delegation. */
