@@ -91,7 +91,11 @@ export async function runDaemon(io: Io): Promise<number> {
   try {
     await using stack = new AsyncDisposableStack();
     const aws = stack.use(await openAwsNode(config, { clock: systemClock, log }));
-    const limits = instanceLimits(aws.instanceType, limitOptions);
+    const { maxEnis, ipv4PerEni } = aws.instanceType; // custom networking: the primary ENI carries no pods
+    const customPods = (maxEnis - 1) * (ipv4PerEni - 1) * (config.pool.prefixDelegation ? 16 : 1) + 2;
+    const maxPods = limitOptions.maxPods ??
+      (config.pool.customNetworking ? Math.min(customPods, 250) : undefined);
+    const limits = instanceLimits(aws.instanceType, { ...limitOptions, maxPods });
     await ensureDir(config.socketPath);
     await ensureDir(config.checkpointPath);
     const host = new HostNetwork({ log: log.with({ op: "host" }), eniMtu: config.eniMtu });

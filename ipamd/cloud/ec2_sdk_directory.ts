@@ -90,17 +90,34 @@ export class SdkEniDirectory implements EniDirectory {
 
   async describeSubnet(subnetId: string): Promise<SubnetRecord | null> {
     try {
-      const answer = await this.#sender.send(
-        "DescribeSubnets",
-        IDEMPOTENT,
-        (client) => client.send(new DescribeSubnetsCommand({ SubnetIds: [subnetId] })),
-      );
-      const subnet = answer.Subnets?.[0];
-      if (subnet?.CidrBlock === undefined) return null;
-      return { subnetId, cidr: subnet.CidrBlock, availableIps: subnet.AvailableIpAddressCount ?? 0 };
+      return (await this.#subnets({ SubnetIds: [subnetId] }))[0] ?? null;
     } catch (error) {
       if (error instanceof CloudError && error.kind === "not-found") return null;
       throw error;
     }
+  }
+
+  describeSubnets(filters: EniFilters): Promise<SubnetRecord[]> {
+    return this.#subnets({
+      Filters: Object.entries(filters).map(([Name, values]) => ({ Name, Values: [...values] })),
+    });
+  }
+
+  async #subnets(
+    input: NonNullable<ConstructorParameters<typeof DescribeSubnetsCommand>[0]>,
+  ): Promise<SubnetRecord[]> {
+    const answer = await this.#sender.send(
+      "DescribeSubnets",
+      IDEMPOTENT,
+      (client) => client.send(new DescribeSubnetsCommand(input)),
+    );
+    return (answer.Subnets ?? []).filter((s) => s.CidrBlock !== undefined).map((s) => ({
+      subnetId: s.SubnetId ?? "",
+      cidr: s.CidrBlock!,
+      availableIps: s.AvailableIpAddressCount ?? 0,
+      vpcId: s.VpcId ?? "",
+      zone: s.AvailabilityZone ?? "",
+      tags: Object.fromEntries((s.Tags ?? []).map((tag) => [tag.Key ?? "", tag.Value ?? ""])),
+    }));
   }
 }

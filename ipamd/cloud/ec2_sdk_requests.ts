@@ -113,6 +113,18 @@ export class Ec2Requests {
       ));
   }
 
+  /** ModifyNetworkInterfaceAttribute: the ENI's security groups. */
+  async setGroups(eniId: string, groups: readonly string[]): Promise<void> {
+    await this.#ec2.send(
+      "ModifyNetworkInterfaceAttribute",
+      IDEMPOTENT,
+      (client) =>
+        client.send(
+          new ModifyNetworkInterfaceAttributeCommand({ NetworkInterfaceId: eniId, Groups: [...groups] }),
+        ),
+    );
+  }
+
   /** AssignPrivateIpAddresses by count; returns the new CIDRs (`/32`s or `/28`s). */
   async assign(eniId: string, { count, prefixes }: AddressRequest): Promise<string[]> {
     const answer = await this.#ec2.send("AssignPrivateIpAddresses", MUTATING, (client) =>

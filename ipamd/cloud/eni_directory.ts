@@ -53,6 +53,9 @@ export interface SubnetRecord {
   readonly subnetId: string;
   readonly cidr: string;
   readonly availableIps: number;
+  readonly vpcId: string;
+  readonly zone: string;
+  readonly tags: Readonly<Record<string, string>>;
 }
 
 /** Filters by name (values ORed, names ANDed), as EC2 takes them. */
@@ -72,6 +75,8 @@ export interface EniDirectory {
   describeInstanceType(instanceType: string): Promise<DescribedInstanceType | null>;
   /** A subnet, or null when EC2 does not know it. */
   describeSubnet(subnetId: string): Promise<SubnetRecord | null>;
+  /** The subnets matching `filters`. */
+  describeSubnets(filters: EniFilters): Promise<SubnetRecord[]>;
 }
 
 /** RFC 3339 in UTC without fractions, as the createdAt tag holds it. */

@@ -10,7 +10,6 @@
 import type { Clock, Logger } from "../../shared/mod.ts";
 import {
   createEc2Client,
-  Ec2Requests,
   Ec2Sender,
   HttpImdsApi,
   HttpImdsClient,
@@ -28,6 +27,7 @@ import {
   UnknownInstanceTypeError,
 } from "../limits/mod.ts";
 import { retryStartup } from "./discovery.ts";
+import { EniPlacement, PlacedEc2Requests } from "./eni_placement.ts";
 import { NodeLifecycle } from "./lifecycle.ts";
 
 /** What opening the node runs with. */
@@ -48,6 +48,7 @@ export interface AwsNode extends AsyncDisposable {
   readonly directory: SdkEniDirectory;
   readonly lifecycle: NodeLifecycle;
   readonly budget: RateBudget;
+  readonly placement: EniPlacement;
 }
 
 /** Reads the node from IMDS and connects to EC2; retries while either throttles or is unreachable. */
@@ -94,7 +95,10 @@ export async function openAwsNode(config: IpamdConfig, options: AwsNodeOptions):
       () => subnetOf(primary, directory, log),
       retry,
     );
-    const ec2 = new SdkEc2Port(new Ec2Requests(sender), imds, {
+    const placed = { config, directory, imds, primary, zone: instance.availabilityZone, log };
+    const placement = await retryStartup("check the pod subnet", () => EniPlacement.open(placed), retry);
+    const requests = Object.assign(new PlacedEc2Requests(sender), { placement });
+    const ec2 = new SdkEc2Port(requests, imds, {
       node: {
         instanceId: instance.instanceId,
         subnetId: primary.subnetId,
@@ -114,6 +118,7 @@ export async function openAwsNode(config: IpamdConfig, options: AwsNodeOptions):
       clock,
       log,
       reconcileIntervalMs: config.nodeReconcileIntervalMs,
+      refreshGroups: (enis) => placement.refreshGroups(enis, requests),
       leakedEnis: config.disableLeakedEniCleanup || config.disableProvisioning ? null : {
         intervalMs: config.leakedEniCleanupIntervalMs,
         maxStartDelayMs: config.leakedEniCleanupStartDelayMs,
@@ -137,6 +142,7 @@ export async function openAwsNode(config: IpamdConfig, options: AwsNodeOptions):
       directory,
       lifecycle,
       budget,
+      placement,
       [Symbol.asyncDispose]: () => Promise.resolve(client.destroy()),
     };
   } catch (error) {

@@ -46,6 +46,8 @@ export interface NodeLifecycleOptions {
   readonly leakedEnis: LeakedEniSchedule | null;
   readonly timers?: Timers;
   readonly random?: () => number;
+  /** Every 30 s: re-reads the primary ENI's security groups and applies a change to these ENIs. */
+  readonly refreshGroups?: (enis: readonly { eniId: string }[]) => Promise<void>;
 }
 
 /** The running pool the background jobs work on. */
@@ -93,7 +95,8 @@ export class NodeLifecycle implements AsyncDisposable {
       this.#o.reconcileIntervalMs ?? 60_000,
       () => this.reconcile(),
     );
-    const leaked = this.#o.leakedEnis;
+    const { refreshGroups, leakedEnis: leaked } = this.#o;
+    if (refreshGroups) this.#every(30_000, 30_000, () => refreshGroups(pool.datastore.enis()));
     if (leaked === null) return this;
     this.#cleaner = new LeakedEniCleaner({
       directory: this.#o.directory,

@@ -51,6 +51,8 @@ interface Shape {
   readonly wholeEnis: boolean;
   /** Whether single addresses or prefixes are ever given back (not in WARM_ENI_TARGET mode). */
   readonly releases: boolean;
+  /** Custom networking: the primary ENI carries no pod addresses. */
+  readonly noPrimary: boolean;
   /** Addresses missing for a given usable and total count. */
   deficit(usable: number, total: number): number;
 }
@@ -85,7 +87,7 @@ function shapeOf({ limits, settings }: PolicyInput, waitingAdds: number): Shape 
   const unitsPerEni = Math.max(limits.ipv4PerEni - 1, 0);
   const maxEnis = settings.maxEni > 0 ? Math.min(settings.maxEni, limits.maxEnis) : limits.maxEnis;
   const podCap = Math.ceil(limits.maxPods / unitSize) * unitSize;
-  const eniCap = maxEnis * unitsPerEni * unitSize;
+  const eniCap = (maxEnis - (settings.customNetworking ? 1 : 0)) * unitsPerEni * unitSize;
   const warmIp = settings.warmIpTarget > 0 || settings.minimumIpTarget > 0;
   let deficit: Shape["deficit"];
   if (warmIp) {
@@ -107,6 +109,7 @@ function shapeOf({ limits, settings }: PolicyInput, waitingAdds: number): Shape 
     capByPods: podCap < eniCap,
     wholeEnis: !warmIp && !settings.prefixDelegation,
     releases: warmIp || settings.prefixDelegation,
+    noPrimary: settings.customNetworking,
     deficit,
   };
 }
@@ -145,7 +148,7 @@ function grow(
     capUnits -= count;
   };
   for (const eni of enis) {
-    const room = shape.unitsPerEni - eni.cidrs.length;
+    const room = eni.primary && shape.noPrimary ? 0 : shape.unitsPerEni - eni.cidrs.length;
     const count = Math.min(room, want(room), capUnits);
     if (remaining <= 0 || count <= 0) continue;
     actions.push({ kind: "assign", eniId: eni.eniId, count });

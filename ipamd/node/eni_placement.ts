@@ -1,0 +1,124 @@
+/**
+ * Where a new ENI goes and with which security groups. Custom networking: the
+ * subnet ENI_CONFIG_SUBNETS names for the node's zone (checked at start to lie in
+ * the node's VPC and zone) with ENI_CONFIG_SECURITY_GROUPS, else the primary
+ * ENI's groups. Otherwise, with subnet discovery, the subnet of the node's VPC and
+ * zone, tagged kubernetes.io/role/cni=1 or the primary's, with the most free
+ * addresses (=0 excludes one; a failed look falls back to the primary's), with the
+ * primary ENI's groups, which `refreshGroups` keeps current from IMDS and applies
+ * to the managed ENIs, as the reference does.
+ *
+ * @module
+ */
+import { errorText, type Logger } from "../../shared/mod.ts";
+import {
+  Ec2Requests,
+  type EniDirectory,
+  type ImdsEni,
+  type ImdsPort,
+  type SubnetRecord,
+} from "../cloud/mod.ts";
+import type { IpamdConfig } from "../config/mod.ts";
+
+export const CNI_ROLE_TAG = "kubernetes.io/role/cni";
+
+/** A new ENI's subnet and security groups. */
+export interface Placement {
+  readonly subnetId: string;
+  readonly securityGroupIds: readonly string[];
+}
+
+interface PlacementOptions {
+  readonly config: IpamdConfig;
+  readonly directory: EniDirectory;
+  readonly imds: ImdsPort;
+  readonly primary: ImdsEni;
+  readonly zone: string;
+  readonly log: Logger;
+}
+
+/** Decides the placement of new ENIs for one node. */
+export class EniPlacement {
+  readonly #o: PlacementOptions;
+  readonly #custom: SubnetRecord | null;
+  #groups: readonly string[];
+  /** The last subnet chosen, for `status`. */
+  last: SubnetRecord | null = null;
+
+  private constructor(options: PlacementOptions, custom: SubnetRecord | null) {
+    this.#o = options;
+    this.#custom = this.last = custom;
+    this.#groups = options.primary.securityGroupIds;
+  }
+
+  /** Checks custom networking's subnet; a missing zone entry, or a subnet in another zone or VPC, throws a RangeError. */
+  static async open(options: PlacementOptions): Promise<EniPlacement> {
+    const { config, zone, primary } = options;
+    if (!config.pool.customNetworking) return new EniPlacement(options, null);
+    const subnetId = config.eniConfigSubnets[zone] ?? config.eniConfigSubnets["*"];
+    const where = `ENI_CONFIG_SUBNETS`;
+    if (subnetId === undefined) throw new RangeError(`${where} has no subnet for the node's zone ${zone}`);
+    const subnet = await options.directory.describeSubnet(subnetId);
+    if (subnet === null) throw new RangeError(`${where} names ${subnetId}, which EC2 does not know`);
+    if (subnet.vpcId !== primary.vpcId || subnet.zone !== zone) {
+      throw new RangeError(
+        `${where} names ${subnetId} in ${subnet.vpcId} ${subnet.zone}, not the node's ${primary.vpcId} ${zone}`,
+      );
+    }
+    return new EniPlacement(options, subnet);
+  }
+
+  /** The subnet and groups of the next new ENI. */
+  async place(): Promise<Placement> {
+    const { config, primary, log } = this.#o;
+    if (this.#custom !== null) {
+      const groups = config.eniConfigSecurityGroups;
+      return { subnetId: this.#custom.subnetId, securityGroupIds: groups.length > 0 ? groups : this.#groups };
+    }
+    const fallback = { subnetId: primary.subnetId, securityGroupIds: this.#groups };
+    if (!config.subnetDiscovery) return fallback;
+    try {
+      const subnets = await this.#o.directory.describeSubnets({
+        "vpc-id": [primary.vpcId],
+        "availability-zone": [this.#o.zone],
+      });
+      const usable = subnets.filter((s) =>
+        s.tags[CNI_ROLE_TAG] !== "0" && (s.subnetId === primary.subnetId || CNI_ROLE_TAG in s.tags)
+      ).sort((a, b) => b.availableIps - a.availableIps);
+      this.last = usable[0] ?? null;
+      const chosen = { subnetId: this.last?.subnetId ?? primary.subnetId, securityGroupIds: this.#groups };
+      log.info("subnet for a new ENI", {
+        subnetId: chosen.subnetId,
+        availableIps: this.last?.availableIps ?? -1,
+      });
+      return chosen;
+    } catch (error) {
+      log.warn("subnet discovery failed; the new ENI goes to the primary subnet", {
+        error: errorText(error),
+      });
+      return fallback;
+    }
+  }
+
+  /** Re-reads the primary ENI's groups; a change goes to every managed ENI (not with custom networking). */
+  async refreshGroups(enis: readonly { eniId: string }[], requests: Ec2Requests): Promise<void> {
+    const now = (await this.#o.imds.eni(this.#o.primary.mac))?.securityGroupIds ?? this.#groups;
+    if (now.length === 0 || [...now].sort().join() === [...this.#groups].sort().join()) return;
+    if (this.#custom === null) {
+      for (const { eniId } of enis.filter((eni) => eni.eniId !== this.#o.primary.eniId)) {
+        await requests.setGroups(eniId, now);
+      }
+    }
+    this.#o.log.info("security groups of the primary ENI changed", { groups: now.join(",") });
+    this.#groups = now;
+  }
+}
+
+/** EC2 requests whose new ENIs go where `placement` says. */
+export class PlacedEc2Requests extends Ec2Requests {
+  placement: EniPlacement | null = null;
+
+  override async createEni(input: Parameters<Ec2Requests["createEni"]>[0]) {
+    return await super.createEni({ ...input, ...await this.placement?.place() });
+  }
+}
