@@ -10,6 +10,7 @@
  *
  * @module
  */
+import rows from "./reference_settings.json" with { type: "json" };
 
 /** What aws-cni does with a reference setting. */
 export type Treatment =
@@ -32,156 +33,9 @@ export interface ReferenceSetting {
   readonly why: string;
 }
 
-const FALSE = ["false", "0"] as const;
-const TRUE = ["true", "1"] as const;
-
-/** The reference's settings that ipamd does not read: one row each. */
+/** The reference's settings that ipamd does not read: one row each (reference_settings.json, plain data). */
 export const UNSUPPORTED_REFERENCE_SETTINGS: readonly ReferenceSetting[] = Object.freeze(
-  [
-    {
-      name: "ENI_CONFIG_ANNOTATION_DEF",
-      treatment: "not applicable",
-      why: "it names the Kubernetes ENIConfig; ipamd reads custom networking from ENI_CONFIG_SUBNETS and " +
-        "ENI_CONFIG_SECURITY_GROUPS",
-    },
-    {
-      name: "ENI_CONFIG_LABEL_DEF",
-      treatment: "not applicable",
-      why: "it names the Kubernetes ENIConfig; ipamd reads custom networking from ENI_CONFIG_SUBNETS and " +
-        "ENI_CONFIG_SECURITY_GROUPS",
-    },
-    {
-      name: "ENABLE_POD_ENI",
-      treatment: "refused",
-      same: FALSE,
-      why:
-        "security groups for pods (branch ENIs) are not supported: pods would get the node's security groups",
-    },
-    {
-      name: "POD_SECURITY_GROUP_ENFORCING_MODE",
-      treatment: "not applicable",
-      why: "it applies to security groups for pods, which are not supported",
-    },
-    {
-      name: "DISABLE_TCP_EARLY_DEMUX",
-      treatment: "not applicable",
-      same: FALSE,
-      why: "it applies to security groups for pods, which are not supported",
-    },
-    {
-      name: "ENABLE_MULTI_NIC",
-      treatment: "refused",
-      same: FALSE,
-      why: "multiple network cards are not supported: pods would get addresses on network card 0 only",
-    },
-    {
-      name: "NETWORK_POLICY_ENFORCING_MODE",
-      treatment: "refused",
-      same: ["none"],
-      why: "network policies are not enforced: pods would run without them (set none, or remove it, only " +
-        "where something else enforces them)",
-    },
-    {
-      name: "ENABLE_V6_EGRESS",
-      treatment: "refused",
-      same: FALSE,
-      why: "IPv6 egress of IPv4 pods (egress-cni) is not supported: pods would have no IPv6 route out",
-    },
-    {
-      name: "ENABLE_V4_EGRESS",
-      treatment: "not applicable",
-      same: TRUE,
-      why: "it applies to IPv6 pods, which are not supported",
-    },
-    {
-      name: "AWS_VPC_K8S_EGRESS_V4_PLUGIN_LOG_FILE",
-      treatment: "not applicable",
-      why: "there is no egress plugin",
-    },
-    {
-      name: "AWS_VPC_K8S_EGRESS_V6_PLUGIN_LOG_FILE",
-      treatment: "not applicable",
-      why: "there is no egress plugin",
-    },
-    {
-      name: "DISABLE_POD_V6",
-      treatment: "not applicable",
-      why: "pods get IPv4 addresses only: there is no pod IPv6 to turn off",
-    },
-    {
-      name: "ENABLE_IMDS_ONLY_MODE",
-      treatment: "refused",
-      same: FALSE,
-      why:
-        "ipamd always calls EC2 (use DISABLE_NETWORK_RESOURCE_PROVISIONING=true to keep it from creating " +
-        "or growing ENIs)",
-    },
-    {
-      name: "MANAGE_UNTAGGED_ENI",
-      treatment: "refused",
-      same: TRUE,
-      why: "ipamd manages every ENI not tagged node.k8s.amazonaws.com/no_manage=true: tag the ENIs it must " +
-        "leave alone instead, or pods would get their addresses",
-    },
-    {
-      name: "ENABLE_BANDWIDTH_PLUGIN",
-      treatment: "warned",
-      same: FALSE,
-      why: "the conflist does not chain the bandwidth plugin: pods' bandwidth annotations are not applied",
-    },
-    {
-      name: "ANNOTATE_POD_IP",
-      treatment: "not applicable",
-      same: FALSE,
-      why: "ipamd does not talk to the Kubernetes API",
-    },
-    {
-      name: "AWS_MANAGE_ENIS_NON_SCHEDULABLE",
-      treatment: "not applicable",
-      why:
-        "ipamd does not talk to the Kubernetes API and manages ENIs whether the node is schedulable or not",
-    },
-    {
-      name: "MY_NODE_NAME",
-      treatment: "not applicable",
-      why: "ipamd does not talk to the Kubernetes API",
-    },
-    {
-      name: "MY_POD_NAME",
-      treatment: "not applicable",
-      why: "ipamd runs as a host service, not in a pod",
-    },
-    {
-      name: "CLUSTER_ENDPOINT",
-      treatment: "not applicable",
-      why: "ipamd does not talk to the Kubernetes API",
-    },
-    {
-      name: "VPC_CNI_VERSION",
-      treatment: "not applicable",
-      why: "the user agent names aws-cni's own version",
-    },
-    {
-      name: "HOST_CNI_BIN_PATH",
-      treatment: "not applicable",
-      why: "`aws-cni install` puts the binary in /opt/cni/bin (--prefix stages it elsewhere)",
-    },
-    {
-      name: "HOST_CNI_CONFDIR_PATH",
-      treatment: "not applicable",
-      why: "ipamd writes the conflist where --write-conflist says (the unit says /etc/cni/net.d)",
-    },
-    {
-      name: "AWS_VPC_K8S_CNI_CONFIGURE_RPFILTER",
-      treatment: "not applicable",
-      why: "deprecated in the reference, where it does nothing either; ipamd sets rp_filter as it needs",
-    },
-    {
-      name: "ENABLE_NFTABLES",
-      treatment: "not applicable",
-      why: "deprecated in the reference; the node's iptables command picks the backend",
-    },
-  ] satisfies ReferenceSetting[],
+  rows as readonly ReferenceSetting[],
 );
 
 /** Variables of the AWS SDK that share a prefix with settings; ipamd leaves them to the SDK. */
