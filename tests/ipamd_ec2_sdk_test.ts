@@ -198,6 +198,9 @@ Deno.test("Ec2Requests tags and deletes ENIs, and describes instance types and s
     subnetId: "subnet-a",
     cidr: "10.0.1.0/24",
     availableIps: 250,
+    vpcId: fx.sim.vpcId,
+    zone: "us-east-1a",
+    tags: {},
   });
   assert.equal(await fx.directory.describeSubnet("subnet-0000000000404"), null);
 });

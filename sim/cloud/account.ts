@@ -44,6 +44,7 @@ export function createCloudAccount(
     | "instanceType"
     | "vpcCidr"
     | "subnetCidrs"
+    | "subnetAttributes"
     | "attachLatencyMs"
     | "detachLatencyMs"
     | "apiLatencyMs"
@@ -62,7 +63,11 @@ export function createCloudAccount(
     subnets: options.subnetCidrs.map((cidr, index) => ({
       subnetId: subnetIdOf(index),
       cidr,
-      availabilityZone: AVAILABILITY_ZONE,
+      availabilityZone: options.subnetAttributes?.[index]?.zone ?? AVAILABILITY_ZONE,
+      tags: Object.entries(options.subnetAttributes?.[index]?.tags ?? {}).map(([key, value]) => ({
+        key,
+        value,
+      })),
     })),
     seed: options.seed,
     clock,

@@ -19,6 +19,7 @@ import type {
   CloudState,
   EniRequest,
   FaultRequest,
+  GroupsRequest,
   HangRequest,
   ThrottleRequest,
 } from "./protocol.ts";
@@ -58,6 +59,7 @@ export interface Cloud {
   clearHangs(action?: Ec2Action): void;
   createEni(request: EniRequest): string;
   deleteEni(eniId: string): void;
+  setGroups(request: GroupsRequest): void;
   /** Stops serving and watching, then removes the links; safe to call twice. */
   close(): Promise<void>;
 }
@@ -174,6 +176,11 @@ export async function startCloud(options: CloudOptions, deps: CloudDeps): Promis
         return created.networkInterface.networkInterfaceId;
       },
       deleteEni: (eniId) => void sim.deleteNetworkInterface({ networkInterfaceId: eniId }),
+      setGroups: (request) =>
+        void sim.modifyNetworkInterfaceAttribute({
+          networkInterfaceId: request.eniId ?? account.primaryEniId,
+          groups: request.groups,
+        }),
       close() {
         closing ??= cleanup.disposeAsync();
         return closing;
@@ -245,6 +252,7 @@ function cloudEni(eni: Ec2SimState["networkInterfaces"][number], nowMs: number):
     secondaryIps: [...eni.secondaryPrivateIpAddresses],
     prefixes: [...eni.ipv4Prefixes],
     tags: Object.fromEntries(eni.tags.map((tag) => [tag.key, tag.value])),
+    groups: [...eni.groups],
   };
 }
 

@@ -11,6 +11,7 @@ import type {
   EniRequest,
   FaultRequest,
   FaultSpec,
+  GroupsRequest,
   HangRequest,
   ImdsRequestRecord,
   ThrottleRequest,
@@ -97,6 +98,11 @@ export class CloudControl {
   }
 
   /** Deletes an unattached ENI. */
+  /** An operator changes an ENI's security groups (default: the primary ENI's). */
+  async setGroups(request: GroupsRequest): Promise<void> {
+    await this.#call("POST", "/groups", request);
+  }
+
   async deleteEni(eniId: string): Promise<void> {
     await this.#call("POST", "/enis/delete", { eniId });
   }

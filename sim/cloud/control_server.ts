@@ -8,7 +8,7 @@
 import type { Ec2Action } from "../ec2/mod.ts";
 import { Ec2SimError } from "../ec2/mod.ts";
 import type { Cloud } from "./cloud.ts";
-import type { EniRequest, FaultRequest, HangRequest, ThrottleRequest } from "./protocol.ts";
+import type { EniRequest, FaultRequest, GroupsRequest, HangRequest, ThrottleRequest } from "./protocol.ts";
 
 type Route = (cloud: Cloud, body: Record<string, unknown>) => unknown | Promise<unknown>;
 
@@ -31,6 +31,7 @@ const POST: Readonly<Record<string, Route>> = {
   "/hangs/clear": (cloud, body) => cloud.clearHangs(optionalAction(body)),
   "/enis": (cloud, body) => ({ eniId: cloud.createEni(body as unknown as EniRequest) }),
   "/enis/delete": (cloud, body) => cloud.deleteEni(string(body, "eniId")),
+  "/groups": (cloud, body) => cloud.setGroups(body as unknown as GroupsRequest),
 };
 
 /** Answers one control request. */

@@ -3,7 +3,7 @@
  * is a RangeError or TypeError naming the flag; nothing falls back quietly.
  *
  * ```
- * deno run -A sim/cloud/main.ts --instance-type T [--subnet-cidr CIDR]... [--vpc-cidr CIDR]
+ * deno run -A sim/cloud/main.ts --instance-type T [--subnet-cidr CIDR[,zone=Z][,tag=K=V]...]... [--vpc-cidr CIDR]
  *   [--attach-latency-ms MS] [--detach-latency-ms MS] [--api-latency-ms ACTION=MS,...]
  *   [--imds-lag-ms MS] [--seed N] [--listen HOST:PORT] [--control PATH] [--vpc-netns PATH] [--no-links]
  * ```
@@ -22,6 +22,8 @@ export interface CloudOptions {
   readonly vpcCidr: string;
   /** The node's subnet first, then the VPC's others (default one: 10.0.0.0/20). */
   readonly subnetCidrs: readonly string[];
+  /** Each subnet's zone (default us-west-2a, the node's) and tags, in `subnetCidrs`' order. */
+  readonly subnetAttributes: readonly SubnetAttributes[];
   /** A fixed attach time; unset: EC2's measured spread (median 2.5 s). */
   readonly attachLatencyMs: number | null;
   /** A fixed detach time; unset: EC2's 2 to 3 s. */
@@ -42,9 +44,15 @@ export interface CloudOptions {
   readonly links: boolean;
 }
 
+/** A subnet's zone and tags (`--subnet-cidr CIDR,zone=Z,tag=KEY=VALUE`). */
+export interface SubnetAttributes {
+  readonly zone: string | null;
+  readonly tags: Readonly<Record<string, string>>;
+}
+
 /** The usage text, for errors and `--help`. */
 export const CLOUD_USAGE =
-  `usage: deno run -A sim/cloud/main.ts --instance-type T [--subnet-cidr CIDR]... [--vpc-cidr CIDR]
+  `usage: deno run -A sim/cloud/main.ts --instance-type T [--subnet-cidr CIDR[,zone=Z][,tag=K=V]...]... [--vpc-cidr CIDR]
   [--attach-latency-ms MS] [--detach-latency-ms MS] [--api-latency-ms ACTION=MS,...]
   [--imds-lag-ms MS] [--seed N] [--listen HOST:PORT] [--control PATH] [--vpc-netns PATH] [--no-links]
 
@@ -77,7 +85,21 @@ export function parseCloudArgs(args: readonly string[]): CloudOptions {
   const instanceType = values["instance-type"];
   if (instanceType === undefined || instanceType === "") throw new TypeError("Missing --instance-type");
   const vpcCidr = cidrFlag("--vpc-cidr", values["vpc-cidr"] ?? "10.0.0.0/16");
-  const subnetCidrs = (values["subnet-cidr"] ?? ["10.0.0.0/20"]).map((text) => {
+  const subnetSpecs = values["subnet-cidr"] ?? ["10.0.0.0/20"];
+  const subnetAttributes = subnetSpecs.map((spec) => {
+    const [, ...items] = spec.split(",");
+    const tags: Record<string, string> = {};
+    let zone: string | null = null;
+    for (const item of items) {
+      const [, key = "", value = ""] = /^(zone|tag)=(.+)$/.exec(item) ?? [];
+      const [, tag = "", tagValue = ""] = /^([^=]+)=(.*)$/.exec(value) ?? [];
+      if (key === "zone") zone = value;
+      else if (key === "tag" && tag !== "") tags[tag] = tagValue;
+      else throw new RangeError(`Invalid --subnet-cidr "${spec}": expected CIDR[,zone=Z][,tag=KEY=VALUE]...`);
+    }
+    return { zone, tags };
+  });
+  const subnetCidrs = subnetSpecs.map((spec) => spec.split(",")[0]!).map((text) => {
     const cidr = cidrFlag("--subnet-cidr", text);
     const vpc = parseCidr(vpcCidr);
     const subnet = parseCidr(cidr);
@@ -96,6 +118,7 @@ export function parseCloudArgs(args: readonly string[]): CloudOptions {
     instanceType,
     vpcCidr,
     subnetCidrs,
+    subnetAttributes,
     attachLatencyMs: optionalMs("--attach-latency-ms", values["attach-latency-ms"]),
     detachLatencyMs: optionalMs("--detach-latency-ms", values["detach-latency-ms"]),
     apiLatencyMs: parseApiLatency(values["api-latency-ms"] ?? ""),

@@ -7,6 +7,7 @@ Deno.test("parseCloudArgs() reads every flag and defaults the rest", () => {
     instanceType: "t3.small",
     vpcCidr: "10.0.0.0/16",
     subnetCidrs: ["10.0.0.0/20"],
+    subnetAttributes: [{ zone: null, tags: {} }],
     attachLatencyMs: null,
     detachLatencyMs: null,
     apiLatencyMs: new Map(),
@@ -19,12 +20,21 @@ Deno.test("parseCloudArgs() reads every flag and defaults the rest", () => {
   });
   const all = parseCloudArgs([
     ...["--instance-type", "m5.large", "--vpc-cidr", "10.1.0.0/16"],
-    ...["--subnet-cidr", "10.1.0.0/24", "--subnet-cidr", "10.1.1.0/24"],
+    ...[
+      "--subnet-cidr",
+      "10.1.0.0/24",
+      "--subnet-cidr",
+      "10.1.1.0/24,zone=us-west-2b,tag=kubernetes.io/role/cni=1",
+    ],
     ...["--attach-latency-ms", "50", "--detach-latency-ms", "20", "--imds-lag-ms", "3000", "--seed", "7"],
     ...["--api-latency-ms", "AttachNetworkInterface=3000, CreateTags=5", "--listen", "127.0.0.1:8000"],
     ...["--control", "/tmp/x/control.sock", "--vpc-netns", "/run/netns/vpc", "--no-links"],
   ]);
   assert.deepEqual(all.subnetCidrs, ["10.1.0.0/24", "10.1.1.0/24"]);
+  assert.deepEqual(all.subnetAttributes, [
+    { zone: null, tags: {} },
+    { zone: "us-west-2b", tags: { "kubernetes.io/role/cni": "1" } },
+  ]);
   assert.deepEqual([...all.apiLatencyMs], [["AttachNetworkInterface", 3000], ["CreateTags", 5]]);
   assert.equal(all.attachLatencyMs, 50);
   assert.equal(all.detachLatencyMs, 20);
@@ -44,6 +54,10 @@ Deno.test("parseCloudArgs() names the flag at fault", () => {
       /--subnet-cidr "10\.9\.0\.0\/24": outside/,
     ],
     [["--instance-type", "t3.small", "--vpc-cidr", "ten"], /--vpc-cidr "ten"/],
+    [
+      ["--instance-type", "t3.small", "--subnet-cidr", "10.0.0.0/24,az=b"],
+      /--subnet-cidr "10\.0\.0\.0\/24,az=b"/,
+    ],
     [["--instance-type", "t3.small", "--attach-latency-ms", "1.5"], /--attach-latency-ms "1\.5"/],
     [["--instance-type", "t3.small", "--api-latency-ms", "Nope=1"], /--api-latency-ms "Nope=1"/],
     [["--instance-type", "t3.small", "--control", "rel.sock"], /--control "rel\.sock"/],

@@ -4,7 +4,7 @@
  * EC2 calls per action, the plugged links), `GET /imds-requests`. Knobs (`POST`,
  * JSON body): `/faults`, `/faults/clear`, `/throttle`, `/throttle/off`,
  * `/api-latency`, `/attach-latency`, `/attach/hold`, `/attach/release`,
- * `/imds-lag`, `/hangs`, `/hangs/clear`, `/enis`, `/enis/delete`. A refused
+ * `/imds-lag`, `/hangs`, `/hangs/clear`, `/enis`, `/enis/delete`, `/groups`. A refused
  * request answers 400 with `{ "error": message }`.
  *
  * @module
@@ -51,6 +51,7 @@ export interface CloudEni {
   readonly secondaryIps: readonly string[];
   readonly prefixes: readonly string[];
   readonly tags: Readonly<Record<string, string>>;
+  readonly groups: readonly string[];
 }
 
 /** `GET /state`. */
@@ -102,6 +103,12 @@ export interface EniRequest {
   readonly subnetId?: string;
   /** Secondary addresses to take; "all" takes every free one the ENI can hold. */
   readonly secondaryIps: number | "all";
+}
+
+/** `POST /groups`: an operator changes an ENI's security groups (default: the node's primary ENI). */
+export interface GroupsRequest {
+  readonly eniId?: string;
+  readonly groups: readonly string[];
 }
 
 /** `POST /throttle`: EC2's buckets on, full, with some categories resized. */
