@@ -118,7 +118,9 @@ export class EniPlacement {
 export class PlacedEc2Requests extends Ec2Requests {
   placement: EniPlacement | null = null;
 
-  override async createEni(input: Parameters<Ec2Requests["createEni"]>[0]) {
+  override async createEni(
+    input: Parameters<Ec2Requests["createEni"]>[0],
+  ): ReturnType<Ec2Requests["createEni"]> {
     return await super.createEni({ ...input, ...await this.placement?.place() });
   }
 }
