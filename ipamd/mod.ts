@@ -110,6 +110,7 @@ export async function runDaemon(io: Io): Promise<number> {
       node: aws.lifecycle,
       shutdownGraceMs: SHUTDOWN_GRACE_MS,
       network,
+      subnets: aws.placement,
     });
     started = true;
     const ready = await announceReady(config, {

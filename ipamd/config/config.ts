@@ -133,6 +133,17 @@ export const POOL_ENV: PoolEnvRows = Object.freeze({
     "Custom networking: new ENIs go to ENI_CONFIG_SUBNETS with ENI_CONFIG_SECURITY_GROUPS, and the primary " +
       "ENI carries no pod addresses.",
   ),
+  subnetAware: row(
+    {
+      name: "POOL_SUBNET_AWARE",
+      parser: BOOLEAN,
+      default: "true",
+      flag: "--subnet-aware",
+      referenceName: "none (the targets ignore the subnet)",
+    },
+    "Spare addresses shrink as the subnets near exhaustion: at most 1/16 of their free addresses, down to " +
+      "none beyond waiting ADDs; they grow back as the subnets free.",
+  ),
   scaleDownWindowMs: row(
     {
       name: "POOL_SCALE_DOWN_WINDOW",

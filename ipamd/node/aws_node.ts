@@ -118,7 +118,7 @@ export async function openAwsNode(config: IpamdConfig, options: AwsNodeOptions):
       clock,
       log,
       reconcileIntervalMs: config.nodeReconcileIntervalMs,
-      refreshGroups: (enis) => placement.refreshGroups(enis, requests),
+      refresh: (enis) => placement.refresh(enis, requests, config.pool.subnetAware),
       leakedEnis: config.disableLeakedEniCleanup || config.disableProvisioning ? null : {
         intervalMs: config.leakedEniCleanupIntervalMs,
         maxStartDelayMs: config.leakedEniCleanupStartDelayMs,

@@ -5,8 +5,9 @@
  * ENI's groups. Otherwise, with subnet discovery, the subnet of the node's VPC and
  * zone, tagged kubernetes.io/role/cni=1 or the primary's, with the most free
  * addresses (=0 excludes one; a failed look falls back to the primary's), with the
- * primary ENI's groups, which `refreshGroups` keeps current from IMDS and applies
- * to the managed ENIs, as the reference does.
+ * primary ENI's groups, which `refresh` keeps current from IMDS and applies to the
+ * managed ENIs, as the reference does. It also keeps the free addresses of these
+ * subnets for subnet-aware targets (POOL_SUBNET_AWARE).
  *
  * @module
  */
@@ -44,6 +45,8 @@ export class EniPlacement {
   #groups: readonly string[];
   /** The last subnet chosen, for `status`. */
   last: SubnetRecord | null = null;
+  /** Free addresses by subnet id, as EC2 last said. */
+  readonly #free = new Map<string, number>();
 
   private constructor(options: PlacementOptions, custom: SubnetRecord | null) {
     this.#o = options;
@@ -78,30 +81,54 @@ export class EniPlacement {
     const fallback = { subnetId: primary.subnetId, securityGroupIds: this.#groups };
     if (!config.subnetDiscovery) return fallback;
     try {
-      const subnets = await this.#o.directory.describeSubnets({
-        "vpc-id": [primary.vpcId],
-        "availability-zone": [this.#o.zone],
-      });
-      const usable = subnets.filter((s) =>
-        s.tags[CNI_ROLE_TAG] !== "0" && (s.subnetId === primary.subnetId || CNI_ROLE_TAG in s.tags)
-      ).sort((a, b) => b.availableIps - a.availableIps);
-      this.last = usable[0] ?? null;
-      const chosen = { subnetId: this.last?.subnetId ?? primary.subnetId, securityGroupIds: this.#groups };
-      log.info("subnet for a new ENI", {
-        subnetId: chosen.subnetId,
-        availableIps: this.last?.availableIps ?? -1,
-      });
-      return chosen;
+      await this.#discover();
     } catch (error) {
       log.warn("subnet discovery failed; the new ENI goes to the primary subnet", {
         error: errorText(error),
       });
       return fallback;
     }
+    const subnetId = this.last?.subnetId ?? primary.subnetId;
+    log.info("subnet for a new ENI", { subnetId, availableIps: this.last?.availableIps ?? -1 });
+    return { subnetId, securityGroupIds: this.#groups };
   }
 
-  /** Re-reads the primary ENI's groups; a change goes to every managed ENI (not with custom networking). */
-  async refreshGroups(enis: readonly { eniId: string }[], requests: Ec2Requests): Promise<void> {
+  /** Subnet discovery: the allowed subnets of the node's VPC and zone, the one with the most free addresses last. */
+  async #discover(): Promise<void> {
+    const { primary, directory, zone } = this.#o;
+    const subnets = await directory.describeSubnets({
+      "vpc-id": [primary.vpcId],
+      "availability-zone": [zone],
+    });
+    const usable = subnets.filter((s) =>
+      s.tags[CNI_ROLE_TAG] !== "0" && (s.subnetId === primary.subnetId || CNI_ROLE_TAG in s.tags)
+    ).sort((a, b) => b.availableIps - a.availableIps);
+    for (const subnet of usable) this.#free.set(subnet.subnetId, subnet.availableIps);
+    this.last = usable[0] ?? null;
+  }
+
+  /** Free addresses in every subnet new addresses may come from; Infinity before the first look. */
+  get total(): number {
+    return this.#free.size === 0 ? Infinity : [...this.#free.values()].reduce((sum, n) => sum + n, 0);
+  }
+
+  /** Free addresses in subnet `subnetId`, or where the next ENI goes (null); Infinity when not known. */
+  free(subnetId: string | null): number {
+    return this.#free.get(subnetId ?? this.last?.subnetId ?? this.#o.primary.subnetId) ?? Infinity;
+  }
+
+  /**
+   * Re-reads the subnets' free addresses (with `subnets`) and the primary ENI's groups; a change of groups
+   * goes to every managed ENI (not with custom networking).
+   */
+  async refresh(enis: readonly { eniId: string }[], requests: Ec2Requests, subnets: boolean): Promise<void> {
+    if (subnets && this.#custom === null && this.#o.config.subnetDiscovery) await this.#discover();
+    else if (subnets) {
+      const subnet = await this.#o.directory.describeSubnet(
+        this.#custom?.subnetId ?? this.#o.primary.subnetId,
+      );
+      if (subnet !== null) this.#free.set(subnet.subnetId, subnet.availableIps);
+    }
     const now = (await this.#o.imds.eni(this.#o.primary.mac))?.securityGroupIds ?? this.#groups;
     if (now.length === 0 || [...now].sort().join() === [...this.#groups].sort().join()) return;
     if (this.#custom === null) {

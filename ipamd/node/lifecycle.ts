@@ -46,8 +46,8 @@ export interface NodeLifecycleOptions {
   readonly leakedEnis: LeakedEniSchedule | null;
   readonly timers?: Timers;
   readonly random?: () => number;
-  /** Every 30 s: re-reads the primary ENI's security groups and applies a change to these ENIs. */
-  readonly refreshGroups?: (enis: readonly { eniId: string }[]) => Promise<void>;
+  /** At start, then every 30 s: re-reads the subnets and the primary ENI's groups, applies a change to these ENIs. */
+  readonly refresh?: (enis: readonly { eniId: string }[]) => Promise<void>;
 }
 
 /** The running pool the background jobs work on. */
@@ -95,8 +95,8 @@ export class NodeLifecycle implements AsyncDisposable {
       this.#o.reconcileIntervalMs ?? 60_000,
       () => this.reconcile(),
     );
-    const { refreshGroups, leakedEnis: leaked } = this.#o;
-    if (refreshGroups) this.#every(30_000, 30_000, () => refreshGroups(pool.datastore.enis()));
+    const { refresh, leakedEnis: leaked } = this.#o;
+    if (refresh) this.#every(0, 30_000, () => refresh(pool.datastore.enis()));
     if (leaked === null) return this;
     this.#cleaner = new LeakedEniCleaner({
       directory: this.#o.directory,

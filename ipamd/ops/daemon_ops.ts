@@ -61,6 +61,11 @@ export class DaemonOps implements AsyncDisposable {
     return this.#ec2;
   }
 
+  /** The subnet of an ENI the pool created or found, "" when not known. */
+  subnetOf(eniId: string): string {
+    return this.#ec2?.subnetOf(eniId) ?? "";
+  }
+
   /** `backend` with AddNetwork and DelNetwork counted. */
   meterBackend(backend: CniBackend): CniBackend {
     return meterBackend(backend, this.metrics);
@@ -97,7 +102,7 @@ export class DaemonOps implements AsyncDisposable {
         ...parts,
         limits,
         settings: config.pool,
-        subnetOf: (eniId: string) => this.#ec2?.subnetOf(eniId) ?? "",
+        subnetOf: (eniId: string) => this.subnetOf(eniId),
         failures: this.failures,
       };
       const handler = introspectionHandler(source, { config, nowMs });

@@ -57,6 +57,7 @@ const REPORT: PoolReport = {
     minEniAgeMs: 60_000,
     decreaseIntervalMs: 30_000,
     customNetworking: false,
+    subnetAware: true,
   },
   pool: { total: 3, assigned: 3, cooling: 0, free: 0, enis: 1, prefixes: 0, waitingAdds: 1 },
   targets: [

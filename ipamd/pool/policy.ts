@@ -18,6 +18,7 @@
  * @module
  */
 import type { GrowthBlockReason } from "./growth.ts";
+import { type SubnetRoom, subnetSpare } from "./subnet_room.ts";
 import type {
   AddressState,
   CidrSnapshot,
@@ -35,6 +36,8 @@ export interface PolicyInput {
   readonly limits: InstanceLimits;
   readonly settings: PoolSettings;
   readonly nowMs: number;
+  /** The subnets' free addresses, for subnet-aware targets (POOL_SUBNET_AWARE) and where growth fits. */
+  readonly room?: SubnetRoom | undefined;
 }
 
 /** The policy's arithmetic for one node and one instant. */
@@ -55,6 +58,10 @@ interface Shape {
   readonly noPrimary: boolean;
   /** Addresses missing for a given usable and total count. */
   deficit(usable: number, total: number): number;
+  /** Free addresses in an ENI's subnet or where a new ENI goes (null). */
+  free(eniId: string | null): number;
+  /** The spare addresses subnet-aware targets cut the targets to, or null when they do not. */
+  readonly subnetSpare: number | null;
 }
 
 /** Decides what the pool should do now. Pure: the same input always gives the same plan. */
@@ -76,13 +83,13 @@ export function planPool(snapshot: PoolSnapshot, input: PolicyInput): PoolPlan {
   }
   if (shortIps > 0) {
     const { actions, blocked } = grow(enis, shape, stats, shortIps);
-    return { actions, stats, shortIps, blocked, nextWakeMs: wake.ms };
+    return { actions, stats, shortIps, blocked, nextWakeMs: wake.ms, subnetSpare: shape.subnetSpare };
   }
   const actions = shrink(enis, { shape, stats, snapshot, input, inMode, cooling, wake });
-  return { actions, stats, shortIps, blocked: null, nextWakeMs: wake.ms };
+  return { actions, stats, shortIps, blocked: null, nextWakeMs: wake.ms, subnetSpare: shape.subnetSpare };
 }
 
-function shapeOf({ limits, settings }: PolicyInput, waitingAdds: number): Shape {
+function shapeOf({ limits, settings, room }: PolicyInput, waitingAdds: number): Shape {
   const unitSize = settings.prefixDelegation ? 16 : 1;
   const unitsPerEni = Math.max(limits.ipv4PerEni - 1, 0);
   const maxEnis = settings.maxEni > 0 ? Math.min(settings.maxEni, limits.maxEnis) : limits.maxEnis;
@@ -90,16 +97,18 @@ function shapeOf({ limits, settings }: PolicyInput, waitingAdds: number): Shape 
   const eniCap = (maxEnis - (settings.customNetworking ? 1 : 0)) * unitsPerEni * unitSize;
   const warmIp = settings.warmIpTarget > 0 || settings.minimumIpTarget > 0;
   let deficit: Shape["deficit"];
-  if (warmIp) {
+  let warm = settings.prefixDelegation
+    ? settings.warmPrefixTarget * unitSize
+    : settings.warmEniTarget * unitsPerEni;
+  warm = warmIp ? settings.warmIpTarget : Math.max(warm, 1); // a target of zero keeps one, as the reference
+  const spare = room !== undefined && settings.subnetAware ? subnetSpare(warm, room.total) : warm;
+  if (spare < warm) {
+    deficit = (usable) => Math.max(spare + waitingAdds - usable, 0);
+  } else if (warmIp) {
     deficit = (usable, total) =>
       Math.max(settings.warmIpTarget + waitingAdds - usable, settings.minimumIpTarget - total, 0);
   } else {
-    const warm = settings.prefixDelegation
-      ? settings.warmPrefixTarget * unitSize
-      : settings.warmEniTarget * unitsPerEni;
-    // A target of zero still keeps one usable address, as the reference does.
-    const need = Math.max(warm, 1) + waitingAdds;
-    deficit = (usable) => Math.max(need - usable, 0);
+    deficit = (usable) => Math.max(warm + waitingAdds - usable, 0);
   }
   return {
     unitSize,
@@ -107,10 +116,12 @@ function shapeOf({ limits, settings }: PolicyInput, waitingAdds: number): Shape 
     maxEnis,
     capIps: Math.min(podCap, eniCap),
     capByPods: podCap < eniCap,
-    wholeEnis: !warmIp && !settings.prefixDelegation,
-    releases: warmIp || settings.prefixDelegation,
+    wholeEnis: !warmIp && !settings.prefixDelegation && spare === warm,
+    releases: warmIp || settings.prefixDelegation || spare < warm,
     noPrimary: settings.customNetworking,
     deficit,
+    free: (eniId) => room?.free(eniId) ?? Infinity,
+    subnetSpare: spare < warm ? spare : null,
   };
 }
 
@@ -143,24 +154,29 @@ function grow(
   let remaining = shortIps;
   let capUnits = Math.max(Math.floor((shape.capIps - stats.total) / shape.unitSize), 0);
   const want = (room: number) => shape.wholeEnis ? room : Math.ceil(remaining / shape.unitSize);
+  const fits = (eniId: string | null) => Math.floor(shape.free(eniId) / shape.unitSize);
+  let subnetFull = false;
   const take = (count: number) => {
     remaining -= count * shape.unitSize;
     capUnits -= count;
   };
   for (const eni of enis) {
     const room = eni.primary && shape.noPrimary ? 0 : shape.unitsPerEni - eni.cidrs.length;
-    const count = Math.min(room, want(room), capUnits);
+    const count = Math.min(room, want(room), capUnits, fits(eni.eniId));
+    subnetFull ||= room > 0 && fits(eni.eniId) <= 0;
     if (remaining <= 0 || count <= 0) continue;
     actions.push({ kind: "assign", eniId: eni.eniId, count });
     take(count);
   }
   for (let count = enis.length; count < shape.maxEnis && remaining > 0 && capUnits > 0; count++) {
-    const units = Math.min(shape.unitsPerEni, want(shape.unitsPerEni), capUnits);
+    const units = Math.min(shape.unitsPerEni, want(shape.unitsPerEni), capUnits, fits(null));
+    subnetFull ||= fits(null) <= 0;
     if (units <= 0) break;
     actions.push({ kind: "create-eni", count: units });
     take(units);
   }
   if (remaining <= 0) return { actions, blocked: null };
+  if (subnetFull && capUnits > 0) return { actions, blocked: "subnet-full" };
   return { actions, blocked: capUnits <= 0 && shape.capByPods ? "max-pods" : "max-enis" };
 }
 

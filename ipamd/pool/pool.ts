@@ -21,6 +21,7 @@ import {
 import { GrowthState } from "./growth.ts";
 import { type EniHooks, type PassOutcome, Reconciler } from "./reconciler.ts";
 import { ScaleDownWindow } from "./scale_down_window.ts";
+import type { SubnetRoom } from "./subnet_room.ts";
 import type { InstanceLimits, PoolSettings } from "./types.ts";
 import { type AddObserver, AddressQueue } from "./waiters.ts";
 
@@ -35,6 +36,8 @@ export interface PoolOptions {
   readonly log?: Logger | undefined;
   /** Host networking, told of every ENI the pool creates or frees. */
   readonly enis?: EniHooks | undefined;
+  /** The subnets' free addresses, for subnet-aware targets. */
+  readonly room?: SubnetRoom | undefined;
   /** Growth pause after a full subnet (default 120 s, as the reference). */
   readonly subnetFullHoldMs?: number | undefined;
   /** How long a non-urgent wake-up may wait to be folded into the next pass (default 50 ms). */
@@ -102,6 +105,7 @@ export class Pool implements AsyncDisposable {
       log: this.#log.with({ op: "reconcile" }),
       settleMs: options.settleMs,
       enis: options.enis,
+      room: options.room,
       onPass: (outcome) => observers.forEach((o) => (o.passed?.(outcome), o.changed?.())),
     });
   }

@@ -21,6 +21,7 @@ import type { Datastore, EniInfo } from "./datastore.ts";
 import type { GrowthBlock, GrowthBlockReason, GrowthState } from "./growth.ts";
 import { planPool } from "./policy.ts";
 import type { ScaleDownWindow } from "./scale_down_window.ts";
+import type { SubnetRoom } from "./subnet_room.ts";
 import type { InstanceLimits, PoolAction, PoolPlan, PoolSettings } from "./types.ts";
 
 /** What one pass did. */
@@ -69,6 +70,8 @@ export interface ReconcilerOptions {
   readonly settleMs?: number | undefined;
   /** Told of every ENI the pool creates or frees. */
   readonly enis?: EniHooks | undefined;
+  /** The subnets' free addresses, for subnet-aware targets. */
+  readonly room?: SubnetRoom | undefined;
   /** Called after every pass with its outcome. */
   readonly onPass?: ((outcome: PassOutcome) => void) | undefined;
 }
@@ -217,7 +220,13 @@ export class Reconciler implements Disposable {
     const { assigned, cooling } = datastore.stats(nowMs);
     const peakDemand = this.#o.window.note(nowMs, assigned + cooling + waitingAdds);
     const snapshot = datastore.snapshot(nowMs, { waitingAdds, lastDecreaseAtMs: this.#lastDecreaseAtMs });
-    return planPool({ ...snapshot, ...(peakDemand ? { peakDemand } : {}) }, { limits, settings, nowMs });
+    const room = this.#o.room;
+    return planPool({ ...snapshot, ...(peakDemand ? { peakDemand } : {}) }, {
+      limits,
+      settings,
+      nowMs,
+      room,
+    });
   }
 
   /** Carries out one action; false when the datastore no longer allows it. */

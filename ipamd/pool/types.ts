@@ -75,6 +75,8 @@ export interface PoolSettings {
   readonly scaleDownWindowMs: number;
   /** Custom networking: the primary ENI carries no pod addresses. */
   readonly customNetworking: boolean;
+  /** Spare addresses shrink as the subnets near exhaustion (see subnet_room.ts). */
+  readonly subnetAware: boolean;
 }
 
 /** Defaults of the reference where the settings leave a value out. */
@@ -90,6 +92,7 @@ export const DEFAULT_POOL_SETTINGS: PoolSettings = Object.freeze({
   decreaseIntervalMs: 30_000,
   scaleDownWindowMs: 300_000,
   customNetworking: false,
+  subnetAware: true,
 });
 
 /** One step of a plan. Counts are IPs, or /28 prefixes with prefix delegation. */
@@ -121,4 +124,6 @@ export interface PoolPlan {
   readonly blocked: GrowthBlockReason | null;
   /** When a decision deferred by a cooldown, the ENI minimum age or decrease spacing comes due. */
   readonly nextWakeMs: number | null;
+  /** The spare addresses subnet-aware targets cut the warm targets to, or null when they do not. */
+  readonly subnetSpare?: number | null;
 }
