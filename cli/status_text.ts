@@ -124,6 +124,11 @@ export function renderStatus(report: PoolReport, options: { source?: string } = 
         actions.map((a) => describeAction(a, settings.prefixDelegation)).join("; ")
       }${short}\n`,
   );
+  if ((report.next.subnetSpare ?? null) !== null) {
+    out.push(
+      `  the subnets run low: spare addresses cut to ${report.next.subnetSpare} (POOL_SUBNET_AWARE)\n`,
+    );
+  }
   if (report.next.nextWakeMs !== null) {
     out.push(
       `  a deferred decision (cooldown, ENI age, decrease spacing) is due in ${

@@ -19,6 +19,7 @@ import {
   type GrowthState,
   type InstanceLimits,
   type PoolSettings,
+  type Reconciler,
 } from "../pool/mod.ts";
 
 /** One EC2 API call as the metrics record it. */
@@ -37,6 +38,7 @@ export interface MetricsSource {
   readonly datastore: Datastore;
   readonly growth: Pick<GrowthState, "current">;
   readonly queue: Pick<AddressQueue, "waiting">;
+  readonly reconciler?: Pick<Reconciler, "last">;
   readonly nowMs: () => number;
 }
 
@@ -113,6 +115,16 @@ export class IpamdMetrics {
       "Released pod IP addresses still in their cooldown",
       (c) => c.cooling,
     );
+    new Gauge({
+      name: "awscni_subnet_spare_ip_target",
+      help:
+        "Spare IP addresses subnet-aware targets allow while the subnets run low; -1 when the targets apply",
+      registers,
+      collect() {
+        const spare = read((s) => s.reconciler?.last?.plan.subnetSpare);
+        this.set(spare ?? -1);
+      },
+    });
     this.#addRequests = new Counter({
       name: "awscni_add_ip_req_count",
       help: "The number of add IP address requests",

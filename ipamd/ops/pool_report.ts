@@ -71,6 +71,8 @@ export interface PoolReport {
   readonly next: {
     readonly actions: readonly PoolAction[];
     readonly shortIps: number;
+    /** The spare addresses subnet-aware targets allow while a subnet runs low; null: the targets apply. */
+    readonly subnetSpare?: number | null;
     /** When a deferred decision (cooldown, ENI minimum age, decrease spacing) comes due. */
     readonly nextWakeMs: number | null;
   };
@@ -172,7 +174,12 @@ export function poolReport(source: PoolReportSource, nowMs: number): PoolReport 
     pool: { ...all, enis: enis.length, prefixes: prefixes.length, waitingAdds },
     targets,
     enis,
-    next: { actions: plan.actions, shortIps: plan.shortIps, nextWakeMs: plan.nextWakeMs },
+    next: {
+      actions: plan.actions,
+      shortIps: plan.shortIps,
+      subnetSpare: plan.subnetSpare ?? null,
+      nextWakeMs: plan.nextWakeMs,
+    },
     growthBlock: source.growth.current,
     cloudErrors: { recent: source.failures.list(), total: source.failures.total },
   };
