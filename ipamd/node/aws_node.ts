@@ -118,7 +118,8 @@ export async function openAwsNode(config: IpamdConfig, options: AwsNodeOptions):
       clock,
       log,
       reconcileIntervalMs: config.nodeReconcileIntervalMs,
-      refresh: (enis) => placement.refresh(enis, requests, config.pool.subnetAware),
+      refresh: (enis) =>
+        placement.refresh(enis, (id, groups) => requests.setGroups(id, groups), config.pool.subnetAware),
       leakedEnis: config.disableLeakedEniCleanup || config.disableProvisioning ? null : {
         intervalMs: config.leakedEniCleanupIntervalMs,
         maxStartDelayMs: config.leakedEniCleanupStartDelayMs,

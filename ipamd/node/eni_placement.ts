@@ -29,11 +29,15 @@ export interface Placement {
   readonly securityGroupIds: readonly string[];
 }
 
-interface PlacementOptions {
-  readonly config: IpamdConfig;
-  readonly directory: EniDirectory;
-  readonly imds: ImdsPort;
-  readonly primary: ImdsEni;
+/** What placement reads: the settings, the subnets and, for the groups, the primary ENI in IMDS. */
+export interface PlacementOptions {
+  readonly config: Pick<
+    IpamdConfig,
+    "pool" | "eniConfigSubnets" | "eniConfigSecurityGroups" | "subnetDiscovery"
+  >;
+  readonly directory: Pick<EniDirectory, "describeSubnet" | "describeSubnets">;
+  readonly imds: Pick<ImdsPort, "eni">;
+  readonly primary: Pick<ImdsEni, "mac" | "eniId" | "subnetId" | "vpcId" | "securityGroupIds">;
   readonly zone: string;
   readonly log: Logger;
 }
@@ -47,6 +51,7 @@ export class EniPlacement {
   last: SubnetRecord | null = null;
   /** Free addresses by subnet id, as EC2 last said. */
   readonly #free = new Map<string, number>();
+  #refreshes = 0;
 
   private constructor(options: PlacementOptions, custom: SubnetRecord | null) {
     this.#o = options;
@@ -118,10 +123,15 @@ export class EniPlacement {
   }
 
   /**
-   * Re-reads the subnets' free addresses (with `subnets`) and the primary ENI's groups; a change of groups
-   * goes to every managed ENI (not with custom networking).
+   * Re-reads the primary ENI's groups and, with `subnets`, the subnets' free addresses every minute (every 10
+   * with over 4096 free); a change of groups goes to every managed ENI (not with custom networking).
    */
-  async refresh(enis: readonly { eniId: string }[], requests: Ec2Requests, subnets: boolean): Promise<void> {
+  async refresh(
+    enis: readonly { eniId: string }[],
+    setGroups: (eniId: string, groups: readonly string[]) => Promise<void>,
+    subnets: boolean,
+  ): Promise<void> {
+    subnets &&= this.#refreshes++ % (this.total > 4096 ? 20 : 2) === 0; // a big subnet: every 10 min
     if (subnets && this.#custom === null && this.#o.config.subnetDiscovery) await this.#discover();
     else if (subnets) {
       const subnet = await this.#o.directory.describeSubnet(
@@ -133,7 +143,7 @@ export class EniPlacement {
     if (now.length === 0 || [...now].sort().join() === [...this.#groups].sort().join()) return;
     if (this.#custom === null) {
       for (const { eniId } of enis.filter((eni) => eni.eniId !== this.#o.primary.eniId)) {
-        await requests.setGroups(eniId, now);
+        await setGroups(eniId, now);
       }
     }
     this.#o.log.info("security groups of the primary ENI changed", { groups: now.join(",") });

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { parseIpamdConfig } from "../config/mod.ts";
-import type { EniDirectory, ImdsEni, ImdsPort, SubnetRecord } from "../cloud/mod.ts";
+import type { EniDirectory, ImdsPort, SubnetRecord } from "../cloud/mod.ts";
 import { silentLogger } from "../../shared/mod.ts";
 import { EniPlacement } from "./eni_placement.ts";
 
@@ -10,7 +10,7 @@ const PRIMARY = {
   subnetId: "subnet-0a",
   vpcId: "vpc-1",
   securityGroupIds: ["sg-0e"],
-} as unknown as ImdsEni;
+};
 
 function subnet(subnetId: string, fields: Partial<SubnetRecord>): SubnetRecord {
   return {

@@ -31,7 +31,7 @@ export {
 export { CheckpointJournal, openJournal } from "./journal.ts";
 export { type FoundEni, Pool, type PoolLoop, type PoolObserver, type PoolOptions } from "./pool.ts";
 export { type EniHooks, type PassOutcome, Reconciler } from "./reconciler.ts";
-export { SPARE_SHARE, type SubnetRoom, subnetSpare } from "./subnet_room.ts";
+export { SPARE_SHARE, SUBNET_RESERVE, type SubnetRoom, subnetSpare } from "./subnet_room.ts";
 export {
   type CidrSnapshot,
   DEFAULT_POOL_SETTINGS,

@@ -169,8 +169,9 @@ function grow(
     take(count);
   }
   for (let count = enis.length; count < shape.maxEnis && remaining > 0 && capUnits > 0; count++) {
-    const units = Math.min(shape.unitsPerEni, want(shape.unitsPerEni), capUnits, fits(null));
-    subnetFull ||= fits(null) <= 0;
+    const fitsNew = Math.floor((shape.free(null) - 1) / shape.unitSize); // the ENI's own address too
+    const units = Math.min(shape.unitsPerEni, want(shape.unitsPerEni), capUnits, fitsNew);
+    subnetFull ||= fitsNew <= 0;
     if (units <= 0) break;
     actions.push({ kind: "create-eni", count: units });
     take(units);

@@ -15,10 +15,14 @@ export interface SubnetRoom {
   free(eniId: string | null): number;
 }
 
-/** A node keeps at most 1/16 of the free addresses spare: a fleet of many nodes shares what is left. */
+/**
+ * Free addresses no node keeps spare: they are left for pods that wait. Above them a node keeps at most
+ * 1/16 of what is free, so a fleet of many nodes shares the rest without taking it all.
+ */
+export const SUBNET_RESERVE = 64;
 export const SPARE_SHARE = 16;
 
 /** The spare addresses the pool may keep with `total` free in its subnets, at most the targets' `wanted`. */
 export function subnetSpare(wanted: number, total: number): number {
-  return Math.min(wanted, Math.max(Math.floor(total / SPARE_SHARE), 0));
+  return Math.min(wanted, Math.max(Math.floor((total - SUBNET_RESERVE) / SPARE_SHARE), 0));
 }

@@ -31,6 +31,8 @@ export interface SimEc2PortOptions {
   readonly pollIntervalMs?: number;
   /** Gives up waiting for an attach or detach after this much sleeping (default 60 000). */
   readonly waitTimeoutMs?: number;
+  /** Where a new ENI goes (subnet discovery, custom networking); default the instance's subnet. */
+  readonly placement?: () => Promise<{ readonly subnetId: string }>;
 }
 
 /** A `sleep` for tests: moves the manual clock forward instead of waiting. */
@@ -52,6 +54,7 @@ export class SimEc2Port implements Ec2Port {
   readonly #sleep: (ms: number) => Promise<void>;
   readonly #pollIntervalMs: number;
   readonly #waitTimeoutMs: number;
+  readonly #placement: SimEc2PortOptions["placement"];
   readonly #subnetCidrs = new Map<string, string>();
 
   constructor(sim: Ec2Simulation, instanceId: string, options: SimEc2PortOptions = {}) {
@@ -60,6 +63,7 @@ export class SimEc2Port implements Ec2Port {
     this.#sleep = options.sleep ?? realSleep;
     this.#pollIntervalMs = options.pollIntervalMs ?? 500;
     this.#waitTimeoutMs = options.waitTimeoutMs ?? 60_000;
+    this.#placement = options.placement;
   }
 
   async describeNode(): Promise<AttachedEni[]> {
@@ -81,9 +85,10 @@ export class SimEc2Port implements Ec2Port {
       : request.prefixes
       ? { ipv4PrefixCount: request.count }
       : { secondaryPrivateIpAddressCount: request.count };
+    const subnetId = (await this.#placement?.())?.subnetId ?? instance.subnetId;
     const created = await this.#call("CreateNetworkInterface", () =>
       this.#sim.createNetworkInterface({
-        subnetId: instance.subnetId,
+        subnetId,
         description: `aws-K8S-${this.#instanceId}`,
         groups,
         tags: [

@@ -16,6 +16,7 @@ import {
 } from "../ec2/mod.ts";
 import type { InstanceLimits } from "../../ipamd/pool/mod.ts";
 import type { Scheduler } from "./scheduler.ts";
+import { ONE_BIG_SUBNET, REPLAY_ZONE, type ReplaySubnet, replaySubnetId } from "./subnets.ts";
 
 /** How long things take in the simulated cloud. */
 export interface TimingModel {
@@ -54,6 +55,8 @@ export interface ReplayAccount {
   readonly subnetCidr: string;
   /** One launched instance per node, with its primary ENI. */
   readonly instances: readonly LaunchInstanceResult[];
+  /** The VPC's subnets, the nodes' first (its id and CIDR are `subnetId` and `subnetCidr`). */
+  readonly subnets: readonly ReplaySubnet[];
 }
 
 const ACTIONS: ReadonlyMap<string, Ec2Action> = new Map(
@@ -73,8 +76,6 @@ const ACTIONS: ReadonlyMap<string, Ec2Action> = new Map(
   ] as const).map((action) => [action[0]!.toLowerCase() + action.slice(1), action]),
 );
 
-const SUBNET_CIDR = "10.0.0.0/16";
-
 /** Builds the account with `nodes` running instances of one type, throttling on. */
 export function createAccount(
   scheduler: Scheduler,
@@ -84,12 +85,20 @@ export function createAccount(
     readonly limits: InstanceLimits;
     readonly seed: number;
     readonly timing: TimingModel;
+    /** Default: one /16 for everything. */
+    readonly subnets?: readonly ReplaySubnet[] | undefined;
   },
 ): ReplayAccount {
-  const subnetId = "subnet-0a1b2c3d4e5f60718";
+  const subnetId = replaySubnetId(0);
+  const subnets = options.subnets ?? ONE_BIG_SUBNET;
   const sim = new Ec2Simulation({
     vpcCidr: "10.0.0.0/16",
-    subnets: [{ subnetId, cidr: SUBNET_CIDR, availabilityZone: "us-west-2a" }],
+    subnets: subnets.map((subnet, i) => ({
+      subnetId: replaySubnetId(i),
+      cidr: subnet.cidr,
+      availabilityZone: REPLAY_ZONE,
+      tags: Object.entries(subnet.tags ?? {}).map(([key, value]) => ({ key, value })),
+    })),
     seed: options.seed,
     clock: scheduler.clock,
     attachLatency: options.timing.attachLatency,
@@ -105,7 +114,7 @@ export function createAccount(
       subnetId,
       securityGroups: ["sg-0123456789abcdef0"],
     }));
-  return { sim, subnetId, subnetCidr: SUBNET_CIDR, instances };
+  return { sim, subnetId, subnetCidr: subnets[0]!.cidr, instances, subnets };
 }
 
 /** A fresh tally. */

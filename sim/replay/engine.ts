@@ -87,6 +87,7 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
     limits,
     seed,
     timing,
+    subnets: workload.subnets,
   });
   const nodes: ReplayNode[] = workload.nodes.map((name, index) => {
     const instance = account.instances[index]!;
@@ -95,6 +96,7 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
         name,
         account,
         instanceId: instance.instanceId,
+        primary: { eniId: instance.networkInterfaceId, mac: instance.macAddress },
         scheduler,
         limits,
         settings,

@@ -18,12 +18,16 @@ import type { Timers } from "../../shared/mod.ts";
 import { countingView, newTally, type ReplayAccount } from "./account.ts";
 import type { AddOutcome, AddressCounts, PodRef, ReplayNode } from "./replay_node.ts";
 import type { Scheduler } from "./scheduler.ts";
+import { ourPlacement, replaySubnetId } from "./subnets.ts";
+import type { EniPlacement } from "../../ipamd/node/mod.ts";
 
 /** How our node is set up. */
 export interface OurNodeOptions {
   readonly name: string;
   readonly account: ReplayAccount;
   readonly instanceId: string;
+  /** The instance's primary ENI and its MAC. */
+  readonly primary: { readonly eniId: string; readonly mac: string };
   readonly scheduler: Scheduler;
   readonly limits: InstanceLimits;
   readonly settings: PoolSettings;
@@ -53,6 +57,8 @@ export class OurNode implements ReplayNode {
   readonly pool: Pool;
   readonly #o: OurNodeOptions;
   readonly #port: SimEc2Port;
+  readonly #placement: Promise<EniPlacement>;
+  #placed: EniPlacement | null = null;
   /** Daemon starts that failed on a cloud error (the node was restarted). */
   startFailures = 0;
 
@@ -62,8 +68,38 @@ export class OurNode implements ReplayNode {
     const { scheduler, settings, limits } = options;
     const timers = schedulerTimers(scheduler);
     const sim = countingView(options.account.sim, this.tally);
-    this.#port = new SimEc2Port(sim, options.instanceId, { sleep: (ms) => scheduler.sleep(ms) });
-    this.pool = new Pool({ ec2: this.#port, limits, settings, clock: scheduler.clock, timers });
+    // The daemon's placement: subnet discovery for new ENIs, the subnets' free addresses for the targets.
+    this.#placement = ourPlacement(sim, { ...options.primary, settings });
+    this.#placement.then((placement) => this.#placed = placement);
+    this.#port = new SimEc2Port(sim, options.instanceId, {
+      sleep: (ms) => scheduler.sleep(ms),
+      placement: () => this.#placement.then((placement) => placement.place()),
+    });
+    const idOf = new Map(options.account.subnets.map((subnet, i) => [subnet.cidr, replaySubnetId(i)]));
+    const room = {
+      get total() {
+        return self.#placed?.total ?? Infinity;
+      },
+      free: (eniId: string | null) => {
+        const cidr = eniId === null ? null : this.pool.datastore.getEni(eniId)?.subnetCidr ?? "";
+        return this.#placed?.free(cidr === null ? null : idOf.get(cidr) ?? "?") ?? Infinity;
+      },
+    };
+    const self = this;
+    this.pool = new Pool({ ec2: this.#port, limits, settings, clock: scheduler.clock, timers, room });
+  }
+
+  /** The daemon's refresh of the subnets' free addresses: at start, then every 30 s. */
+  async #refreshSubnets(): Promise<void> {
+    const placement = await this.#placement;
+    for (;;) {
+      try {
+        await placement.refresh([], () => Promise.resolve(), this.#o.settings.subnetAware);
+      } catch {
+        // Throttled: the next run tries again.
+      }
+      await this.#o.scheduler.sleep(30_000);
+    }
   }
 
   start(onReady: () => void): void {
@@ -71,6 +107,7 @@ export class OurNode implements ReplayNode {
     scheduler.spawn(async () => {
       this.pool.adopt(await this.#describeAtStart());
       scheduler.at(scheduler.now(), onReady);
+      scheduler.spawn(() => this.#refreshSubnets());
       await this.pool.run(this.#o.intervalMs ?? 5_000).done;
     });
   }

@@ -19,6 +19,7 @@ import {
 } from "../ec2/mod.ts";
 import type { TimingModel } from "./account.ts";
 import type { Scheduler } from "./scheduler.ts";
+import { referenceSubnet } from "./subnets.ts";
 
 /** A new ENI, as `setupENI` adds it to the datastore. */
 export interface RefNewEni {
@@ -113,10 +114,12 @@ export class ReferenceEc2 {
 
   /** `AllocENI` then `WaitForENIAndIPsAttached`: the ENI once IMDS shows it. */
   async allocEni(count: number, prefixes: boolean): Promise<RefNewEni> {
-    await this.#call(() => this.#sim.describeSubnets({ filters: { "vpc-id": [this.#sim.vpcId] } }));
+    const described = await this.#call(() =>
+      this.#sim.describeSubnets({ filters: { "vpc-id": [this.#sim.vpcId] } })
+    );
     const created = await this.#call(() =>
       this.#sim.createNetworkInterface({
-        subnetId: this.#subnetId,
+        subnetId: referenceSubnet(described.subnets, this.#subnetId),
         description: `aws-K8S-${this.#instanceId}`,
         tags: [{ key: "node.k8s.amazonaws.com/instance_id", value: this.#instanceId }],
         ...(prefixes ? { ipv4PrefixCount: count } : { secondaryPrivateIpAddressCount: count }),

@@ -192,7 +192,8 @@ export class ReferenceNode implements ReplayNode {
         return;
       } catch (error) {
         this.#record("assign", false, error);
-        if (this.#insufficient(error)) return;
+        // With subnet discovery (the reference's default) an ENI whose subnet is full leads to a new ENI too.
+        this.#insufficient(error);
       }
     }
     if (enis.length >= this.policy.maxEni) return;

@@ -7,6 +7,7 @@
  * @module
  */
 import { SeededRandom } from "../ec2/mod.ts";
+import type { ReplaySubnet } from "./subnets.ts";
 
 /** One pod event. */
 export interface TraceEvent {
@@ -27,10 +28,12 @@ export interface Workload {
   readonly tailMs: number;
   /** What the workload is, in a sentence. */
   readonly about: string;
+  /** The VPC's subnets, the nodes' first; default one /16. */
+  readonly subnets?: readonly ReplaySubnet[];
 }
 
 /** The built-in scenarios. */
-export const SCENARIOS = ["burst", "churn", "launch"] as const;
+export const SCENARIOS = ["burst", "churn", "launch", "subnets"] as const;
 
 /** One of `SCENARIOS`. */
 export type ScenarioName = typeof SCENARIOS[number];
@@ -69,6 +72,32 @@ export function scenario(name: ScenarioName, options: ScenarioOptions): Workload
         events: sortEvents(events),
         tailMs: 300_000,
         about: `${nodes.length} nodes start together; each is given ${pods} pods within 5 s of ready`,
+      };
+    }
+    case "subnets": {
+      // Pods come over 20 min to nodes picked unevenly (a few busy, most light), up to what the subnets hold.
+      const nodes = nodeNames(options.nodes ?? 60);
+      const pods = options.pods ?? 220;
+      const durationS = options.durationS ?? 1_200;
+      const weights = nodes.map(() => random.next() ** 3);
+      const sum = weights.reduce((a, b) => a + b, 0);
+      const events = range(pods).map((i) => {
+        let pick = random.next() * sum;
+        const index = weights.findIndex((w) => (pick -= w) <= 0);
+        return add(
+          round3(random.next() * durationS),
+          nodes[index === -1 ? nodes.length - 1 : index]!,
+          `app-${i + 1}`,
+        );
+      });
+      return {
+        name,
+        nodes,
+        events: sortEvents(events),
+        tailMs: 300_000,
+        about: `${nodes.length} nodes in one /24 with a tagged /26 for pods; ${pods} pods arrive over ` +
+          `${durationS} s, unevenly across the nodes`,
+        subnets: [{ cidr: "10.0.0.0/24" }, { cidr: "10.0.1.0/26", tags: { "kubernetes.io/role/cni": "1" } }],
       };
     }
     case "churn": {
