@@ -34,8 +34,8 @@ function plan(enis: EniSnapshot[], settings: Partial<PoolSettings>, subnets?: Su
   });
 }
 
-Deno.test("subnetSpare() keeps the targets while the subnets have room, then 1/16 of what is free, then none", () => {
-  assertEquals([1000, 144, 100, 40, 15, 0].map((free) => subnetSpare(9, free)), [9, 9, 6, 2, 0, 0]);
+Deno.test("subnetSpare() keeps the targets while the subnets have room, then 1/16 of what is free over 64, then none", () => {
+  assertEquals([1000, 208, 164, 100, 70, 0].map((free) => subnetSpare(9, free)), [9, 9, 6, 2, 0, 0]);
 });
 
 Deno.test("planPool() with subnet-aware targets: a whole spare ENI becomes a few spare addresses, then none", async (t) => {
@@ -44,8 +44,8 @@ Deno.test("planPool() with subnet-aware targets: a whole spare ENI becomes a few
     assertEquals(p.actions, [{ kind: "assign", eniId: "eni-0", count: 9 }]);
     assertEquals(p.subnetSpare, null);
   });
-  await t.step("100 free: 6 spare addresses, asked for one call's worth", () => {
-    const p = plan([eni(0, 0, 0)], {}, room(100));
+  await t.step("160 free: 6 spare addresses, asked for one call's worth", () => {
+    const p = plan([eni(0, 0, 0)], {}, room(160));
     assertEquals(p.actions, [{ kind: "assign", eniId: "eni-0", count: 6 }]);
     assertEquals(p.subnetSpare, 6);
   });
@@ -58,7 +58,7 @@ Deno.test("planPool() with subnet-aware targets: a whole spare ENI becomes a few
     }]);
   });
   await t.step("the subnets ran low: spare addresses beyond the cut go back", () => {
-    const p = plan([eni(0, 3, 6)], {}, room(40));
+    const p = plan([eni(0, 3, 6)], {}, room(96));
     assertEquals(p.actions, [{
       kind: "release",
       eniId: "eni-0",
