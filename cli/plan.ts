@@ -14,11 +14,13 @@ import type { InstanceLimits, PoolSettings } from "../ipamd/pool/mod.ts";
 const PLAN_USAGE =
   `usage: aws-cni plan --instance-type T --pods A,B,C [--warm-eni-target N] [--warm-ip-target N]
   [--minimum-ip-target N] [--max-eni N] [--max-pods N] [--prefix-delegation] [--warm-prefix-target N]
-  [--ip-cooldown-period S] [--scale-down-window S] [--json]
+  [--ip-cooldown-period S] [--scale-down-window S] [--custom-networking] [--subnet-aware BOOL]
+  [--subnet-free N] [--json]
 
 Settings are also read from the daemon's env vars (WARM_ENI_TARGET, WARM_IP_TARGET, MINIMUM_IP_TARGET,
 MAX_ENI, ENABLE_PREFIX_DELEGATION, WARM_PREFIX_TARGET, IP_COOLDOWN_PERIOD, POOL_SCALE_DOWN_WINDOW,
-MAX_PODS); flags win.
+MAX_PODS, AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG, POOL_SUBNET_AWARE); flags win. --subnet-free N: other nodes leave
+N free addresses in the node's subnet, to see subnet-aware targets cut the spare addresses.
 `;
 
 /** Runs `plan` with the given process IO; returns the exit code. */
@@ -30,6 +32,7 @@ export async function planCommand(io: Io): Promise<number> {
       options: {
         ...NODE_FLAG_OPTIONS,
         pods: { type: "string" },
+        "subnet-free": { type: "string" },
         json: { type: "boolean" },
         help: { type: "boolean", short: "h" },
       },
@@ -66,6 +69,7 @@ export interface PlanRequest {
   readonly limits: InstanceLimits;
   readonly settings: PoolSettings;
   readonly pods: readonly number[];
+  readonly subnetFree?: number | undefined;
 }
 
 function resolveRequest(
@@ -78,7 +82,17 @@ function resolveRequest(
     return Number(text.trim());
   });
   const { instanceType, limits, settings } = resolveNodeFlags(values, env);
-  return { instanceType, limits, settings, pods };
+  const free = values["subnet-free"];
+  if (free !== undefined && !/^[0-9]{1,5}$/.test(String(free))) {
+    throw new UsageError(`Invalid --subnet-free "${free}": expected a whole number of addresses`);
+  }
+  return {
+    instanceType,
+    limits,
+    settings,
+    pods,
+    ...(free === undefined ? {} : { subnetFree: Number(free) }),
+  };
 }
 
 function jsonRow(row: PlanRow): Record<string, unknown> {

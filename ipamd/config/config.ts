@@ -141,8 +141,8 @@ export const POOL_ENV: PoolEnvRows = Object.freeze({
       flag: "--subnet-aware",
       referenceName: "none (the targets ignore the subnet)",
     },
-    "Spare addresses shrink as the subnets near exhaustion: at most 1/16 of their free addresses, down to " +
-      "none beyond waiting ADDs; they grow back as the subnets free.",
+    "Spare addresses shrink as the subnets near exhaustion: 64 free addresses are left for waiting pods and " +
+      "a node keeps at most 1/16 of the rest, down to none beyond waiting ADDs; they grow back as the subnets free.",
   ),
   scaleDownWindowMs: row(
     {

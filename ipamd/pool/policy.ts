@@ -67,11 +67,11 @@ interface Shape {
 /** Decides what the pool should do now. Pure: the same input always gives the same plan. */
 export function planPool(snapshot: PoolSnapshot, input: PolicyInput): PoolPlan {
   const { settings, nowMs } = input;
-  const shape = shapeOf(input, snapshot.waitingAdds);
   const enis = [...snapshot.enis].sort((a, b) => a.deviceNumber - b.deviceNumber);
   const cooling = (address: AddressState) => address.kind === "cooling" && nowMs < address.untilMs;
   const inMode = (cidr: CidrSnapshot) => cidr.prefix === settings.prefixDelegation;
   const stats = statsOf(enis, inMode, cooling);
+  const shape = shapeOf(input, snapshot.waitingAdds, stats.usable);
   const shortIps = shape.deficit(stats.usable, stats.total);
   const wake = new Wake();
   for (const eni of enis) {
@@ -89,7 +89,7 @@ export function planPool(snapshot: PoolSnapshot, input: PolicyInput): PoolPlan {
   return { actions, stats, shortIps, blocked: null, nextWakeMs: wake.ms, subnetSpare: shape.subnetSpare };
 }
 
-function shapeOf({ limits, settings, room }: PolicyInput, waitingAdds: number): Shape {
+function shapeOf({ limits, settings, room }: PolicyInput, waitingAdds: number, usable: number): Shape {
   const unitSize = settings.prefixDelegation ? 16 : 1;
   const unitsPerEni = Math.max(limits.ipv4PerEni - 1, 0);
   const maxEnis = settings.maxEni > 0 ? Math.min(settings.maxEni, limits.maxEnis) : limits.maxEnis;
@@ -101,7 +101,8 @@ function shapeOf({ limits, settings, room }: PolicyInput, waitingAdds: number): 
     ? settings.warmPrefixTarget * unitSize
     : settings.warmEniTarget * unitsPerEni;
   warm = warmIp ? settings.warmIpTarget : Math.max(warm, 1); // a target of zero keeps one, as the reference
-  const spare = room !== undefined && settings.subnetAware ? subnetSpare(warm, room.total) : warm;
+  // What is free counts the pool's own usable addresses too, so taking or giving them back changes nothing.
+  const spare = room !== undefined && settings.subnetAware ? subnetSpare(warm, room.total + usable) : warm;
   if (spare < warm) {
     deficit = (usable) => Math.max(spare + waitingAdds - usable, 0);
   } else if (warmIp) {

@@ -18,6 +18,8 @@ export interface PlanSimulation {
   readonly limits: InstanceLimits;
   readonly settings: PoolSettings;
   readonly pods: readonly number[];
+  /** Free addresses other nodes leave in the subnet (default: a /18's worth). */
+  readonly subnetFree?: number | undefined;
 }
 
 /** Starts a fresh node and returns the settled pool at each listed pod count, in order. */

@@ -28,6 +28,8 @@ export interface SimulatedNodeOptions {
   readonly seed?: number;
   /** The node's subnet (default 10.0.0.0/18 in VPC 10.0.0.0/16). */
   readonly subnetCidr?: string;
+  /** Other nodes leave this many addresses free in the subnet (default all); the pool reads it for subnet-aware targets. */
+  readonly subnetFree?: number | undefined;
   /** Wraps the EC2 port the reconciler sees (tests put checks there). */
   readonly wrapPort?: (port: Ec2Port) => Ec2Port;
   /** Told of every reconciler pass, with the plan it ended on. */
@@ -80,6 +82,14 @@ export class SimulatedNode {
       limits: options.limits,
       settings: options.settings,
       clock,
+      room: {
+        get total() {
+          return sim.describeSubnets({}).subnets[0]!.availableIpAddressCount;
+        },
+        free(): number {
+          return this.total;
+        },
+      },
     });
   }
 
@@ -108,6 +118,13 @@ export class SimulatedNode {
       subnetId,
       securityGroups: ["sg-0123456789abcdef0"],
     });
+    for (
+      let left = options.subnetFree ?? Infinity;
+      sim.describeSubnets({}).subnets[0]!.availableIpAddressCount > left;
+    ) {
+      const count = Math.min(sim.describeSubnets({}).subnets[0]!.availableIpAddressCount - left - 1, 49);
+      sim.createNetworkInterface({ subnetId, secondaryPrivateIpAddressCount: Math.max(count, 0) });
+    }
     const node = new SimulatedNode(options, clock, sim, instanceId);
     node.pool.adopt(await node.port.describeNode());
     return node;
