@@ -223,3 +223,40 @@ Deno.test("a change of the primary ENI's security groups reaches the ENIs ipamd 
   );
   assert.deepEqual(secondaryEnis(later)[1]!.groups, ["sg-0c0ffee1", "sg-0c0ffee2"]);
 });
+
+Deno.test(
+  "subnet-aware targets: as other nodes take the subnet, the spare addresses shrink, shown in status and metrics, and come back as it frees",
+  {
+    ignore: !ready,
+  },
+  async () => {
+    await using node = await startNode({
+      label: "aware",
+      cloud: { subnetCidrs: ["10.0.0.0/24"] },
+      start: false,
+    });
+    const control = node.cloud!.control;
+    // Other nodes leave 83 free addresses: 64 kept for waiting pods, 1/16 of the other 19 is 1 spare address.
+    const others: string[] = [];
+    for (const count of [49, 49, 49, 16]) others.push(await control.createEni({ secondaryIps: count }));
+    await node.daemon.start({ ENABLE_SUBNET_DISCOVERY: "false" });
+    const report = await waitFor("one spare address", () => node.pool(), (r) => r.pool.total === 1, 45_000);
+    assert.equal(report.next.subnetSpare, 1);
+    assert.match(await node.metrics(), /^awscni_subnet_spare_ip_target 1$/m);
+    const status = await node.status();
+    assert.match(status.stdout, /the subnets run low: spare addresses cut to 1 \(POOL_SUBNET_AWARE\)/);
+    // A pod that comes still gets an address.
+    const [ip] = await addPods(node, 0, 1);
+    assert.ok(inCidr("10.0.0.0/24", ip!));
+    // The other nodes go: a whole ENI's worth is spare again, [3, 3] as the seed table's one pod
+    // (ipamd reads the subnets every minute).
+    for (const eniId of others) await control.deleteEni(eniId);
+    await waitFor(
+      "the warm target back",
+      () => node.pool(),
+      (r) => r.next.subnetSpare === null && r.pool.total === 6,
+      90_000,
+    );
+    assert.match(await node.metrics(), /^awscni_subnet_spare_ip_target -1$/m);
+  },
+);
