@@ -22,7 +22,9 @@ async function main([first = "", ...rest]: string[]): Promise<number> {
   }
   const io = processIo(rest);
   if (first === "--daemon") return (await role("daemon"))(io, first);
-  if (first === "plan" || first === "replay" || first === "status") return (await role(first))(io, first);
+  if (first === "plan" || first === "replay" || first === "status" || first === "max-pods") {
+    return (await role(first))(io, first);
+  }
   if (/^(un)?install$/.test(first)) return (await role("install"))(io, first);
   if (first === "version" || first === "--version") return io.stdout(`aws-cni ${VERSION}\n`), 0;
   if (first === "help" || first === "--help") return io.stdout(USAGE), 0;

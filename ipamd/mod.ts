@@ -104,6 +104,7 @@ export async function runDaemon(io: Io): Promise<number> {
   for (const warning of config.warnings) log.warn(warning);
   const limitOptions = {
     prefixDelegation: config.pool.prefixDelegation,
+    maxEni: config.pool.maxEni,
     maxPods: config.maxPods ?? undefined,
   };
   let simulated: SimulatedInstance | null = null;

@@ -40,6 +40,7 @@ export const ROLE_SHARES = {
   /** ipamd's introspection endpoint only. */
   status: { read: [], write: [], net: ["127.0.0.1", "0.0.0.0/0:61679"], run: [] },
   plan: { read: [], write: [], net: [], run: [] },
+  "max-pods": { read: [], write: [], net: [], run: [] },
   /** `--trace` and `--plot` name any path the user may use. */
   replay: { read: ["/"], write: ["/"], net: [], run: [] },
   /** The binary wherever it was downloaded; `--prefix` anywhere. */

@@ -1,8 +1,8 @@
 /**
  * EC2 instance limits: the built-in table of ENI and IPv4 limits per instance type
  * (instance_limits.json, made by tools/gen_instance_limits.ts and embedded by
- * `deno compile`), lookups that suggest close names for a typo, and the max-pods
- * arithmetic of the reference.
+ * `deno compile`) and lookups that suggest close names for a typo; max_pods.ts
+ * holds the max-pods arithmetic.
  *
  * @module
  */
@@ -40,6 +40,8 @@ export interface InstanceTypeInfo {
   readonly defaultNetworkCard: number;
   /** Every network card, by index. */
   readonly networkCards: readonly NetworkCard[];
+  /** DescribeInstanceTypes' default vCPUs, for a type the table does not list (the table's come from the name). */
+  readonly vcpus?: number;
 }
 
 /**
@@ -53,6 +55,8 @@ export interface DescribedInstanceType {
   readonly ipv4AddressesPerInterface: number;
   readonly hypervisor?: string | undefined;
   readonly bareMetal?: boolean | undefined;
+  /** `VCpuInfo.DefaultVCpus`. */
+  readonly defaultVcpus?: number | undefined;
   /** `NetworkInfo.DefaultNetworkCardIndex`; 0 when left out. */
   readonly defaultNetworkCardIndex?: number | undefined;
   /** `NetworkInfo.NetworkCards`; one card holding every ENI when left out. */
@@ -75,10 +79,6 @@ export class UnknownInstanceTypeError extends Error {
   }
 }
 
-/** Addresses in a delegated /28 prefix. */
-const ADDRESSES_PER_PREFIX = 16;
-/** The reference's max-pods ceiling with prefix delegation. */
-const PREFIX_DELEGATION_MAX_PODS = 250;
 const MAX_SUGGESTIONS = 3;
 const COLUMNS = ["enis", "ipv4PerEni", "hypervisor", "bareMetal", "defaultNetworkCard", "networkCards"];
 const ROWS: Readonly<Record<string, unknown>> = readTable(data);
@@ -147,47 +147,15 @@ export function infoFromDescribe(name: string, described: DescribedInstanceType)
     bareMetal: described.bareMetal ?? false,
     defaultNetworkCard,
     networkCards: Object.freeze(networkCards.map((card) => Object.freeze(card))),
+    ...(described.defaultVcpus === undefined
+      ? {}
+      : { vcpus: check("default vCPUs", described.defaultVcpus, 1) }),
   });
 }
 
 /** Whether the type can take /28 prefixes: Nitro or bare metal. */
 export function supportsPrefixDelegation(info: Pick<InstanceTypeInfo, "hypervisor" | "bareMetal">): boolean {
   return info.hypervisor === "nitro" || info.bareMetal;
-}
-
-/**
- * The reference's default max pods: ENIs × (IPv4 per ENI − 1) + 2 with secondary IPs;
- * ENIs × (IPv4 per ENI − 1) × 16 + 2, at most 250, with prefix delegation.
- *
- * @throws {RangeError} When prefix delegation is asked of a type that does not support it.
- */
-export function defaultMaxPods(info: InstanceTypeInfo, options: { prefixDelegation: boolean }): number {
-  const slots = info.maxEnis * (info.ipv4PerEni - 1);
-  if (!options.prefixDelegation) return slots + 2;
-  if (!supportsPrefixDelegation(info)) {
-    throw new RangeError(
-      `Cannot use prefix delegation on instance type "${info.name}": it is neither Nitro nor bare metal`,
-    );
-  }
-  return Math.min(slots * ADDRESSES_PER_PREFIX + 2, PREFIX_DELEGATION_MAX_PODS);
-}
-
-/**
- * The pool's limits for an instance type. `maxPods` defaults to `defaultMaxPods()`.
- *
- * @throws {RangeError} When `maxPods` is not a positive integer, or as `defaultMaxPods()` does.
- */
-export function instanceLimits(
-  info: InstanceTypeInfo,
-  options: { prefixDelegation: boolean; maxPods?: number | undefined },
-): InstanceLimits {
-  const maxPods = options.maxPods ?? defaultMaxPods(info, options);
-  if (!Number.isSafeInteger(maxPods) || maxPods < 1) {
-    throw new RangeError(
-      `Invalid max pods ${maxPods} for instance type "${info.name}": must be a positive integer`,
-    );
-  }
-  return Object.freeze({ maxEnis: info.maxEnis, ipv4PerEni: info.ipv4PerEni, maxPods });
 }
 
 function unknownTypeMessage(instanceType: string, suggestions: readonly string[]): string {

@@ -1,8 +1,7 @@
 import assert from "node:assert/strict";
+import { computeMaxPods, instanceLimits } from "./max_pods.ts";
 import {
-  defaultMaxPods,
   infoFromDescribe,
-  instanceLimits,
   type InstanceTypeInfo,
   instanceTypeNames,
   lookupInstanceType,
@@ -99,33 +98,6 @@ Deno.test("lookupInstanceType() suggests close names for an unknown type", async
   }
 });
 
-Deno.test("defaultMaxPods() follows the reference formula, capped at 250 with prefix delegation", async (t) => {
-  const cases: [string, number, number][] = [
-    // name, secondary IPs, prefix delegation
-    ["t3.small", 11, 146],
-    ["t3.medium", 17, 242],
-    ["m5.large", 29, 250],
-    ["p3dn.24xlarge", 737, 250],
-    ["a1.metal", 234, 250],
-  ];
-  for (const [name, secondary, prefixes] of cases) {
-    await t.step(name, () => {
-      const info = lookupInstanceType(name);
-      assert.equal(defaultMaxPods(info, { prefixDelegation: false }), secondary);
-      assert.equal(defaultMaxPods(info, { prefixDelegation: true }), prefixes);
-    });
-  }
-});
-
-Deno.test("defaultMaxPods() rejects prefix delegation on a Xen type", () => {
-  const info = lookupInstanceType("c4.large");
-  assert.equal(defaultMaxPods(info, { prefixDelegation: false }), 29);
-  assert.throws(() => defaultMaxPods(info, { prefixDelegation: true }), {
-    name: "RangeError",
-    message: 'Cannot use prefix delegation on instance type "c4.large": it is neither Nitro nor bare metal',
-  });
-});
-
 Deno.test("supportsPrefixDelegation() accepts Nitro and bare metal only", async (t) => {
   const cases: [string, boolean][] = [
     ["t3.small", true],
@@ -143,7 +115,7 @@ Deno.test("instanceLimits() defaults max pods and takes an override", async (t) 
   const info = lookupInstanceType("t3.medium");
   const cases: [string, { prefixDelegation: boolean; maxPods?: number | undefined }, number][] = [
     ["default, secondary IPs", { prefixDelegation: false }, 17],
-    ["default, prefix delegation", { prefixDelegation: true }, 242],
+    ["default, prefix delegation (EKS caps it at 110)", { prefixDelegation: true }, 110],
     ["undefined override", { prefixDelegation: false, maxPods: undefined }, 17],
     ["lower override", { prefixDelegation: true, maxPods: 110 }, 110],
     ["higher override", { prefixDelegation: false, maxPods: 40 }, 40],
@@ -189,17 +161,19 @@ Deno.test("infoFromDescribe() builds limits for a type missing from the table", 
       defaultNetworkCard: 0,
       networkCards: [{ index: 0, maxEnis: 2 }, { index: 1, maxEnis: 2 }],
     });
-    assert.equal(defaultMaxPods(info, { prefixDelegation: false }), 100);
+    assert.equal(computeMaxPods(info, { prefixDelegation: false }).maxPods, 100);
   });
   await t.step("bare metal without hypervisor or cards", () => {
     const info = infoFromDescribe("zz9.metal", {
       maximumNetworkInterfaces: 15,
       ipv4AddressesPerInterface: 50,
       bareMetal: true,
+      defaultVcpus: 96,
     });
     assert.equal(info.hypervisor, "unknown");
     assert.deepEqual(info.networkCards, [{ index: 0, maxEnis: 15 }]);
-    assert.equal(defaultMaxPods(info, { prefixDelegation: true }), 250);
+    assert.equal(info.vcpus, 96);
+    assert.equal(computeMaxPods(info, { prefixDelegation: true }).maxPods, 250);
   });
 });
 

@@ -8,9 +8,16 @@ export {
   type DescribedInstanceType,
   infoFromDescribe,
   type InstanceLimits,
-  instanceLimits,
   type InstanceTypeInfo,
   lookupInstanceType,
   supportsPrefixDelegation,
   UnknownInstanceTypeError,
 } from "./limits.ts";
+export {
+  computeMaxPods,
+  HOST_NETWORK_PODS,
+  instanceLimits,
+  type MaxPodsFigure,
+  type MaxPodsOptions,
+  vcpusOf,
+} from "./max_pods.ts";
