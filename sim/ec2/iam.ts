@@ -10,21 +10,10 @@
  * @module
  */
 import { Ec2SimError } from "./error.ts";
+import { DRY_RUN_ACTIONS } from "../../ipamd/cloud/mod.ts";
 import type { Ec2Action } from "./types.ts";
 
-/** The actions whose EC2 request takes `DryRun` (AssignPrivateIpAddresses and UnassignPrivateIpAddresses do not). */
-export const DRY_RUN_ACTIONS: ReadonlySet<Ec2Action> = new Set<Ec2Action>([
-  "AttachNetworkInterface",
-  "CreateNetworkInterface",
-  "CreateTags",
-  "DeleteNetworkInterface",
-  "DescribeInstanceTypes",
-  "DescribeInstances",
-  "DescribeNetworkInterfaces",
-  "DescribeSubnets",
-  "DetachNetworkInterface",
-  "ModifyNetworkInterfaceAttribute",
-]);
+export { DRY_RUN_ACTIONS };
 
 /** The role the simulated node's credentials belong to, as EC2 names it in its messages. */
 export const SIMULATED_ROLE_NAME = "simulated-node-role";
