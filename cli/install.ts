@@ -11,7 +11,7 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
+import { flagErrorText, parseFlags } from "../shared/args.ts";
 import { errorText, type Io } from "../shared/mod.ts";
 import { ConfigError, parseIpamdConfig } from "../ipamd/config/mod.ts";
 import {
@@ -189,18 +189,13 @@ export async function installCommand(io: Io, verb: string): Promise<number> {
   let values;
   const uninstalling = verb === "uninstall";
   try {
-    values = parseArgs({
-      args: [...io.args],
-      options: {
-        prefix: { type: "string" },
-        help: { type: "boolean", short: "h" },
-        ...(uninstalling ? {} : { "write-conflist": { type: "boolean" }, binary: { type: "string" } }),
-      },
-      strict: true,
-      allowPositionals: false,
+    values = parseFlags(io.args, {
+      prefix: { type: "string" },
+      help: { type: "boolean", short: "h" },
+      ...(uninstalling ? {} : { "write-conflist": { type: "boolean" }, binary: { type: "string" } }),
     }).values as { prefix?: string; help?: boolean; "write-conflist"?: boolean; binary?: string };
   } catch (error) {
-    io.stderr(`aws-cni ${verb}: ${errorText(error)}\n${INSTALL_USAGE}`);
+    io.stderr(`aws-cni ${verb}: ${flagErrorText(error)}\n${INSTALL_USAGE}`);
     return 2;
   }
   if (values.help === true) return io.stdout(INSTALL_USAGE), 0;

@@ -5,8 +5,8 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
-import { errorText, type Io } from "../shared/mod.ts";
+import { flagErrorText, parseFlags } from "../shared/args.ts";
+import type { Io } from "../shared/mod.ts";
 import { computeMaxPods, lookupInstanceType, UnknownInstanceTypeError } from "../ipamd/limits/mod.ts";
 import { UsageError } from "./node_flags.ts";
 
@@ -32,22 +32,17 @@ export function maxPodsCommand(io: Io): Promise<number> {
 function run(io: Io): number {
   let values;
   try {
-    values = parseArgs({
-      args: [...io.args],
-      options: {
-        "instance-type": { type: "string" },
-        "prefix-delegation": { type: "boolean" },
-        "custom-networking": { type: "boolean" },
-        "max-eni": { type: "string" },
-        explain: { type: "boolean" },
-        json: { type: "boolean" },
-        help: { type: "boolean", short: "h" },
-      },
-      strict: true,
-      allowPositionals: false,
+    values = parseFlags(io.args, {
+      "instance-type": { type: "string" },
+      "prefix-delegation": { type: "boolean" },
+      "custom-networking": { type: "boolean" },
+      "max-eni": { type: "string" },
+      explain: { type: "boolean" },
+      json: { type: "boolean" },
+      help: { type: "boolean", short: "h" },
     }).values;
   } catch (error) {
-    io.stderr(`aws-cni max-pods: ${errorText(error)}\n${MAX_PODS_USAGE}`);
+    io.stderr(`aws-cni max-pods: ${flagErrorText(error)}\n${MAX_PODS_USAGE}`);
     return 2;
   }
   if (values.help === true) return io.stdout(MAX_PODS_USAGE), 0;

@@ -3,7 +3,7 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
+import { flagErrorText, parseFlags } from "../shared/args.ts";
 import type { Io } from "../shared/mod.ts";
 import { ConfigError } from "../ipamd/config/mod.ts";
 import { NODE_FLAG_OPTIONS, resolveNodeFlags, UsageError } from "./node_flags.ts";
@@ -25,19 +25,14 @@ MAX_PODS); flags win.
 export async function planCommand(io: Io): Promise<number> {
   let parsed;
   try {
-    parsed = parseArgs({
-      args: [...io.args],
-      options: {
-        ...NODE_FLAG_OPTIONS,
-        pods: { type: "string" },
-        json: { type: "boolean" },
-        help: { type: "boolean", short: "h" },
-      },
-      strict: true,
-      allowPositionals: false,
+    parsed = parseFlags(io.args, {
+      ...NODE_FLAG_OPTIONS,
+      pods: { type: "string" },
+      json: { type: "boolean" },
+      help: { type: "boolean", short: "h" },
     });
   } catch (error) {
-    io.stderr(`aws-cni plan: ${error instanceof Error ? error.message : String(error)}\n${PLAN_USAGE}`);
+    io.stderr(`aws-cni plan: ${flagErrorText(error)}\n${PLAN_USAGE}`);
     return 2;
   }
   const values = parsed.values as Record<string, string | boolean | undefined>;

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
+import { flagErrorText, parseFlags } from "../shared/args.ts";
 import { type Io, refusedAccess } from "../shared/mod.ts";
 import { ConfigError } from "../ipamd/config/mod.ts";
 import { UnknownInstanceTypeError } from "../ipamd/limits/mod.ts";
@@ -95,20 +95,15 @@ async function withFile<T>(flag: string, path: string, verb: string, fn: () => P
 export async function replayCommand(io: ReplayIo): Promise<number> {
   let values: Record<string, string | boolean | undefined>;
   try {
-    values = parseArgs({
-      args: [...io.args],
-      options: {
-        ...NODE_FLAG_OPTIONS,
-        ...Object.fromEntries(STRING_FLAGS.map((name) => [name, { type: "string" as const }])),
-        json: { type: "boolean" },
-        progress: { type: "boolean" },
-        help: { type: "boolean", short: "h" },
-      },
-      strict: true,
-      allowPositionals: false,
+    values = parseFlags(io.args, {
+      ...NODE_FLAG_OPTIONS,
+      ...Object.fromEntries(STRING_FLAGS.map((name) => [name, { type: "string" as const }])),
+      json: { type: "boolean" },
+      progress: { type: "boolean" },
+      help: { type: "boolean", short: "h" },
     }).values as Record<string, string | boolean | undefined>;
   } catch (error) {
-    io.stderr(`aws-cni replay: ${error instanceof Error ? error.message : String(error)}\n${USAGE}`);
+    io.stderr(`aws-cni replay: ${flagErrorText(error)}\n${USAGE}`);
     return 2;
   }
   if (values.help === true) return io.stdout(USAGE), 0;

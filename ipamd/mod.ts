@@ -9,8 +9,8 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
-import { createLogger, errorText, type Io, parseCidr, systemClock } from "../shared/mod.ts";
+import { flagErrorText, parseFlags } from "../shared/args.ts";
+import { createLogger, type Io, parseCidr, systemClock } from "../shared/mod.ts";
 import { ConfigError, describeConfig, type IpamdConfig, parseIpamdConfig } from "./config/mod.ts";
 import { outsidePermissions, type PermissionQueries } from "./permitted.ts";
 import { roleMayUse } from "../shared/mod.ts";
@@ -59,26 +59,24 @@ const SHUTDOWN_GRACE_MS = 5_000;
 export async function runDaemon(io: Io): Promise<number> {
   let values;
   try {
-    values = parseArgs({
-      args: [...io.args],
-      options: {
-        socket: { type: "string" },
-        checkpoint: { type: "string" },
-        simulate: { type: "string" },
-        "simulate-state": { type: "string" },
-        "subnet-cidr": { type: "string" },
-        "simulate-latency-ms": { type: "string" },
-        "simulate-api-latency-ms": { type: "string" },
-        listen: { type: "string" },
-        "host-network": { type: "boolean" },
-        "write-conflist": { type: "string" },
-      },
-      strict: true,
+    values = parseFlags(io.args, {
+      socket: { type: "string" },
+      checkpoint: { type: "string" },
+      simulate: { type: "string" },
+      "simulate-state": { type: "string" },
+      "subnet-cidr": { type: "string" },
+      "simulate-latency-ms": { type: "string" },
+      "simulate-api-latency-ms": { type: "string" },
+      listen: { type: "string" },
+      "host-network": { type: "boolean" },
+      "write-conflist": { type: "string" },
+      help: { type: "boolean", short: "h" },
     }).values;
   } catch (error) {
-    io.stderr(`aws-cni --daemon: ${errorText(error)}\n${DAEMON_USAGE}`);
+    io.stderr(`aws-cni --daemon: ${flagErrorText(error)}\n${DAEMON_USAGE}`);
     return 2;
   }
+  if (values.help === true) return io.stdout(DAEMON_USAGE), 0;
   let config: IpamdConfig;
   try {
     config = parseIpamdConfig(io.env, { socket: values.socket ?? "", checkpoint: values.checkpoint ?? "" });
@@ -100,7 +98,7 @@ export async function runDaemon(io: Io): Promise<number> {
   }
   const write = logWriter(config, io);
   const log = createLogger(write, { level: config.logLevel });
-  log.info("ipamd starting", { settings: JSON.stringify(describeConfig(config)) });
+  log.info("ipamd starting", { settings: describeConfig(config) });
   for (const warning of config.warnings) log.warn(warning);
   const limitOptions = {
     prefixDelegation: config.pool.prefixDelegation,

@@ -34,7 +34,16 @@ export {
   parseCidr,
   parseIpv4,
 } from "./ipv4.ts";
-export { createLogger, errorText, LOG_LEVELS, type Logger, type LogLevel, silentLogger } from "./log.ts";
+export {
+  createLogger,
+  errorText,
+  LOG_LEVELS,
+  type LogFields,
+  type Logger,
+  type LogLevel,
+  type LogValue,
+  silentLogger,
+} from "./log.ts";
 export {
   drainReleaseQueue,
   FileReleaseQueue,

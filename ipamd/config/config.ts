@@ -32,6 +32,7 @@ import {
   VETH_PREFIX,
 } from "./env_parsers.ts";
 import { migrationFindings } from "./reference_settings.ts";
+import type { LogValue } from "../../shared/mod.ts";
 
 /** Startup stops on this; `problems` names every bad variable or flag. */
 export class ConfigError extends Error {
@@ -463,16 +464,7 @@ export function parseIpamdConfig(env: Env, flags: IpamdFlags = {}): IpamdConfig 
   });
 }
 
-/** A plain, unfrozen copy of `config` for the startup log line (nothing in it is secret). */
-export function describeConfig(config: IpamdConfig): Record<string, unknown> {
-  return {
-    ...config,
-    pool: { ...config.pool },
-    connmark: `0x${config.connmark.toString(16)}`,
-    excludeSnatCidrs: [...config.excludeSnatCidrs],
-    externalServiceCidrs: [...config.externalServiceCidrs],
-    additionalEniTags: { ...config.additionalEniTags },
-    ec2RequestBudget: config.ec2RequestBudget === null ? null : { ...config.ec2RequestBudget },
-    warnings: [...config.warnings],
-  };
+/** A plain, unfrozen copy of `config` for the startup log line, as JSON data (nothing in it is secret). */
+export function describeConfig(config: IpamdConfig): { readonly [key: string]: LogValue } {
+  return JSON.parse(JSON.stringify({ ...config, connmark: `0x${config.connmark.toString(16)}` }));
 }

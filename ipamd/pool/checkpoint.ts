@@ -33,7 +33,13 @@ export class CheckpointError extends Error {
   readonly path: string;
 
   constructor(path: string, problem: string, options?: { cause?: unknown }) {
-    super(`Cannot load checkpoint "${path}": ${problem}; the file was kept as it is`, options);
+    super(
+      `Cannot load checkpoint "${path}": ${problem}; the file was kept as it is. It says which pod holds ` +
+        `which address, so starting without it could give a running pod's address to another: drain the ` +
+        `node's pods, move the file aside (mv "${path}" "${path}.bad") and restart ipamd ` +
+        `(systemctl restart aws-ipamd)`,
+      options,
+    );
     this.path = path;
   }
 }
