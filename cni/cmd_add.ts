@@ -13,6 +13,7 @@ import {
   type IpCommand,
   type IpRunner,
   NetnsNotFoundError,
+  NotNetnsError,
   parseIpv4,
 } from "../shared/mod.ts";
 import type { IpAllocationMetadata } from "../shared/rpc/mod.ts";
@@ -66,14 +67,17 @@ export async function cmdAdd(ctx: VerbContext): Promise<CniResult> {
   const ipamdMs = deps.now() - started;
   try {
     await made;
+    await checkPodEndElsewhere(ctx, p);
     await wireAddress(deps.ip, wiring);
   } catch (error) {
     log.error("wiring failed; rolling back", { error: errorText(error), hostVeth: wiring.hostVeth });
     await rollback(ctx, wiring, [wiring.podIp]);
+    if (error instanceof CniError) throw error;
     if (error instanceof NetnsNotFoundError) {
+      const problem = error instanceof NotNetnsError ? "is not a network namespace" : "cannot be opened";
       throw new CniError(
         CniErrorCode.INVALID_ENV,
-        `Invalid environment: CNI_NETNS "${env.netns}" is not a network namespace`,
+        `Invalid environment: CNI_NETNS "${env.netns}" ${problem}`,
         {
           details: errorText(error),
           cause: error,
@@ -108,6 +112,24 @@ async function pair(ctx: VerbContext): Promise<PodPair> {
     netns: env.netns,
     mtu: conf.mtu,
   };
+}
+
+/**
+ * When the plugin could not look at CNI_NETNS itself (a /proc link, or a path
+ * outside its read permission), the kernel has now opened it: the pod end of the
+ * pair must have landed in another namespace than the node's, which `ip` shows
+ * as the host end's `link_netnsid`. Otherwise CNI_NETNS is the node's own.
+ */
+async function checkPodEndElsewhere(ctx: VerbContext, p: PodPair): Promise<void> {
+  if (ctx.netnsLooked) return;
+  const [links] = await ctx.deps.ip.query([["link", "show", "dev", p.hostVeth]]);
+  const link = Array.isArray(links) ? links[0] as Record<string, unknown> | undefined : undefined;
+  if (link !== undefined && link["link_netnsid"] === undefined) {
+    throw new CniError(
+      CniErrorCode.INVALID_ENV,
+      `Invalid environment: CNI_NETNS "${p.netns}" is the node's own network namespace`,
+    );
+  }
 }
 
 /** The wiring for an allocation, or undefined when its address is not IPv4. */

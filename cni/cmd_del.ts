@@ -47,9 +47,10 @@ export async function teardown(
   options: { readonly podSide?: boolean } = {},
 ): Promise<Error[]> {
   const { env, deps } = ctx;
-  const podSide = options.podSide !== false && env.netns !== "" && await deps.isNetns(env.netns)
-    ? deps.ip.applyAll(podTeardownCommands(env.ifName), { netns: env.netns })
-    : Promise.resolve([]);
+  const podSide =
+    options.podSide !== false && env.netns !== "" && (await deps.checkNetns(env.netns)).problem === undefined
+      ? deps.ip.applyAll(podTeardownCommands(env.ifName), { netns: env.netns })
+      : Promise.resolve([]);
   const hostSide = deps.ip.applyAll(hostTeardownCommands(podIps));
   const results = await Promise.allSettled([podSide, hostSide]);
   const problems: Error[] = [];

@@ -8,6 +8,7 @@ import type { IpRunner, Logger, ReleaseQueue } from "../shared/mod.ts";
 import type { CniEnv } from "./env.ts";
 import type { IpamdApi } from "./ipamd_api.ts";
 import type { NetConf } from "./netconf.ts";
+import type { NetnsVerdict } from "./netns_check.ts";
 
 /** The plugin's ports. `runPlugin` builds the real ones; tests pass fakes. */
 export interface PluginDeps {
@@ -16,8 +17,8 @@ export interface PluginDeps {
   readonly ip: IpRunner;
   /** The durable queue for releases ipamd could not take, by queue path. */
   readonly releaseQueue: (path: string) => ReleaseQueue;
-  /** Whether a path is an existing namespace file (CNI_NETNS checks). */
-  readonly isNetns: (path: string) => Promise<boolean>;
+  /** Checks a path as a pod's network namespace (CNI_NETNS; netns_check.ts). */
+  readonly checkNetns: (path: string) => Promise<NetnsVerdict>;
   /** Fills bytes with randomness (MACs). */
   readonly randomBytes: (bytes: Uint8Array) => void;
   /** Opens the plugin log for a netconf; `stderr` is the fallback writer. */
@@ -35,4 +36,6 @@ export interface VerbContext {
   readonly ipamd: IpamdApi;
   readonly deps: PluginDeps;
   readonly log: Logger;
+  /** Whether the plugin could look at CNI_NETNS itself (see netns_check.ts); ADD verifies more when not. */
+  readonly netnsLooked: boolean;
 }

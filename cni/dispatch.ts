@@ -83,15 +83,18 @@ export async function dispatch(io: Io, deps: PluginDeps): Promise<number> {
     }
     const conf = resolveNetConf(config, cniVersion);
     const env = readCniEnv(verb, io.env);
-    if ((verb === "ADD" || verb === "CHECK") && !await deps.isNetns(env.netns)) {
+    const netns = verb === "ADD" || verb === "CHECK"
+      ? await deps.checkNetns(env.netns)
+      : { problem: undefined, looked: false };
+    if (netns.problem !== undefined) {
       throw new CniError(
         CniErrorCode.INVALID_ENV,
-        `Invalid environment: CNI_NETNS "${env.netns}" is not an existing network namespace`,
+        `Invalid environment: CNI_NETNS "${env.netns}" ${netns.problem}`,
       );
     }
     log = deps.openLog(conf, io.stderr).with({ op: verb, containerId: env.containerId, ifName: env.ifName });
     ipamd = deps.ipamd(conf.ipamdSocket);
-    const ctx: VerbContext = { env, conf, ipamd, deps, log };
+    const ctx: VerbContext = { env, conf, ipamd, deps, log, netnsLooked: netns.looked };
     if (verb === "ADD") emit(renderResult(await cmdAdd(ctx), cniVersion));
     else if (verb === "DEL") await cmdDel(ctx);
     else if (verb === "CHECK") await cmdCheck(ctx);

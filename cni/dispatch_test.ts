@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { Status } from "../shared/rpc/status.ts";
 import { RpcCallError } from "../shared/rpc/status.ts";
 import { createFakes, invoke, netconf, POD_NETNS, podEnv } from "../testing/plugin_deps.ts";
+import { checkNetns } from "./netns_check.ts";
 
 Deno.test("dispatch() ADD, CHECK, DEL, DEL wires the pod, checks it, and leaves nothing behind", async () => {
   const f = createFakes();
@@ -121,7 +122,7 @@ Deno.test("dispatch() reports spec error codes", async (t) => {
       podEnv("ADD", { CNI_NETNS: "/var/run/netns/nope" }),
       netconf(),
       4,
-      /is not an existing network namespace/,
+      /CNI_NETNS "\/var\/run\/netns\/nope" does not exist/,
     ],
     ["bad CNI_ARGS", podEnv("ADD", { CNI_ARGS: "K8S_POD_NAME" }), netconf(), 4, /CNI_ARGS/],
     ["GC without CNI_PATH", podEnv("GC", { CNI_PATH: "" }), netconf({ cniVersion: "1.1.0" }), 4, /CNI_PATH/],
@@ -227,4 +228,43 @@ Deno.test("dispatch() GC releases allocations not in cni.dev/valid-attachments a
   const old = await invoke(f, { CNI_COMMAND: "GC", CNI_PATH: "/x" }, stdin);
   assert.equal(old.json!["code"], 999);
   assert.match(String(old.json!["msg"]), /UNIMPLEMENTED/);
+});
+
+Deno.test("dispatch() wires a pod as ctr and podman call it: /proc/<pid>/ns/net, a container name with '_'", async () => {
+  const f = createFakes();
+  const netns = "/proc/4242/ns/net";
+  f.ip.addNetns(netns);
+  const nsfs = { isFile: true, isDirectory: false, isSymlink: false, size: 0, dev: 4, ino: 0xf0000123 };
+  const look = (path: string) =>
+    path === netns ? Promise.resolve(nsfs as Deno.FileInfo) : Promise.reject(new Deno.errors.NotFound(path));
+  const deps = { ...f.deps, checkNetns: (path: string) => checkNetns(path, { stat: look, lstat: look }) };
+  const fakes = { ...f, deps };
+  const env = { CNI_NETNS: netns, CNI_ARGS: "IgnoreUnknown=1;K8S_POD_NAME=eager_hopper" };
+  const add = await invoke(fakes, podEnv("ADD", env), netconf());
+  assert.equal(add.status, 0, JSON.stringify(add.json));
+  assert.equal((add.json!["interfaces"] as Record<string, unknown>[])[1]?.["sandbox"], netns);
+  const del = await invoke(fakes, podEnv("DEL", env), netconf({ prevResult: add.json }));
+  assert.equal(del.status, 0, JSON.stringify(del.json));
+  assert.ok(f.ip.namespaces.get(netns)!.isEmpty() && f.ip.host.isEmpty());
+
+  const self = await invoke(fakes, podEnv("ADD", { ...env, CNI_NETNS: "/proc/self/ns/net" }), netconf());
+  assert.equal(self.json?.["code"], 4);
+  assert.equal(
+    self.json?.["msg"],
+    'Invalid environment: CNI_NETNS "/proc/self/ns/net" names the plugin\'s own network namespace',
+  );
+});
+
+Deno.test("dispatch() ADD checks where the pod end landed when it may not look at CNI_NETNS itself", async () => {
+  const f = createFakes();
+  const netns = "/proc/4242/ns/net";
+  f.ip.addNetns(netns);
+  const refused = () => Promise.reject(new Deno.errors.NotCapable("Requires all access"));
+  const fakes = {
+    ...f,
+    deps: { ...f.deps, checkNetns: (path: string) => checkNetns(path, { stat: refused, lstat: refused }) },
+  };
+  const add = await invoke(fakes, podEnv("ADD", { CNI_NETNS: netns }), netconf());
+  assert.equal(add.status, 0, JSON.stringify(add.json));
+  assert.equal(f.ip.execs, 4, "one more query: the host end's peer is in another namespace");
 });

@@ -100,13 +100,22 @@ export function parseCniArgs(text: string): Map<string, string> {
   return args;
 }
 
+/** The most bytes of CNI_ARGS, and of one K8S_* value (kept in ipamd's checkpoint for every pod). */
+const MAX_ARGS_BYTES = 64 * 1024;
+const MAX_K8S_VALUE_BYTES = 1024;
+
+/**
+ * Any K8S_* value is taken as it is, as the reference does: runtimes other than
+ * kubelet's fill them with their own names (podman sends its container name,
+ * e.g. "eager_hopper", as K8S_POD_NAME). Only their size is bounded.
+ */
 function argsProblem(text: string): string | undefined {
+  const encoder = new TextEncoder();
+  if (encoder.encode(text).length > MAX_ARGS_BYTES) return `is longer than ${MAX_ARGS_BYTES} bytes`;
   try {
-    const args = parseCniArgs(text);
-    for (const key of ["K8S_POD_NAME", "K8S_POD_NAMESPACE"]) {
-      const value = args.get(key);
-      if (value !== undefined && !/^[a-z0-9]([a-z0-9.-]{0,251}[a-z0-9])?$/.test(value)) {
-        return `${key} "${value}" is not a Kubernetes name`;
+    for (const [key, value] of parseCniArgs(text)) {
+      if (key.startsWith("K8S_") && encoder.encode(value).length > MAX_K8S_VALUE_BYTES) {
+        return `${key} is longer than ${MAX_K8S_VALUE_BYTES} bytes`;
       }
     }
     return undefined;

@@ -64,3 +64,33 @@ Deno.test("readCniEnv() reads the Kubernetes args, empty when absent", () => {
   assert.equal(parseVerb("add"), undefined);
   assert.equal(parseVerb("GC"), "GC");
 });
+
+Deno.test("envProblems() takes any K8S_* string a runtime sends, bounding only its size", () => {
+  const base = { CNI_CONTAINERID: "a", CNI_IFNAME: "eth0", CNI_NETNS: "/proc/4242/ns/net" };
+  for (
+    const args of [
+      "IgnoreUnknown=1;K8S_POD_NAME=eager_hopper", // podman 4.3: its generated container name
+      "K8S_POD_NAMESPACE=Team_A;K8S_POD_NAME=My Pod ü;K8S_POD_UID=",
+      `K8S_POD_NAME=${"x".repeat(1024)}`,
+    ]
+  ) {
+    assert.deepEqual(envProblems("ADD", { ...base, CNI_ARGS: args }), [], args);
+  }
+  assert.equal(
+    readCniEnv("ADD", { ...base, CNI_ARGS: "K8S_POD_NAME=eager_hopper" }).k8s.podName,
+    "eager_hopper",
+  );
+  assert.deepEqual(envProblems("ADD", { ...base, CNI_ARGS: `K8S_POD_NAME=${"x".repeat(1025)}` }), [
+    "CNI_ARGS K8S_POD_NAME is longer than 1024 bytes",
+  ]);
+  assert.deepEqual(envProblems("ADD", { ...base, CNI_ARGS: `A=${"x".repeat(65 * 1024)}` }), [
+    "CNI_ARGS is longer than 65536 bytes",
+  ]);
+});
+
+Deno.test("envProblems() takes /proc/<pid>/ns/net and netns files anywhere as CNI_NETNS", () => {
+  const base = { CNI_CONTAINERID: "a", CNI_IFNAME: "eth0" };
+  for (const netns of ["/proc/4242/ns/net", "/var/run/netns/cni-1234-abcd", "/var/lib/pods/x/netns"]) {
+    assert.deepEqual(envProblems("ADD", { ...base, CNI_NETNS: netns }), [], netns);
+  }
+});

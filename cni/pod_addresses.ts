@@ -23,7 +23,7 @@ export async function addressesFromInterfaces(
 ): Promise<string[]> {
   const { env, deps } = ctx;
   try {
-    if (env.netns === "" || !await deps.isNetns(env.netns)) return [];
+    if (env.netns === "" || (await deps.checkNetns(env.netns)).problem !== undefined) return [];
     const [addr] = await deps.ip.query([["addr", "show", "dev", env.ifName]], { netns: env.netns });
     const link = rows(addr)[0];
     const own = rows(link?.["addr_info"])

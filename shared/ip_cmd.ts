@@ -4,11 +4,13 @@
  * through `ip -batch -` so a pod costs a few execs; reads use `ip -j -batch -`.
  * A namespace given by a path under /run/netns is entered with `ip -n <name>`,
  * any other path with `nsenter --net=<path> ip`. Known stderr texts become
- * `LinkNotFoundError`, `NetnsNotFoundError`, `EntryNotFoundError` and
- * `EntryExistsError`; anything else is an `IpCommandError`.
+ * `LinkNotFoundError`, `NetnsNotFoundError` (`NotNetnsError`), `EntryNotFoundError` and
+ * `EntryExistsError`; anything else is an `IpCommandError`. `ip` and `nsenter`
+ * run with a clean environment (`childCommand`).
  *
  * @module
  */
+import { childCommand } from "./child_env.ts";
 import { AlreadyExistsError, NotFoundError } from "./errors.ts";
 
 /** One `ip` command as words, without the leading "ip", e.g. `["link", "set", "eth0", "up"]`. */
@@ -79,9 +81,14 @@ export class EntryNotFoundError extends IpNotFoundError {
   override readonly name = "EntryNotFoundError";
 }
 
-/** The network namespace path does not exist or is not a network namespace. */
+/** The network namespace path cannot be opened (most often: it does not exist). */
 export class NetnsNotFoundError extends IpNotFoundError {
-  override readonly name = "NetnsNotFoundError";
+  override readonly name: string = "NetnsNotFoundError";
+}
+
+/** The path opens, but the kernel will not enter it as a network namespace. */
+export class NotNetnsError extends NetnsNotFoundError {
+  override readonly name = "NotNetnsError";
 }
 
 /** A link, route, rule or address to add exists already. */
@@ -101,10 +108,8 @@ type IpError = Error & IpErrorInfo;
 /** Known stderr texts, first match wins. */
 const STDERR_TABLE: readonly (readonly [RegExp, new (message: string, info: Info) => IpError])[] = [
   [/Cannot find device|Device "[^"]*" does not exist|No such device/, LinkNotFoundError],
-  [
-    /Cannot open network namespace|nsenter: cannot open|reassociate to namespace|Invalid "netns" value/,
-    NetnsNotFoundError,
-  ],
+  [/reassociate to namespace/, NotNetnsError],
+  [/Cannot open network namespace|nsenter: cannot open|Invalid "netns" value/, NetnsNotFoundError],
   [/File exists/, EntryExistsError],
   [
     /No such process|No such file or directory|Address not found|Cannot assign requested address/,
@@ -256,7 +261,7 @@ export class CommandIpRunner implements IpRunner {
     // AbortSignal.timeout, not setTimeout: Deno's first setTimeout costs ~7 ms, once per plugin run.
     const deadline = AbortSignal.timeout(this.#timeoutMs);
     try {
-      const child = new Deno.Command(program, {
+      const child = childCommand(program, {
         args: [...lead, ...options],
         stdin: "piped",
         stdout: "piped",

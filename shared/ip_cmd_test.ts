@@ -9,6 +9,7 @@ import {
   ipErrorFromStderr,
   LinkNotFoundError,
   NetnsNotFoundError,
+  NotNetnsError,
   parseBatchStderr,
 } from "./ip_cmd.ts";
 
@@ -30,6 +31,15 @@ Deno.test("ipErrorFromStderr() maps known texts to typed errors", () => {
   assert.ok(
     ipErrorFromStderr("nsenter: cannot open /x: No such file or directory", info) instanceof
       NetnsNotFoundError,
+  );
+  const wrongKind = ipErrorFromStderr(
+    "nsenter: reassociate to namespace 'ns/net' failed: Invalid argument",
+    info,
+  );
+  assert.ok(wrongKind instanceof NotNetnsError && wrongKind instanceof NetnsNotFoundError);
+  assert.ok(
+    !(ipErrorFromStderr('Error: argument "/x" is wrong: Invalid "netns" value', info) instanceof
+      NotNetnsError),
   );
   const other = ipErrorFromStderr("Error: Nexthop has invalid gateway.", info);
   assert.ok(other instanceof IpCommandError);

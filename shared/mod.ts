@@ -23,6 +23,7 @@ export {
   type IpRunner,
   LinkNotFoundError,
   NetnsNotFoundError,
+  NotNetnsError,
 } from "./ip_cmd.ts";
 export {
   cidrContains,
@@ -57,3 +58,4 @@ export { type Nap, realTimers, type Timers } from "./timers.ts";
 export { CNI_VERSIONS, VERSION } from "./version.ts";
 export { processIo } from "./process_io.ts";
 export { narrow, narrowPlugin, type NarrowRole, ROLE_SHARES, roleMayUse } from "./narrow.ts";
+export { CHILD_PATH_DIRS, childCommand, childEnv, childPath, mayRun, runPermitted } from "./child_env.ts";

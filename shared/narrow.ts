@@ -10,6 +10,7 @@
  * @module
  */
 import config from "../deno.json" with { type: "json" };
+import { CHILD_PATH_DIRS } from "./child_env.ts";
 
 /** The kinds of permission a role narrows; `env` and `sys` stay as baked. */
 export type NarrowedKind = "read" | "write" | "net" | "run";
@@ -26,10 +27,15 @@ const NODE_RUNTIME = ["/run/aws-node", "/var/run/aws-node", "/var/log/aws-routed
 /** ipamd's socket, under both spellings of /run. */
 const SOCKETS = ["unix:/var/run/aws-node/ipamd.sock", "unix:/run/aws-node/ipamd.sock"] as const;
 
+/** Run permissions are granted by absolute path, for each directory of the children's PATH. */
+function programs(...names: string[]): string[] {
+  return names.flatMap((name) => CHILD_PATH_DIRS.map((dir) => `${dir}/${name}`));
+}
+
 /** What each role keeps; everything else of the baked set is revoked when it starts. */
 export const ROLE_SHARES = {
   /** The socket, the release queue beside it and the plugin log; `ip` and `nsenter` wire the pod. */
-  plugin: { read: NODE_RUNTIME, write: NODE_RUNTIME, net: SOCKETS, run: ["ip", "nsenter"] },
+  plugin: { read: NODE_RUNTIME, write: NODE_RUNTIME, net: SOCKETS, run: programs("ip", "nsenter") },
   /** Also the conflist directory, and /opt/cni/bin to see whether portmap is installed. */
   daemon: {
     read: [...NODE_RUNTIME, "/etc/cni/net.d", "/opt/cni/bin"],
@@ -117,11 +123,11 @@ export function roleMayUse(role: NarrowRole, kind: "read" | "write", path: strin
  * path is checked with the whole set, then the plugin narrows to its share.
  * Returns the check to use from then on: the same answer for that path.
  */
-export async function narrowPlugin(
+export async function narrowPlugin<T>(
   netns: string,
-  isNetns: (path: string) => Promise<boolean>,
-): Promise<(path: string) => Promise<boolean>> {
-  const answer = netns === "" ? false : await isNetns(netns);
+  check: (path: string) => Promise<T>,
+): Promise<(path: string) => Promise<T>> {
+  const answer = netns === "" ? null : { value: await check(netns) };
   narrow("plugin");
-  return (path) => path === netns ? Promise.resolve(answer) : isNetns(path);
+  return (path) => answer !== null && path === netns ? Promise.resolve(answer.value) : check(path);
 }

@@ -255,6 +255,8 @@ export class FakeIpRunner implements IpRunner {
       address: l.mac,
       mtu: l.mtu,
       flags: l.up ? ["UP"] : [],
+      // `ip` names a veth peer in another namespace by that namespace's id.
+      ...(l.peer !== undefined && this.namespaces.get(l.peer.ns) !== ns ? { link_netnsid: 0 } : {}),
     });
     if (object === "link") return [...ns.links.values()].filter((l) => l === link || !link).map(linkJson);
     if (object === "addr") {

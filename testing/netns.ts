@@ -45,6 +45,21 @@ export async function mustRun(program: string, args: readonly string[], stdin?: 
   return result.stdout;
 }
 
+/**
+ * A tool's absolute path on this test process's PATH, so that a program run with
+ * another environment (a runtime's PATH, say) is still entered the same way.
+ */
+export function hostTool(name: string): string {
+  for (const dir of (Deno.env.get("PATH") ?? "").split(":")) {
+    try {
+      if (Deno.statSync(`${dir}/${name}`).isFile) return `${dir}/${name}`;
+    } catch {
+      // not in this directory
+    }
+  }
+  return name;
+}
+
 /** A namespace the test owns. */
 export interface Netns extends AsyncDisposable {
   readonly name: string;
@@ -166,8 +181,8 @@ export async function createNetns(label: string, mounts?: NodeMounts): Promise<N
     ipJson: async (...words) => JSON.parse(await mustRun("ip", ["-n", name, "-j", ...words]) || "[]"),
     exec: (program, args, options) =>
       mounts === undefined
-        ? run("ip", ["netns", "exec", name, program, ...args], options)
-        : run("nsenter", [`--mount=${mounts.ns}`, `--net=${path}`, program, ...args], options),
+        ? run(hostTool("ip"), ["netns", "exec", name, program, ...args], options)
+        : run(hostTool("nsenter"), [`--mount=${mounts.ns}`, `--net=${path}`, program, ...args], options),
     async [Symbol.asyncDispose]() {
       await run("ip", ["netns", "del", name]);
     },

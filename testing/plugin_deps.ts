@@ -58,7 +58,8 @@ export function createFakes(): Fakes {
       queue.path = path;
       return queue;
     },
-    isNetns: (path) => Promise.resolve(ip.namespaces.has(path)),
+    checkNetns: (path) =>
+      Promise.resolve({ problem: ip.namespaces.has(path) ? undefined : "does not exist", looked: true }),
     randomBytes: (bytes) => bytes.forEach((_, i) => bytes[i] = (seed++ * 37) & 255),
     openLog: (conf) => createLogger((line) => void logLines.push(line), { level: conf.pluginLogLevel }),
     now: () => 1_700_000_000_000,

@@ -1,7 +1,7 @@
 /**
  * `aws-cni --daemon` as systemd runs it (root only): a process in a network
  * namespace of its own, with NOTIFY_SOCKET set and a stand-in `systemd-notify`
- * first on PATH. The conflist must exist before READY=1 is sent, READY=1 must
+ * over /usr/local/sbin, the first directory of the PATH it gives children. The conflist must exist before READY=1 is sent, READY=1 must
  * come only once the socket serves, and the log must be JSON lines in the file
  * AWS_VPC_K8S_CNI_LOG_FILE names. The process runs main.ts with `-A`: the
  * compiled permission set does not allow systemd-notify yet.
@@ -45,8 +45,18 @@ Deno.test({
 `,
       { mode: 0o755 },
     );
-    const child = new Deno.Command("ip", {
+    // The daemon starts programs with a fixed PATH (shared/child_env.ts), so the stand-in is bind-mounted over
+    // its first directory, /usr/local/sbin, in a mount namespace of the daemon's own.
+    const child = new Deno.Command("unshare", {
       args: [
+        "--mount",
+        "--propagation",
+        "private",
+        "sh",
+        "-c",
+        'mount --bind "$0" /usr/local/sbin && exec "$@"',
+        `${d}/bin`,
+        "ip",
         "netns",
         "exec",
         netns.name,

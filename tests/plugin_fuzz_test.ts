@@ -141,7 +141,7 @@ function fuzzCases(count: number, seed: number, netns: string, socket = "/tmp/no
         conf["cniVersion"] = pick(["0.4.0", "1.0.0"]);
         add(`${verb} on an old config`, 1);
       } else {
-        env["CNI_ARGS"] = pick(["K8S_POD_NAME", "=x", "K8S_POD_NAME=Not_Valid", "a=b;;c=d"]);
+        env["CNI_ARGS"] = pick(["K8S_POD_NAME", "=x", `K8S_POD_NAME=${"x".repeat(1025)}`, "a=b;;c=d"]);
         add(`CNI_ARGS ${JSON.stringify(env["CNI_ARGS"])}`, 4);
       }
     }

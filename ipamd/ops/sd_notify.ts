@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { errorText, type Logger } from "../../shared/mod.ts";
+import { childCommand, errorText, type Logger, mayRun } from "../../shared/mod.ts";
 
 /** How to notify. */
 export interface NotifyOptions {
@@ -32,8 +32,7 @@ export async function notifyReady(options: NotifyOptions): Promise<NotifyResult>
   const { notifySocket, log } = options;
   if (notifySocket === undefined || notifySocket === "") return "skipped";
   const command = options.command ?? "systemd-notify";
-  const permission = await Deno.permissions.query({ name: "run", command });
-  if (permission.state !== "granted") {
+  if (!mayRun(command)) {
     log.error("cannot tell systemd ipamd is ready: running systemd-notify is not permitted", {
       command,
       hint: 'add "systemd-notify" to the run permissions the binary is compiled with',
@@ -43,7 +42,7 @@ export async function notifyReady(options: NotifyOptions): Promise<NotifyResult>
   const args = ["--ready", `--pid=${options.pid ?? Deno.pid}`];
   if (options.status !== undefined) args.push(`--status=${options.status}`);
   try {
-    const output = await new Deno.Command(command, {
+    const output = await childCommand(command, {
       args,
       env: { NOTIFY_SOCKET: notifySocket },
       stdin: "null",

@@ -50,6 +50,29 @@ Deno.test("notifyReady() runs systemd-notify --ready --pid with NOTIFY_SOCKET", 
   }
 });
 
+Deno.test("notifyReady() gives systemd-notify only PATH and NOTIFY_SOCKET, not the daemon's loader variables", async () => {
+  const dir = await Deno.makeTempDir({ prefix: "aws-cni-notify-" });
+  const saved = Deno.env.get("LD_LIBRARY_PATH");
+  Deno.env.set("LD_LIBRARY_PATH", "/opt/containerd/lib:");
+  try {
+    const command = `${dir}/systemd-notify`;
+    await Deno.writeTextFile(command, `#!/bin/sh\nenv > "${dir}/env"\n`, { mode: 0o755 });
+    equal(await notifyReady({ notifySocket: "/run/fake/notify", log: memoryLog().log, command }), "sent");
+    const names = (await Deno.readTextFile(`${dir}/env`)).trim().split("\n").map((line) =>
+      line.split("=")[0]
+    );
+    // The shell adds PWD (and some shells SHLVL and _) itself.
+    deepStrictEqual(names.filter((n) => !["PWD", "SHLVL", "_"].includes(n!)).sort(), [
+      "NOTIFY_SOCKET",
+      "PATH",
+    ]);
+  } finally {
+    if (saved === undefined) Deno.env.delete("LD_LIBRARY_PATH");
+    else Deno.env.set("LD_LIBRARY_PATH", saved);
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("notifyReady() does nothing without NOTIFY_SOCKET and logs a failing or missing notifier", async () => {
   const dir = await Deno.makeTempDir({ prefix: "aws-cni-notify-" });
   try {

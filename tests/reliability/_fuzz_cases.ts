@@ -97,7 +97,13 @@ const BAD_CONTAINER_IDS = [
   "`id`",
 ];
 const BAD_COMMANDS = ["", "add", "DELETE", "VERSIONS", "ADD ", "ADD\u0000", "-n", "--help", "\u202eADD"];
-const BAD_CNI_ARGS = ["K8S_POD_NAME", "=x", "K8S_POD_NAME=Not_Valid", "a=b;;c=d", "K8S_POD_NAME=-n"];
+const BAD_CNI_ARGS = [
+  "K8S_POD_NAME",
+  "=x",
+  `K8S_POD_NAME=${"x".repeat(1025)}`,
+  "a=b;;c=d",
+  `A=${"y".repeat(65 * 1024)}`,
+];
 
 function badNetns(netns: string): string[] {
   return [

@@ -8,6 +8,7 @@
  * @module
  */
 import { dropped, type NarrowedKind, type NarrowRole, ROLE_SHARES } from "../../shared/narrow.ts";
+import { CHILD_PATH_DIRS } from "../../shared/child_env.ts";
 
 /** One entry of a permission's allow-list and why it is there. */
 export interface PermissionEntry {
@@ -19,6 +20,14 @@ export interface PermissionEntry {
 export type PermissionKind = "read" | "write" | "run" | "net" | "env" | "sys";
 
 /** The permission set, kind by kind; an entry "*" grants the whole kind (`true` in deno.json). */
+/**
+ * A program the binary runs, by absolute path in each directory of the children's PATH: Deno grants
+ * `run` by path, and a bare name would resolve against whatever PATH the runtime started the plugin with.
+ */
+function program(name: string, why: string): PermissionEntry[] {
+  return CHILD_PATH_DIRS.map((dir) => ({ value: `${dir}/${name}`, why }));
+}
+
 export const PERMISSIONS: Readonly<Record<PermissionKind, readonly PermissionEntry[]>> = {
   read: [
     {
@@ -76,12 +85,12 @@ export const PERMISSIONS: Readonly<Record<PermissionKind, readonly PermissionEnt
     { value: "osRelease", why: "the AWS SDK's user agent (node:os release); nothing else is asked for" },
   ],
   run: [
-    { value: "ip", why: "both roles: links, addresses, routes, rules" },
-    { value: "nsenter", why: "plugin: the pod side of the wiring inside CNI_NETNS" },
-    { value: "iptables-save", why: "ipamd: read the SNAT / connmark chains" },
-    { value: "iptables-restore", why: "ipamd: apply them in one transaction" },
-    { value: "sysctl", why: "ipamd: rp_filter and other net sysctls" },
-    { value: "systemd-notify", why: "ipamd under systemd: READY=1 (Type=notify, NotifyAccess=all)" },
+    ...program("ip", "both roles: links, addresses, routes, rules"),
+    ...program("nsenter", "plugin: the pod side of the wiring inside CNI_NETNS"),
+    ...program("iptables-save", "ipamd: read the SNAT / connmark chains"),
+    ...program("iptables-restore", "ipamd: apply them in one transaction"),
+    ...program("sysctl", "ipamd: rp_filter and other net sysctls"),
+    ...program("systemd-notify", "ipamd under systemd: READY=1 (Type=notify, NotifyAccess=all)"),
   ],
 };
 
@@ -122,12 +131,32 @@ export function keptBy(kind: string, value: string): string {
   return roles.length === Object.keys(ROLE_SHARES).length ? "all" : roles.join(", ") || "none";
 }
 
+/** Run entries of one program in every PATH directory read as one row (`{/usr/local/sbin,…,/bin}/ip`). */
+function grouped(
+  kind: string,
+  entries: readonly PermissionEntry[],
+): { value: string; first: string; why: string }[] {
+  if (kind !== "run") return entries.map((e) => ({ value: e.value, first: e.value, why: e.why }));
+  const byName = new Map<string, PermissionEntry[]>();
+  for (const entry of entries) {
+    const name = entry.value.slice(entry.value.lastIndexOf("/") + 1);
+    byName.set(name, [...byName.get(name) ?? [], entry]);
+  }
+  return [...byName].map(([name, group]) => ({
+    value: `{${group.map((e) => e.value.slice(0, e.value.lastIndexOf("/"))).join(",")}}/${name}`,
+    first: group[0]!.value,
+    why: group[0]!.why,
+  }));
+}
+
 /** The README's `permissions` block: one row per entry. */
 export function permissionsTable(
   documented: Readonly<Record<string, readonly PermissionEntry[]>> = PERMISSIONS,
 ): string {
   const rows = Object.entries(documented).flatMap(([kind, entries]) =>
-    entries.map((e, i) => `| ${i === 0 ? kind : ""} | \`${e.value}\` | ${keptBy(kind, e.value)} | ${e.why} |`)
+    grouped(kind, entries).map((e, i) =>
+      `| ${i === 0 ? kind : ""} | \`${e.value}\` | ${keptBy(kind, e.first)} | ${e.why} |`
+    )
   );
   return ["| permission | allowed | kept by | why |", "|---|---|---|---|", ...rows].join("\n") + "\n";
 }

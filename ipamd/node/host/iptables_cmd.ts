@@ -1,10 +1,12 @@
 /**
  * The iptables port (read a table, apply a restore text) and its adapter over
  * `iptables-save` and `iptables-restore --noflush`, run through `Deno.Command`
- * with argument arrays. Whatever `iptables` the system has (nft or legacy) is used.
+ * with argument arrays and a clean environment (`childCommand`). Whatever
+ * `iptables` the system has (nft or legacy) is used.
  *
  * @module
  */
+import { childCommand } from "../../../shared/mod.ts";
 
 /** iptables as host setup uses it. */
 export interface IptablesPort {
@@ -27,6 +29,8 @@ export interface CommandIptablesOptions {
   readonly restorePath?: string;
   /** Kill a run after this long; default 30 s. */
   readonly timeoutMs?: number;
+  /** The xtables lock file (`XTABLES_LOCKFILE`); default iptables' own, /run/xtables.lock. */
+  readonly lockFile?: string;
 }
 
 /** The adapter. */
@@ -34,11 +38,13 @@ export class CommandIptables implements IptablesPort {
   readonly #save: string;
   readonly #restore: string;
   readonly #timeoutMs: number;
+  readonly #lockFile: string | undefined;
 
   constructor(options: CommandIptablesOptions = {}) {
     this.#save = options.savePath ?? "iptables-save";
     this.#restore = options.restorePath ?? "iptables-restore";
     this.#timeoutMs = options.timeoutMs ?? 30_000;
+    this.#lockFile = options.lockFile;
   }
 
   async save(table: string): Promise<string> {
@@ -54,8 +60,9 @@ export class CommandIptables implements IptablesPort {
     const abort = new AbortController();
     const timer = setTimeout(() => abort.abort(), this.#timeoutMs);
     try {
-      const child = new Deno.Command(program, {
+      const child = childCommand(program, {
         args,
+        env: { XTABLES_LOCKFILE: this.#lockFile },
         stdin: "piped",
         stdout: "piped",
         stderr: "piped",

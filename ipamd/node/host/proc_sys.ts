@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { childCommand } from "../../../shared/mod.ts";
 
 /** The port: one write per setting. */
 export interface ProcSysPort {
@@ -49,7 +50,7 @@ export class FileProcSys implements ProcSysPort {
 export class SysctlProcSys implements ProcSysPort {
   async set(key: string, value: string): Promise<void> {
     const setting = `${checkProcSysKey(key)}=${value}`;
-    const out = await new Deno.Command("sysctl", {
+    const out = await childCommand("sysctl", {
       args: ["-q", "-w", setting],
       stdout: "null",
       stderr: "piped",
