@@ -270,3 +270,5 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 function isCount(value: unknown): value is number {
   return Number.isSafeInteger(value) && (value as number) > 0;
 }
+
+export { instanceLimits } from "./max_pods.ts";
