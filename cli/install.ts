@@ -11,6 +11,7 @@
  *
  * @module
  */
+import { COMMAND_USAGE } from "./usage.ts";
 import { flagErrorText, parseFlags } from "../shared/args.ts";
 import { childCommand, errorText, type Io, mayRun } from "../shared/mod.ts";
 import { ConfigError, parseIpamdConfig } from "../ipamd/config/mod.ts";
@@ -26,25 +27,7 @@ import {
   writeFileAtomic,
 } from "../ipamd/ops/mod.ts";
 
-const INSTALL_USAGE =
-  `usage: aws-cni install [--prefix DIR] [--write-conflist] [--binary FILE] [--no-restart | --restart]
-       aws-cni uninstall [--prefix DIR] [--keep-plugin]
-
-install copies this binary to /opt/cni/bin/aws-cni, writes the systemd unit
-/etc/systemd/system/${UNIT_NAME} and the settings file /etc/aws-cni/ipamd.env (every
-setting, commented; an existing file is kept). The unit starts ipamd with
---write-conflist /etc/cni/net.d, so the conflist appears once ipamd serves;
---write-conflist writes it now as well. --binary copies FILE instead of this binary.
-Over an earlier install (an upgrade or a rollback) the binary is replaced in one
-rename, the one it replaces is kept as /opt/cni/bin/aws-cni.previous, and a running
-ipamd is restarted onto the new one (systemctl daemon-reload, systemctl try-restart);
-it keeps its checkpoint, so pods keep their addresses. --no-restart leaves ipamd
-running the old binary until you restart it; under --prefix nothing is restarted
-unless --restart says so.
-uninstall removes what install wrote (a settings file you edited is kept);
---keep-plugin leaves the binary and the conflist for aws-node to take over.
---prefix DIR puts everything under DIR instead of /.
-`;
+const INSTALL_USAGE = COMMAND_USAGE.install;
 
 /** Runs `systemctl` with `args`; resolves to what it said on failure, "" on success. */
 export type Systemctl = (args: readonly string[]) => Promise<string>;

@@ -5,24 +5,13 @@
  *
  * @module
  */
+import { COMMAND_USAGE } from "./usage.ts";
 import { flagErrorText, parseFlags } from "../shared/args.ts";
 import type { Io } from "../shared/mod.ts";
 import { computeMaxPods, lookupInstanceType, UnknownInstanceTypeError } from "../ipamd/limits/mod.ts";
 import { UsageError } from "./node_flags.ts";
 
-/** The text of `aws-cni max-pods --help`. */
-export const MAX_PODS_USAGE =
-  `usage: aws-cni max-pods --instance-type T [--prefix-delegation] [--custom-networking] [--max-eni N]
-  [--explain] [--json]
-
-Prints kubelet's --max-pods for instance type T: ENIs × (IPv4 per ENI − 1) + 2 with
-secondary IPs (EKS's eni-max-pods.txt), ENIs × (IPv4 per ENI − 1) × 16 + 2 with prefix
-delegation, at most 110 on 30 vCPUs or fewer and 250 above (EKS's max-pods-calculator.sh).
-Custom networking leaves the primary ENI out; --max-eni lowers the ENIs. The + 2 is for
-the two host-network pods (the CNI and kube-proxy). Settings are also read from
-ENABLE_PREFIX_DELEGATION, AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG and MAX_ENI; flags win.
---explain adds how the number was reached; --json prints every figure.
-`;
+const MAX_PODS_USAGE = COMMAND_USAGE["max-pods"];
 
 /** Runs `max-pods`; returns the exit code. */
 export function maxPodsCommand(io: Io): Promise<number> {

@@ -3,6 +3,7 @@
  *
  * @module
  */
+import { COMMAND_USAGE } from "./usage.ts";
 import { flagErrorText, parseFlags } from "../shared/args.ts";
 import type { Io } from "../shared/mod.ts";
 import { ConfigError } from "../ipamd/config/mod.ts";
@@ -11,15 +12,7 @@ import { HOST_NETWORK_PODS, type MaxPodsFigure, UnknownInstanceTypeError } from 
 import { type PlanRow, simulatePlan } from "../sim/node/mod.ts";
 import type { InstanceLimits, PoolSettings } from "../ipamd/pool/mod.ts";
 
-const PLAN_USAGE =
-  `usage: aws-cni plan --instance-type T --pods A,B,C [--warm-eni-target N] [--warm-ip-target N]
-  [--minimum-ip-target N] [--max-eni N] [--max-pods N] [--prefix-delegation] [--warm-prefix-target N]
-  [--ip-cooldown-period S] [--scale-down-window S] [--json]
-
-Settings are also read from the daemon's env vars (WARM_ENI_TARGET, WARM_IP_TARGET, MINIMUM_IP_TARGET,
-MAX_ENI, ENABLE_PREFIX_DELEGATION, WARM_PREFIX_TARGET, IP_COOLDOWN_PERIOD, POOL_SCALE_DOWN_WINDOW,
-MAX_PODS); flags win.
-`;
+const PLAN_USAGE = COMMAND_USAGE["plan"];
 
 /** Runs `plan` with the given process IO; returns the exit code. */
 export async function planCommand(io: Io): Promise<number> {

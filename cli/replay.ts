@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { COMMAND_USAGE } from "./usage.ts";
 import { flagErrorText, parseFlags } from "../shared/args.ts";
 import { type Io, refusedAccess } from "../shared/mod.ts";
 import { ConfigError } from "../ipamd/config/mod.ts";
@@ -28,19 +29,7 @@ import {
   type Workload,
 } from "../sim/replay/mod.ts";
 
-const USAGE =
-  `usage: aws-cni replay --instance-type T [--nodes N] [settings as in plan] [--policy aws-cni|reference]
-  (--trace FILE | --scenario burst|churn|launch) [--seed S] [--json] [--plot FILE.svg]
-
-  --trace - reads the trace from stdin; --plot - writes the SVG to stdout and the report to stderr
-
-  settings: --warm-eni-target N --warm-ip-target N --minimum-ip-target N --max-eni N --max-pods N
-            --prefix-delegation --warm-prefix-target N --ip-cooldown-period S (or the daemon's env vars)
-  scenario: --pods N (burst/launch: per node; churn: mean) --lifetime S --duration S (churn)
-  timing:   --attach-latency M --detach-latency M --imds-lag M (fixed:MS | uniform:MIN:MAX |
-            lognormal:MEDIAN:SIGMA:MAX) --call-latency-ms N
-  --progress draws a progress bar on stderr (on by default when stderr is a terminal)
-`;
+const USAGE = COMMAND_USAGE["replay"];
 
 const STRING_FLAGS = [
   "nodes",

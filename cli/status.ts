@@ -8,17 +8,13 @@
  *
  * @module
  */
+import { COMMAND_USAGE } from "./usage.ts";
 import { flagErrorText, parseFlags } from "../shared/args.ts";
 import { errorText, type Io } from "../shared/mod.ts";
 import { IPAMD_ENV_TABLE } from "../ipamd/config/mod.ts";
 import { type PoolReport, renderStatus } from "../ipamd/ops/mod.ts";
 
-const STATUS_USAGE = `usage: aws-cni status [--json] [--introspection ADDR]
-
-Shows ipamd's ENIs, the warm-pool targets against the pool, the next reconcile action,
-why the pool cannot grow and the last EC2 errors. ADDR is ipamd's introspection
-address (default INTROSPECTION_BIND_ADDRESS, else 127.0.0.1:61679).
-`;
+const STATUS_USAGE = COMMAND_USAGE["status"];
 
 const INTROSPECTION_ROW = IPAMD_ENV_TABLE.find((row) => row.name === "INTROSPECTION_BIND_ADDRESS")!;
 

@@ -2,7 +2,7 @@
  * `aws-cni --daemon`: ipamd as a host service.
  *
  * ```
- * aws-cni --daemon [--socket PATH] [--checkpoint PATH] [--simulate INSTANCE_TYPE
+ * aws-cni --daemon [--socket PATH] [--checkpoint PATH] [--write-conflist DIR] [--simulate INSTANCE_TYPE
  *   [--simulate-state FILE] [--subnet-cidr CIDR] [--simulate-latency-ms MS] [--listen HOST:PORT]
  *   [--simulate-api-latency-ms ACTION=MS,…] [--host-network]]
  * ```
@@ -29,7 +29,9 @@ import {
 } from "../sim/node/mod.ts";
 import { ListenError } from "./rpc/mod.ts";
 
-const DAEMON_USAGE = `usage: aws-cni --daemon [--socket PATH] [--checkpoint PATH] [--simulate INSTANCE_TYPE
+/** `aws-cni --daemon --help`; its synopsis is cli/usage.ts's DAEMON_SYNOPSIS (tests/help_test.ts). */
+export const DAEMON_USAGE =
+  `usage: aws-cni --daemon [--socket PATH] [--checkpoint PATH] [--write-conflist DIR] [--simulate INSTANCE_TYPE
   [--simulate-state FILE] [--subnet-cidr CIDR] [--simulate-latency-ms MS] [--listen HOST:PORT]
   [--simulate-api-latency-ms ACTION=MS,...] [--host-network]]
 
