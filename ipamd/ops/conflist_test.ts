@@ -56,3 +56,18 @@ Deno.test("writeConflist() creates the directory, chains portmap only when insta
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("renderConflist() writes the cniVersion CNI_CONFLIST_VERSION asks for, 1.0.0 by default", () => {
+  equal(JSON.parse(renderConflist(SETTINGS, { portmap: false })).cniVersion, "1.0.0");
+  const v110 = parseIpamdConfig({ CNI_CONFLIST_VERSION: "1.1.0" });
+  equal(JSON.parse(renderConflist(v110, { portmap: true })).cniVersion, "1.1.0");
+  const v040 = parseIpamdConfig({ CNI_CONFLIST_VERSION: "0.4.0" });
+  equal(JSON.parse(renderConflist(v040, { portmap: false })).cniVersion, "0.4.0");
+  let problem = "";
+  try {
+    parseIpamdConfig({ CNI_CONFLIST_VERSION: "2.0.0" });
+  } catch (error) {
+    problem = String(error);
+  }
+  ok(/CNI_CONFLIST_VERSION="2\.0\.0": must be one of 0\.4\.0, 1\.0\.0, 1\.1\.0/.test(problem), problem);
+});
