@@ -21,6 +21,7 @@ export {
   checkPermissions,
   type DryRunner,
   dryRunStatus,
+  iamPolicyDocument,
   type PermissionState,
   type PermissionStatus,
   unauthorizedAction,
