@@ -17,6 +17,7 @@ import {
   type AddNetworkRequest,
   type DelNetworkReply,
   type DelNetworkRequest,
+  POOL_HEALTH_SERVICE,
   RpcCallError,
   ServingStatus,
   Status,
@@ -53,12 +54,7 @@ export interface IpamdApi {
   close(): Promise<void>;
 }
 
-/**
- * Health service name ipamd should register (proposal): SERVING while it has a
- * free address or can get more, NOT_SERVING when the pool is empty and cannot
- * grow. Until it exists, STATUS falls back to the whole server's health ("").
- */
-export const POOL_HEALTH_SERVICE = "aws-cni.pool";
+export { POOL_HEALTH_SERVICE };
 
 /**
  * Nothing answered on the socket (no socket file, or no process accepting on it):

@@ -15,9 +15,9 @@ import { ConfigError, describeConfig, type IpamdConfig, parseIpamdConfig } from 
 import { outsidePermissions, type PermissionQueries } from "./permitted.ts";
 import { roleMayUse } from "../shared/mod.ts";
 import { startDaemon } from "./daemon.ts";
-import { instanceLimits, lookupInstanceType, UnknownInstanceTypeError } from "./limits/mod.ts";
-import { CheckpointError, CheckpointWriteError, FileCheckpointStore } from "./pool/mod.ts";
-import { CloudError, type Ec2Port } from "./cloud/mod.ts";
+import { instanceLimits, lookupInstanceType } from "./limits/mod.ts";
+import { FileCheckpointStore } from "./pool/mod.ts";
+import type { Ec2Port } from "./cloud/mod.ts";
 import { type AwsNode, NodeNetwork, openAwsNode } from "./node/mod.ts";
 import { HostNetwork } from "./node/host/mod.ts";
 import { announceReady } from "./ops/mod.ts";
@@ -27,7 +27,7 @@ import {
   SIMULATED_CREDENTIALS,
   type SimulatedInstance,
 } from "../sim/node/mod.ts";
-import { ListenError } from "./rpc/mod.ts";
+import { StartupError } from "./startup_error.ts";
 
 /** `aws-cni --daemon --help`; its synopsis is cli/usage.ts's DAEMON_SYNOPSIS (tests/help_test.ts). */
 export const DAEMON_USAGE =
@@ -98,8 +98,8 @@ export async function runDaemon(io: Io): Promise<number> {
     io.stderr(`aws-cni --daemon: ${outside.join("; ")}\n`);
     return 1;
   }
-  const write = logWriter(config, io);
-  const log = createLogger(write, { level: config.logLevel });
+  using writer = logWriter(config, io);
+  const log = createLogger(writer.write, { level: config.logLevel });
   log.info("ipamd starting", { settings: describeConfig(config) });
   for (const warning of config.warnings) log.warn(warning);
   const limitOptions = {
@@ -109,7 +109,9 @@ export async function runDaemon(io: Io): Promise<number> {
   };
   let simulated: SimulatedInstance | null = null;
   let aws: AwsNode | null = null;
+  let started = false;
   try {
+    await using stack = new AsyncDisposableStack();
     if (values.simulate !== undefined) {
       const info = lookupInstanceType(values.simulate);
       simulated = await openSimulatedNode({
@@ -124,6 +126,7 @@ export async function runDaemon(io: Io): Promise<number> {
         apiLatency: values["simulate-api-latency-ms"],
         clock: systemClock,
       });
+      stack.use(simulated);
       const { ec2Endpoint, imdsEndpoint } = simulated.emulator;
       log.info("simulated EC2 and IMDS serving", { ec2Endpoint, imdsEndpoint });
     }
@@ -137,6 +140,7 @@ export async function runDaemon(io: Io): Promise<number> {
         credentials: SIMULATED_CREDENTIALS,
       }),
     });
+    stack.use(aws);
     const limits = instanceLimits(aws.instanceType, limitOptions);
     await ensureDir(config.socketPath);
     await ensureDir(config.checkpointPath);
@@ -152,7 +156,7 @@ export async function runDaemon(io: Io): Promise<number> {
       const host = new HostNetwork({ log: log.with({ op: "host" }), eniMtu: config.eniMtu });
       network = new NodeNetwork(host, { config, vpcCidrs: aws.vpcCidrs, log: log.with({ op: "host" }) });
     }
-    const daemon = await startDaemon(config, {
+    await using _daemon = await startDaemon(config, {
       ec2,
       limits,
       checkpoint: new FileCheckpointStore(config.checkpointPath),
@@ -160,15 +164,16 @@ export async function runDaemon(io: Io): Promise<number> {
       log,
       budget: aws.budget,
       node: aws.lifecycle,
+      shutdownGraceMs: SHUTDOWN_GRACE_MS,
       ...(network === undefined ? {} : { network }),
     });
+    started = true;
     const ready = await announceReady(config, {
       conflistDir: values["write-conflist"],
       notifySocket: io.env["NOTIFY_SOCKET"],
       log,
     });
     if (!ready.ok) {
-      await daemon.stop(SHUTDOWN_GRACE_MS);
       io.stderr("aws-cni --daemon: cannot write the CNI network configuration (see the log)\n");
       return 1;
     }
@@ -177,37 +182,29 @@ export async function runDaemon(io: Io): Promise<number> {
         Deno.removeSignalListener("SIGTERM", onSignal);
         Deno.removeSignalListener("SIGINT", onSignal);
         log.info("stopping on signal");
-        daemon.stop(SHUTDOWN_GRACE_MS).then(resolve, resolve);
+        resolve();
       };
       Deno.addSignalListener("SIGTERM", onSignal);
       Deno.addSignalListener("SIGINT", onSignal);
     });
     return 0;
   } catch (error) {
-    if (
-      error instanceof CheckpointError || error instanceof CheckpointWriteError ||
-      error instanceof UnknownInstanceTypeError || error instanceof RangeError ||
-      error instanceof CloudError ||
-      error instanceof ListenError || error instanceof Deno.errors.AddrInUse ||
-      error instanceof Deno.errors.AlreadyExists
-    ) {
-      log.error("ipamd cannot start", { error: error.message });
-      io.stderr(`aws-cni --daemon: ${error.message}\n`);
-      return 1;
-    }
-    throw error;
-  } finally {
-    aws?.close();
-    await simulated?.close();
+    // Whatever stopped the start (what was started is released by now) is one line; later failures are not.
+    if (started) throw error;
+    const failure = StartupError.of(error);
+    log.error("ipamd cannot start", { step: failure.step, error: failure.message });
+    io.stderr(`aws-cni --daemon: ${failure.message}\n`);
+    return 1;
   }
 }
 
-function logWriter(config: IpamdConfig, io: Io): (line: string) => void {
-  if (config.logFile === "stderr") return (line) => io.stderr(line);
-  if (config.logFile === "stdout") return (line) => io.stdout(line);
+/** Where log lines go; disposing closes a log file. */
+function logWriter(config: IpamdConfig, io: Io): { write: (line: string) => void } & Disposable {
+  if (config.logFile === "stderr") return { write: (line) => io.stderr(line), [Symbol.dispose]: () => {} };
+  if (config.logFile === "stdout") return { write: (line) => io.stdout(line), [Symbol.dispose]: () => {} };
   const file = Deno.openSync(config.logFile, { append: true, create: true });
   const encoder = new TextEncoder();
-  return (line) => void file.writeSync(encoder.encode(line));
+  return { write: (line) => void file.writeSync(encoder.encode(line)), [Symbol.dispose]: () => file.close() };
 }
 
 async function ensureDir(path: string): Promise<void> {

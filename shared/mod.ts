@@ -54,7 +54,7 @@ export {
   type ReleaseQueue,
   releaseQueuePath,
 } from "./release_queue.ts";
-export { type Nap, realTimers, type Timers } from "./timers.ts";
+export { type Nap, PeriodicJob, type PeriodicJobOptions, realTimers, sleep, type Timers } from "./timers.ts";
 export { CNI_VERSIONS, VERSION } from "./version.ts";
 export { processIo } from "./process_io.ts";
 export { narrow, narrowPlugin, type NarrowRole, ROLE_SHARES, roleMayUse } from "./narrow.ts";

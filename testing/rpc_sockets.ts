@@ -45,9 +45,9 @@ export function sleep(ms: number, signal?: AbortSignal): Promise<void> {
 }
 
 /** Polls `predicate` every 5 ms; rejects after `timeoutMs` so a broken test fails instead of hanging. */
-export async function waitFor(predicate: () => boolean, timeoutMs = 2000): Promise<void> {
+export async function waitFor(predicate: () => boolean | Promise<boolean>, timeoutMs = 2000): Promise<void> {
   const giveUpAt = performance.now() + timeoutMs;
-  while (!predicate()) {
+  while (!await predicate()) {
     if (performance.now() > giveUpAt) throw new Error(`Condition not met within ${timeoutMs} ms`);
     await sleep(5);
   }

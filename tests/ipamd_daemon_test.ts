@@ -5,10 +5,11 @@
  */
 import { deepStrictEqual, equal, match, notEqual, ok, rejects } from "node:assert/strict";
 import { systemClock } from "../shared/clock.ts";
-import { silentLogger } from "../shared/log.ts";
+import { createLogger, type Logger, silentLogger } from "../shared/log.ts";
 import { IpamdClient, RpcCallError, Status } from "../cni/rpc/client.ts";
 import { ServingStatus } from "../shared/rpc/messages.ts";
 import { addRequest, delRequest } from "../testing/ipamd_requests.ts";
+import { waitFor } from "../testing/rpc_sockets.ts";
 import { Ec2Simulation } from "../sim/ec2/simulation.ts";
 import { simulatedAccount } from "../testing/sim_account.ts";
 import { parseIpamdConfig } from "../ipamd/config/config.ts";
@@ -35,6 +36,7 @@ async function startTestDaemon(
     checkpoint?: (dir: string) => CheckpointStore;
     prepare?: (sim: Ec2Simulation, eniId: string) => void;
     before?: (dir: string) => void;
+    log?: Logger;
   } = {},
 ): Promise<TestDaemon> {
   const dir = await Deno.makeTempDir({ prefix: "aws-cni-ipamd-" });
@@ -50,7 +52,8 @@ async function startTestDaemon(
     limits,
     checkpoint: options.checkpoint?.(dir) ?? new FileCheckpointStore(config.checkpointPath),
     clock: systemClock,
-    log: silentLogger,
+    log: options.log ?? silentLogger,
+    shutdownGraceMs: 1_000,
   }).catch(async (error) => {
     await Deno.remove(dir, { recursive: true });
     throw error;
@@ -63,7 +66,7 @@ async function startTestDaemon(
     dir,
     async [Symbol.asyncDispose]() {
       await client.close();
-      await daemon.stop(1_000);
+      await daemon[Symbol.asyncDispose]();
       await Deno.remove(dir, { recursive: true });
     },
   };
@@ -112,7 +115,7 @@ Deno.test("ipamd serves a waiting ADD once the pool refills", async () => {
   const ips = [];
   for (let i = 0; i < 5; i++) ips.push(await addIp(t.client, `wait-${i}`));
   equal(new Set(ips).size, 5);
-  ok(t.daemon.datastore.enis().length >= 2, "a second ENI was created for the waiting ADDs");
+  ok(t.daemon.pool.datastore.enis().length >= 2, "a second ENI was created for the waiting ADDs");
 });
 
 Deno.test("ipamd fails a waiting ADD with its reason when the pool cannot grow", async () => {
@@ -137,9 +140,9 @@ Deno.test("ipamd fails an ADD whose checkpoint write fails and rolls the datasto
     equal(error.code, Status.UNAVAILABLE);
     return true;
   });
-  equal(t.daemon.datastore.allocations().length, 0);
+  equal(t.daemon.pool.datastore.allocations().length, 0);
   const ip = await addIp(t.client, "doomed");
-  equal(t.daemon.datastore.allocations().length, 1);
+  equal(t.daemon.pool.datastore.allocations().length, 1);
   ok(store!.text?.includes(ip));
 });
 
@@ -182,9 +185,11 @@ Deno.test("ipamd refuses to start over a corrupt checkpoint and keeps the file",
   }
 });
 
-/** A checkpoint store whose writes wait for `open()`, and fail when told to. */
+/** A checkpoint store whose writes wait for `open()` while held. */
 class GatedStore extends MemoryCheckpointStore {
   #gate: PromiseWithResolvers<void> | null = null;
+  /** Writes waiting at the gate. */
+  parked = 0;
   hold(): void {
     this.#gate = Promise.withResolvers<void>();
   }
@@ -193,23 +198,43 @@ class GatedStore extends MemoryCheckpointStore {
     this.#gate = null;
   }
   override async save(data: Parameters<MemoryCheckpointStore["save"]>[0]): Promise<void> {
-    await this.#gate?.promise;
+    if (this.#gate !== null) {
+      this.parked++;
+      await this.#gate.promise;
+      this.parked--;
+    }
     return super.save(data);
   }
 }
 
+/** The daemon's `awscni_add_ip_req_count`: AddNetwork calls that reached it. */
+async function addRequests(daemon: Daemon): Promise<number> {
+  const line = (await daemon.ops.metrics.render()).split("\n").find((l) =>
+    l.startsWith("awscni_add_ip_req_count ")
+  );
+  return Number(line?.split(" ")[1] ?? 0);
+}
+
 Deno.test("ipamd acknowledges a repeated ADD only once the first one's checkpoint write is done", async () => {
   let store: GatedStore | undefined;
-  await using t = await startTestDaemon({ checkpoint: () => (store = new GatedStore()) });
+  const lines: string[] = [];
+  const log = createLogger((line) => void lines.push(line), { level: "info" });
+  await using t = await startTestDaemon({ checkpoint: () => (store = new GatedStore()), log });
   store!.hold();
   let firstDone = false, secondDone = false;
   const first = t.client.addNetwork(addRequest("slow"), DEADLINE).then((r) => (firstDone = true, r));
-  await new Promise((resolve) => setTimeout(resolve, 100));
+  await waitFor(() => store!.parked === 1, 10_000);
   const second = t.client.addNetwork(addRequest("slow"), DEADLINE).then((r) => (secondDone = true, r));
-  await new Promise((resolve) => setTimeout(resolve, 200));
-  equal(firstDone || secondDone, false, "no reply before the write is on disk");
-  store!.open();
+  try {
+    await waitFor(async () => await addRequests(t.daemon) === 2, 10_000);
+    // The second ADD is in the daemon and everything it could do without the write has run.
+    equal(lines.some((line) => line.includes("address already assigned")), false, "the repeated ADD waits");
+    equal(firstDone || secondDone, false, "no reply before the write is on disk");
+  } finally {
+    store!.open();
+  }
   deepStrictEqual((await second).ipAllocations, (await first).ipAllocations);
+  ok(lines.some((line) => line.includes("address already assigned")));
 });
 
 Deno.test("ipamd reports through the aws-cni.pool health service when the pool is empty and cannot grow", async () => {
@@ -217,7 +242,7 @@ Deno.test("ipamd reports through the aws-cni.pool health service when the pool i
   const pool = { ...DEADLINE, service: "aws-cni.pool" };
   equal(await t.client.healthCheck(pool), ServingStatus.SERVING);
   for (let i = 0; i < 3; i++) await addIp(t.client, `fill-${i}`);
-  await t.daemon.reconciler.pass();
+  await t.daemon.pool.reconciler.pass();
   equal(await t.client.healthCheck(pool), ServingStatus.NOT_SERVING);
   await t.client.delNetwork(delRequest("fill-0"), DEADLINE);
   equal(
@@ -247,7 +272,7 @@ Deno.test("ipamd applies the releases the plugin queued while it was down, then 
     Deno.writeTextFileSync(`${dir}/pending-releases.jsonl`, JSON.stringify(line) + "\n");
   };
   await using t = await startTestDaemon({ prepare, before });
-  deepStrictEqual(t.daemon.datastore.allocations().map((a) => a.key.containerId), ["kept"]);
+  deepStrictEqual(t.daemon.pool.datastore.allocations().map((a) => a.key.containerId), ["kept"]);
   equal(await Deno.readTextFile(`${t.dir}/pending-releases.jsonl`), "");
   const saved = JSON.parse(await Deno.readTextFile(`${t.dir}/ipam.json`));
   deepStrictEqual(saved.allocations.map((a: { containerID: string }) => a.containerID), ["kept"]);
@@ -257,7 +282,7 @@ Deno.test("ipamd cancels a waiting ADD when its DEL arrives first, so no address
   await using t = await startTestDaemon({ env: { MAX_ENI: "1", ADD_WAIT_TIMEOUT: "5" } });
   for (let i = 0; i < 3; i++) await addIp(t.client, `busy-${i}`);
   const waiting = t.client.addNetwork(addRequest("late"), DEADLINE);
-  await new Promise((resolve) => setTimeout(resolve, 100));
+  await waitFor(() => t.daemon.pool.queue.waiting === 1, 10_000);
   await t.client.delNetwork(delRequest("late"), DEADLINE);
   await rejects(waiting, (error: unknown) => {
     ok(error instanceof RpcCallError);
@@ -265,7 +290,7 @@ Deno.test("ipamd cancels a waiting ADD when its DEL arrives first, so no address
     return true;
   });
   await t.client.delNetwork(delRequest("busy-0"), DEADLINE);
-  equal(t.daemon.datastore.allocations().some((a) => a.key.containerId === "late"), false);
+  equal(t.daemon.pool.datastore.allocations().some((a) => a.key.containerId === "late"), false);
 });
 
 Deno.test("ipamd fails a DEL whose checkpoint write fails and keeps the allocation", async () => {
@@ -278,7 +303,7 @@ Deno.test("ipamd fails a DEL whose checkpoint write fails and keeps the allocati
     equal(error.code, Status.UNAVAILABLE);
     return true;
   });
-  equal(t.daemon.datastore.get({ networkName: "aws-cni", containerId: "kept", ifName: "eth0" })?.ip, ip);
+  equal(t.daemon.pool.datastore.get({ networkName: "aws-cni", containerId: "kept", ifName: "eth0" })?.ip, ip);
   ok(store!.text?.includes(ip), "the checkpoint still holds it");
   equal((await t.client.delNetwork(delRequest("kept"), DEADLINE)).ipAllocations[0]?.ipv4Addr, ip);
   const saved = JSON.parse(store!.text ?? "{}");

@@ -78,17 +78,13 @@ async function stopDaemon(run: Run, signal: Deno.Signal = "SIGTERM"): Promise<De
 interface PoolDocument {
   enis: { eniId: string; deviceNumber: number; cidrs: string[] }[];
   pool: { assigned: number };
+  next: { actions: unknown[] };
 }
 
 async function pool(run: Run): Promise<PoolDocument> {
   const response = await fetch(`http://${run.introspection}/v1/pool`);
   if (!response.ok) throw new Error(`GET /v1/pool: ${response.status} ${await response.text()}`);
   return await response.json() as PoolDocument;
-}
-
-/** Addresses per ENI in device order, as the daemon reports them. */
-async function ipsPerEni(run: Run): Promise<number[]> {
-  return (await pool(run)).enis.map((eni) => eni.cidrs.length);
 }
 
 async function waitFor<T>(
@@ -107,14 +103,13 @@ async function waitFor<T>(
   throw new Error(`Timed out waiting for ${what}; last saw ${JSON.stringify(last)}`);
 }
 
-/** Waits until the pool shows `expected` and keeps it for 2 reconcile intervals; returns when it got there. */
+/** Waits until the pool shows `expected` with nothing left for the next pass to do; returns when. */
 async function steady(run: Run, expected: number[]): Promise<number> {
-  const same = (seen: number[]) => JSON.stringify(seen) === JSON.stringify(expected);
-  await waitFor(`IPs per ENI ${JSON.stringify(expected)}`, () => ipsPerEni(run), same, 30_000);
-  const reachedMs = performance.now();
-  await new Promise((resolve) => setTimeout(resolve, 2_000));
-  assert.deepEqual(await ipsPerEni(run), expected, "and it stays there");
-  return reachedMs;
+  const shape = (doc: PoolDocument) => JSON.stringify(doc.enis.map((eni) => eni.cidrs.length));
+  const done = (doc: PoolDocument) =>
+    shape(doc) === JSON.stringify(expected) && doc.next.actions.length === 0;
+  await waitFor(`IPs per ENI ${JSON.stringify(expected)}, settled`, () => pool(run), done, 30_000);
+  return performance.now();
 }
 
 const SEED_ROWS: {

@@ -9,6 +9,7 @@ import { systemClock } from "../shared/clock.ts";
 import { createLogger, silentLogger } from "../shared/log.ts";
 import { sdkFixture } from "../testing/ec2_sdk_fixture.ts";
 import { simFixture } from "../testing/ec2_sim_fixture.ts";
+import { waitFor } from "../testing/rpc_sockets.ts";
 import { startEmulator } from "../sim/emulator/mod.ts";
 import { parseIpamdConfig } from "../ipamd/config/config.ts";
 import { startDaemon } from "../ipamd/daemon.ts";
@@ -46,13 +47,13 @@ Deno.test("openAwsNode() finds the node in IMDS and EC2 at the env's endpoints, 
     DISABLE_METRICS: "true",
     WARM_IP_TARGET: "12",
   }, { socket: `${dir}/ipamd.sock`, checkpoint: `${dir}/ipam.json` });
-  const aws = await openAwsNode(config, { clock: systemClock, log: silentLogger });
   try {
+    await using aws = await openAwsNode(config, { clock: systemClock, log: silentLogger });
     assert.equal(aws.instance.instanceId, fx.instanceId);
     assert.equal(aws.instance.region, "us-east-1");
     assert.equal(aws.instanceType.name, "m5.large");
     assert.deepEqual(aws.vpcCidrs, ["10.0.0.0/16"]);
-    const daemon = await startDaemon(config, {
+    await using _daemon = await startDaemon(config, {
       ec2: aws.ec2,
       limits: instanceLimits(aws.instanceType, { prefixDelegation: false }),
       checkpoint: new MemoryCheckpointStore(),
@@ -60,23 +61,16 @@ Deno.test("openAwsNode() finds the node in IMDS and EC2 at the env's endpoints, 
       log: silentLogger,
       budget: aws.budget,
       node: aws.lifecycle,
+      shutdownGraceMs: 1_000,
     });
-    try {
-      const held = () =>
-        fx.sim.exportState().networkInterfaces.map((eni) => eni.secondaryPrivateIpAddresses.length);
-      const until = Date.now() + 10_000;
-      while (JSON.stringify(held()) !== "[9,3]" && Date.now() < until) {
-        await new Promise((resolve) => setTimeout(resolve, 50));
-      }
-      assert.deepEqual(held(), [9, 3], "12 warm IPs: the primary full, then a second ENI");
-      const second = fx.sim.exportState().networkInterfaces[1]!;
-      assert.ok(second.tags.some((tag) => tag.key === "node.k8s.amazonaws.com/instance_id"));
-      assert.ok(aws.budget.categories.every((category) => aws.budget.waitedMs(category) === 0));
-    } finally {
-      await daemon.stop(1_000);
-    }
+    const held = () =>
+      fx.sim.exportState().networkInterfaces.map((eni) => eni.secondaryPrivateIpAddresses.length);
+    await waitFor(() => JSON.stringify(held()) === "[9,3]", 10_000).catch(() => {});
+    assert.deepEqual(held(), [9, 3], "12 warm IPs: the primary full, then a second ENI");
+    const second = fx.sim.exportState().networkInterfaces[1]!;
+    assert.ok(second.tags.some((tag) => tag.key === "node.k8s.amazonaws.com/instance_id"));
+    assert.ok(aws.budget.categories.every((category) => aws.budget.waitedMs(category) === 0));
   } finally {
-    aws.close();
     await Deno.remove(dir, { recursive: true });
   }
 });
@@ -90,19 +84,14 @@ Deno.test("openAwsNode() learns an instance type missing from the built-in table
     ipv4PerEni: 6,
     subnetId: "subnet-a",
   });
-  const emulator = await startEmulator({ sim, instanceId });
+  await using emulator = await startEmulator({ sim, instanceId });
   const config = parseIpamdConfig({
     AWS_ENDPOINT_URL_EC2: emulator.ec2Endpoint,
     AWS_EC2_METADATA_SERVICE_ENDPOINT: emulator.imdsEndpoint,
   });
-  const aws = await openAwsNode(config, { clock: systemClock, log: silentLogger });
-  try {
-    assert.equal(aws.instanceType.name, "x9.custom");
-    assert.deepEqual([aws.instanceType.maxEnis, aws.instanceType.ipv4PerEni], [4, 6]);
-  } finally {
-    aws.close();
-    await emulator.close();
-  }
+  await using aws = await openAwsNode(config, { clock: systemClock, log: silentLogger });
+  assert.equal(aws.instanceType.name, "x9.custom");
+  assert.deepEqual([aws.instanceType.maxEnis, aws.instanceType.ipv4PerEni], [4, 6]);
 });
 
 Deno.test("startDaemon() retries discovery while EC2 throttles instead of failing", async () => {
@@ -118,26 +107,25 @@ Deno.test("startDaemon() retries discovery while EC2 throttles instead of failin
     DISABLE_INTROSPECTION: "true",
     DISABLE_METRICS: "true",
   }, { socket: `${dir}/ipamd.sock` });
-  const aws = await openAwsNode(config, { clock: systemClock, log });
-  fx.sim.knobs.failNext("DescribeNetworkInterfaces", { code: "RequestLimitExceeded" }, 2);
-  const started = performance.now();
-  const daemon = await startDaemon(config, {
-    ec2: aws.ec2,
-    limits: instanceLimits(aws.instanceType, { prefixDelegation: false }),
-    checkpoint: new MemoryCheckpointStore(),
-    clock: systemClock,
-    log,
-    node: aws.lifecycle,
-  });
   try {
+    await using aws = await openAwsNode(config, { clock: systemClock, log });
+    fx.sim.knobs.failNext("DescribeNetworkInterfaces", { code: "RequestLimitExceeded" }, 2);
+    const started = performance.now();
+    await using daemon = await startDaemon(config, {
+      ec2: aws.ec2,
+      limits: instanceLimits(aws.instanceType, { prefixDelegation: false }),
+      checkpoint: new MemoryCheckpointStore(),
+      clock: systemClock,
+      log,
+      node: aws.lifecycle,
+      shutdownGraceMs: 1_000,
+    });
     const waitedMs = performance.now() - started;
-    assert.equal(daemon.datastore.enis().length, 1);
+    assert.equal(daemon.pool.datastore.enis().length, 1);
     const retries = lines.filter((line) => line.includes("cannot discover the node's ENIs yet"));
     assert.equal(retries.length, 2);
     assert.ok(waitedMs >= 2_000, `backed off 1 s, then 2 s, each 70 % to 100 % (${Math.round(waitedMs)} ms)`);
   } finally {
-    await daemon.stop(1_000);
-    aws.close();
     await Deno.remove(dir, { recursive: true });
   }
 });

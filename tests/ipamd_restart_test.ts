@@ -14,6 +14,7 @@ import {
   waitServing,
 } from "../testing/ipamd_requests.ts";
 import { canCreateNodeMounts, createNodeMounts, type NodeMounts } from "../testing/netns.ts";
+import { waitFor } from "../testing/rpc_sockets.ts";
 
 /** Root with mount namespaces: the daemon runs in a test node with its default paths. */
 const NODES = await canCreateNodeMounts();
@@ -77,7 +78,8 @@ Deno.test("ipamd killed with SIGKILL mid-storm restarts without losing or doubli
       }
     };
     const workers = Array.from({ length: 8 }, (_, w) => worker(w));
-    await new Promise((resolve) => setTimeout(resolve, 700));
+    // Kill mid-storm: once some releases are acknowledged (their cooldowns must survive) and more are under way.
+    await waitFor(() => operations > 60 && releasedAt.size > 0, 30_000);
     child.kill("SIGKILL");
     equal((await child.status).signal, "SIGKILL");
     stop = true;

@@ -53,6 +53,7 @@ async function startOpsDaemon(env: Record<string, string> = {}): Promise<OpsDaem
     checkpoint: new FileCheckpointStore(config.checkpointPath),
     clock: systemClock,
     log: createLogger((line) => void logs.push(line), { level: "info" }),
+    shutdownGraceMs: 1_000,
   });
   const client = new IpamdClient(config.socketPath);
   return {
@@ -63,7 +64,7 @@ async function startOpsDaemon(env: Record<string, string> = {}): Promise<OpsDaem
     logs,
     async [Symbol.asyncDispose]() {
       await client.close();
-      await daemon.stop(1_000);
+      await daemon[Symbol.asyncDispose]();
       await Deno.remove(dir, { recursive: true });
     },
   };
@@ -96,7 +97,7 @@ Deno.test("ipamd serves the reference's awscni_* metrics, counted through ADD an
     equal((await t.client.addNetwork(addRequest(id), DEADLINE)).success, true);
   }
   await t.client.delNetwork(delRequest("m1"), DEADLINE);
-  await t.daemon.reconciler.pass();
+  await t.daemon.pool.reconciler.pass();
   const { status, type, body } = await getText(t.metricsUrl);
   equal(status, 200);
   match(type, /^text\/plain; version=0\.0\.4/);
@@ -144,7 +145,7 @@ Deno.test("ipamd's metrics mark why the pool cannot grow and count ADDs that fou
   await using t = await startOpsDaemon({ MAX_ENI: "1", ADD_WAIT_TIMEOUT: "1" });
   for (const id of ["f1", "f2", "f3"]) await t.client.addNetwork(addRequest(id), DEADLINE);
   await t.client.addNetwork(addRequest("f4"), DEADLINE).catch(() => {});
-  await t.daemon.reconciler.pass();
+  await t.daemon.pool.reconciler.pass();
   const { body } = await getText(t.metricsUrl);
   equal(sample(body, 'awscni_pool_growth_blocked{reason="max-enis"}'), 1);
   equal(sample(body, 'awscni_pool_growth_blocked{reason="throttled"}'), 0);
@@ -213,11 +214,11 @@ Deno.test("ipamd's introspection answers in the reference's shapes", async () =>
 Deno.test("aws-cni status shows the ENIs, targets, next action and EC2 errors of a running ipamd", async () => {
   await using t = await startOpsDaemon({ MAX_ENI: "1", ADD_WAIT_TIMEOUT: "1" });
   for (const id of ["s1", "s2"]) await t.client.addNetwork(addRequest(id), DEADLINE);
-  await t.daemon.reconciler.pass();
+  await t.daemon.pool.reconciler.pass();
   const text = recordedIo({ args: ["--introspection", t.introspection] });
   equal(await statusCommand(text), 0, text.err.join(""));
   const out = text.out.join("");
-  const eniId = t.daemon.datastore.enis()[0]!.eniId;
+  const eniId = t.daemon.pool.datastore.enis()[0]!.eniId;
   match(out, /^ipamd \S+ \(127\.0\.0\.1:\d+\): 1 ENI of 1, 3 addresses \(2 assigned, 0 cooling, 1 free\)/);
   match(
     out,
@@ -229,7 +230,7 @@ Deno.test("aws-cni status shows the ENIs, targets, next action and EC2 errors of
   match(out, /^WARM_ENI_TARGET\s+1\s+0\s+ENIs with no address in use$/m);
   match(out, /^MAX_ENI\s+1\s+1\s+ENIs attached$/m);
   match(out, /^Next reconcile: /m);
-  match(out, /^Growth: blocked by max-enis: /m);
+  match(out, /^Growth: blocked, max ENIs reached \(max-enis\)$/m);
   match(out, /^EC2 errors: none$/m);
   const json = recordedIo({ args: ["--json"], env: { INTROSPECTION_BIND_ADDRESS: t.introspection } });
   equal(await statusCommand(json), 0, json.err.join(""));

@@ -62,8 +62,8 @@ const STATUS_BY_HTTP_STATUS: ReadonlyMap<number, Status> = new Map([
   [504, Status.UNAVAILABLE],
 ]);
 
-/** A gRPC client of ipamd over one Unix-socket HTTP/2 connection, opened on the first call. */
-export class IpamdClient {
+/** A gRPC client of ipamd over one Unix-socket HTTP/2 connection, opened on the first call; disposing closes it. */
+export class IpamdClient implements AsyncDisposable {
   readonly #socketPath: string;
   /** Every connection not yet closed; only the newest takes new calls. */
   readonly #connections = new Set<H2Connection>();
@@ -115,6 +115,10 @@ export class IpamdClient {
     this.#closed = true;
     await this.#connecting?.catch(() => {});
     await Promise.all([...this.#connections].map((connection) => connection.close()));
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.close();
   }
 
   /** The open connection, or a new one; concurrent first calls share one connect. */

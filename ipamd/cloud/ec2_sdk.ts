@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { type Clock, errorText, type Logger, silentLogger, systemClock } from "../../shared/mod.ts";
+import { type Clock, errorText, type Logger, silentLogger, sleep, systemClock } from "../../shared/mod.ts";
 import {
   CLUSTER_NAME_TAG,
   CREATED_AT_TAG,
@@ -74,7 +74,7 @@ export class SdkEc2Port implements Ec2Port {
     this.#imds = imds;
     this.#o = options;
     this.#clock = options.clock ?? systemClock;
-    this.#sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    this.#sleep = options.sleep ?? sleep;
     this.#log = options.log ?? silentLogger;
   }
 

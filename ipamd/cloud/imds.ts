@@ -7,7 +7,7 @@
  *
  * @module
  */
-import { type Clock, systemClock } from "../../shared/mod.ts";
+import { type Clock, realTimers, sleep, systemClock } from "../../shared/mod.ts";
 import { CloudError } from "./errors.ts";
 import { backoffMs, type BackoffPolicy } from "./rate_budget.ts";
 
@@ -58,7 +58,7 @@ export class HttpImdsClient {
     this.endpoint = (options.endpoint ?? DEFAULT_IMDS_ENDPOINT).replace(/\/+$/, "");
     this.#o = options;
     this.#clock = options.clock ?? systemClock;
-    this.#sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    this.#sleep = options.sleep ?? sleep;
     this.#fetch = options.fetch ?? fetch;
   }
 
@@ -127,7 +127,7 @@ export class HttpImdsClient {
   ): Promise<{ status: number; body: string }> {
     const abort = new AbortController();
     const timeoutMs = this.#o.timeoutMs ?? 10_000;
-    const timer = setTimeout(() => abort.abort(), timeoutMs);
+    const cancel = realTimers.after(timeoutMs, () => abort.abort());
     try {
       const response = await this.#fetch(`${this.endpoint}${path}`, {
         method,
@@ -146,7 +146,7 @@ export class HttpImdsClient {
         { cause: error },
       );
     } finally {
-      clearTimeout(timer);
+      cancel();
     }
   }
 }

@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { type Clock, systemClock } from "../../shared/mod.ts";
+import { type Clock, sleep as realSleep, systemClock } from "../../shared/mod.ts";
 import type { HttpImdsClient } from "./imds.ts";
 import { backoffMs, type BackoffPolicy } from "./rate_budget.ts";
 
@@ -165,7 +165,7 @@ export async function waitForImdsEni(
   options: ImdsWaitOptions,
 ): Promise<ImdsWaitResult> {
   const clock = options.clock ?? systemClock;
-  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const sleep = options.sleep ?? realSleep;
   const startMs = clock.now();
   let eni: ImdsEni | null = null;
   for (let attempt = 0;; attempt++) {

@@ -9,7 +9,7 @@
  *
  * @module
  */
-import type { Clock } from "../../shared/mod.ts";
+import { type Clock, sleep } from "../../shared/mod.ts";
 import type { Ec2Action } from "./ec2_actions.ts";
 import {
   EC2_THROTTLE_DEFAULTS,
@@ -89,7 +89,7 @@ export class RateBudget implements BudgetWaits {
   constructor(options: RateBudgetOptions) {
     this.#o = options;
     this.#specs = options.buckets === null ? null : { ...EC2_THROTTLE_DEFAULTS, ...options.buckets };
-    this.#sleep = options.sleep ?? ((ms) => new Promise((resolve) => setTimeout(resolve, ms)));
+    this.#sleep = options.sleep ?? sleep;
   }
 
   /** Milliseconds requests of `category` waited for a token or backed off after throttling. */

@@ -43,8 +43,8 @@ export interface AwsNodeOptions {
   readonly sleep?: (ms: number) => Promise<void>;
 }
 
-/** Everything the daemon needs from AWS for this node. */
-export interface AwsNode {
+/** Everything the daemon needs from AWS for this node; disposing it closes the EC2 client's connections. */
+export interface AwsNode extends AsyncDisposable {
   readonly instance: ImdsInstance;
   readonly instanceType: InstanceTypeInfo;
   /** The VPC's IPv4 CIDRs, primary first. */
@@ -53,8 +53,6 @@ export interface AwsNode {
   readonly directory: SdkEniDirectory;
   readonly lifecycle: NodeLifecycle;
   readonly budget: RateBudget;
-  /** Closes the EC2 client's connections. */
-  close(): void;
 }
 
 /** Reads the node from IMDS and connects to EC2; retries while either throttles or is unreachable. */
@@ -145,7 +143,7 @@ export async function openAwsNode(config: IpamdConfig, options: AwsNodeOptions):
       directory,
       lifecycle,
       budget,
-      close: () => client.destroy(),
+      [Symbol.asyncDispose]: () => Promise.resolve(client.destroy()),
     };
   } catch (error) {
     client.destroy();

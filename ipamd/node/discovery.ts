@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { type Clock, errorText, type Logger } from "../../shared/mod.ts";
+import { type Clock, errorText, type Logger, sleep as realSleep } from "../../shared/mod.ts";
 import { type AttachedEni, backoffMs, type BackoffPolicy, CloudError, type Ec2Port } from "../cloud/mod.ts";
 import { NO_MANAGE_TAG, UNMANAGED_INTERFACE_TYPES } from "../cloud/mod.ts";
 
@@ -44,7 +44,7 @@ export async function retryStartup<T>(
   options: StartupRetryOptions,
 ): Promise<T> {
   const tries = options.tries ?? 30;
-  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
+  const sleep = options.sleep ?? realSleep;
   for (let attempt = 0;; attempt++) {
     try {
       return await step();

@@ -2,13 +2,20 @@
  * The node's lifecycle around the pool: two background jobs on timers, reconciling
  * the datastore with IMDS and EC2 (every 60 s) and sweeping leaked ENIs (hourly,
  * after a random start delay). `startDaemon` wraps its EC2 port with `track()`,
- * calls `start()` once the pool runs and `stop()` when it stops.
+ * calls `start()` once the pool runs and disposes it when the pool stops.
  *
  * @module
  */
-import { type Clock, errorText, type Logger, realTimers, type Timers } from "../../shared/mod.ts";
-import type { AttachedEni, Ec2Port, ImdsPort } from "../cloud/mod.ts";
-import type { Datastore, EniInfo } from "../pool/mod.ts";
+import {
+  type Clock,
+  errorText,
+  type Logger,
+  PeriodicJob,
+  realTimers,
+  type Timers,
+} from "../../shared/mod.ts";
+import type { Ec2Port, ImdsPort } from "../cloud/mod.ts";
+import type { Datastore, EniHooks } from "../pool/mod.ts";
 import { LeakedEniCleaner, type LeakedEniSweep } from "./leaked_enis.ts";
 import { type NodeReconcileOutcome, NodeReconciler } from "./node_reconciler.ts";
 import { RecentChanges, TrackedEc2Port } from "./recent_changes.ts";
@@ -44,22 +51,20 @@ export interface NodeLifecycleOptions {
 /** The running pool the background jobs work on. */
 export interface PoolHooks {
   readonly datastore: Datastore;
-  readonly onEniAdded?: (eni: AttachedEni) => Promise<void>;
-  readonly onEniRemoved?: (eni: EniInfo) => Promise<void>;
+  /** Host networking, told of the ENIs that come and go. */
+  readonly enis?: EniHooks | undefined;
   /** The datastore changed. */
-  readonly changed?: () => void;
+  changed?(): void;
 }
 
-/** Reconciliation and leaked-ENI cleanup of one node. */
-export class NodeLifecycle {
+/** Reconciliation and leaked-ENI cleanup of one node; disposing it stops both. */
+export class NodeLifecycle implements AsyncDisposable {
   readonly changes: RecentChanges;
   readonly #o: NodeLifecycleOptions;
   readonly #timers: Timers;
-  readonly #cancels = new Set<() => void>();
-  readonly #running = new Set<Promise<unknown>>();
+  readonly #jobs: PeriodicJob[] = [];
   #reconciler: NodeReconciler | null = null;
   #cleaner: LeakedEniCleaner | null = null;
-  #stopped = false;
 
   constructor(options: NodeLifecycleOptions) {
     this.#o = options;
@@ -72,12 +77,14 @@ export class NodeLifecycle {
     return new TrackedEc2Port(port, this.changes);
   }
 
-  /** Starts the background jobs over the running pool. */
-  start(pool: PoolHooks): void {
+  /** Starts the background jobs over the running pool; returns this, to dispose when the pool stops. */
+  start(pool: PoolHooks): this {
     const { log } = this.#o;
     this.#reconciler = new NodeReconciler({
       ...this.#o,
-      ...pool,
+      datastore: pool.datastore,
+      ...(pool.enis === undefined ? {} : { enis: pool.enis }),
+      ...(pool.changed === undefined ? {} : { changed: () => pool.changed?.() }),
       changes: this.changes,
       log: log.with({ op: "node" }),
     });
@@ -87,7 +94,7 @@ export class NodeLifecycle {
       () => this.reconcile(),
     );
     const leaked = this.#o.leakedEnis;
-    if (leaked === null) return;
+    if (leaked === null) return this;
     this.#cleaner = new LeakedEniCleaner({
       directory: this.#o.directory,
       vpcId: this.#o.vpcId,
@@ -99,6 +106,7 @@ export class NodeLifecycle {
     const startDelayMs = Math.floor((this.#o.random ?? Math.random)() * leaked.maxStartDelayMs);
     log.info("leaked-ENI cleanup scheduled", { startDelayMs, intervalMs: leaked.intervalMs });
     this.#every(startDelayMs, leaked.intervalMs, () => this.sweepLeakedEnis());
+    return this;
   }
 
   /** One reconcile pass now (after `start()`). */
@@ -112,26 +120,14 @@ export class NodeLifecycle {
   }
 
   /** Stops the jobs and waits for a running one to finish; safe to call twice. */
-  async stop(): Promise<void> {
-    this.#stopped = true;
-    for (const cancel of this.#cancels) cancel();
-    this.#cancels.clear();
-    await Promise.all(this.#running);
+  async [Symbol.asyncDispose](): Promise<void> {
+    await Promise.all(this.#jobs.splice(0).map((job) => job[Symbol.asyncDispose]()));
   }
 
   /** Runs `job` after `firstMs`, then every `intervalMs` after each run ends. */
   #every(firstMs: number, intervalMs: number, job: () => Promise<unknown>): void {
-    if (this.#stopped) return;
-    const cancel = this.#timers.after(firstMs, () => {
-      this.#cancels.delete(cancel);
-      const run = job().catch((error) => {
-        this.#o.log.warn("node job failed; trying again later", { error: errorText(error) });
-      }).finally(() => {
-        this.#running.delete(run);
-        this.#every(intervalMs, intervalMs, job);
-      });
-      this.#running.add(run);
-    });
-    this.#cancels.add(cancel);
+    const onError = (error: unknown) =>
+      this.#o.log.warn("node job failed; trying again later", { error: errorText(error) });
+    this.#jobs.push(new PeriodicJob(this.#timers, job, { firstMs, intervalMs, onError }));
   }
 }

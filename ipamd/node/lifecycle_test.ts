@@ -2,6 +2,7 @@ import assert from "node:assert/strict";
 import { silentLogger } from "../../shared/log.ts";
 import type { Nap, Timers } from "../../shared/timers.ts";
 import { sdkFixture } from "../../testing/ec2_sdk_fixture.ts";
+import { waitFor } from "../../testing/rpc_sockets.ts";
 import { Datastore } from "../pool/datastore.ts";
 import { NodeLifecycle } from "./lifecycle.ts";
 
@@ -60,7 +61,7 @@ Deno.test("NodeLifecycle runs reconciliation every interval and the first sweep 
     ],
   }).networkInterface.networkInterfaceId;
   timers.fire(75_000);
-  await lifecycle.stop().then(() => {}); // waits for the running sweep; later runs are cancelled
+  await lifecycle[Symbol.asyncDispose](); // waits for the running sweep; later runs are cancelled
   assert.ok(!fx.sim.exportState().networkInterfaces.some((eni) => eni.networkInterfaceId === leaked));
   assert.deepEqual(timers.due(), []);
   assert.equal(changed, 0);
@@ -84,10 +85,10 @@ Deno.test("NodeLifecycle reschedules a job after each run and without sweeps whe
   lifecycle.start({ datastore });
   assert.deepEqual(timers.due(), [5_000]);
   timers.fire(5_000);
-  await new Promise((resolve) => setTimeout(resolve, 200));
+  await waitFor(() => timers.due().length > 0, 10_000);
   assert.deepEqual(timers.due(), [5_000], "scheduled again after the pass");
   assert.equal(datastore.enis().length, 1, "the pass adopted the primary ENI the datastore lacked");
   assert.equal(await lifecycle.sweepLeakedEnis(), null);
-  await lifecycle.stop();
+  await lifecycle[Symbol.asyncDispose]();
   assert.deepEqual(timers.due(), []);
 });

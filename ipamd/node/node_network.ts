@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { errorText, type Logger } from "../../shared/mod.ts";
+import { errorText, type Logger, PeriodicJob, type Timers } from "../../shared/mod.ts";
 import type { IpamdConfig } from "../config/mod.ts";
 import type { HostNetworkPort } from "./host/mod.ts";
 
@@ -19,6 +19,9 @@ export interface NodeEni {
   readonly primaryIp: string;
   readonly subnetCidr: string;
 }
+
+/** How often host networking is re-applied, in case another tool flushed it. */
+const REFRESH_MS = 60_000;
 
 /** Host networking for one node. */
 export class NodeNetwork {
@@ -35,6 +38,18 @@ export class NodeNetwork {
     this.#config = options.config;
     this.#vpcCidrs = options.vpcCidrs;
     this.#log = options.log;
+  }
+
+  /**
+   * Sets up the host for the ENIs `enis()` lists now, then again every minute on
+   * `timers` until the returned job is disposed.
+   */
+  async maintain(enis: () => readonly NodeEni[], timers: Timers): Promise<PeriodicJob> {
+    await this.refresh(enis());
+    return new PeriodicJob(timers, () => this.refresh(enis()), {
+      intervalMs: REFRESH_MS,
+      onError: (error) => this.#log.error("host network refresh failed", { error: errorText(error) }),
+    });
   }
 
   /** Sets up the host-wide rules and every secondary ENI. */

@@ -11,8 +11,8 @@
  * @module
  */
 import { type Clock, errorText, type Logger } from "../../shared/mod.ts";
-import { type AttachedEni, attachedEni, type ImdsEni, type ImdsPort } from "../cloud/mod.ts";
-import type { Datastore, EniInfo } from "../pool/mod.ts";
+import { attachedEni, type ImdsEni, type ImdsPort } from "../cloud/mod.ts";
+import type { Datastore, EniHooks, EniInfo } from "../pool/mod.ts";
 import { unmanagedReason } from "./discovery.ts";
 import type { RecentChanges } from "./recent_changes.ts";
 import type { EniDirectory, EniRecord } from "../cloud/mod.ts";
@@ -26,10 +26,8 @@ export interface NodeReconcilerOptions {
   readonly instanceId: string;
   readonly clock: Clock;
   readonly log: Logger;
-  /** An ENI joined the datastore (host networking sets it up). */
-  readonly onEniAdded?: (eni: AttachedEni) => Promise<void>;
-  /** An ENI left the datastore (host networking tears it down). */
-  readonly onEniRemoved?: (eni: EniInfo) => Promise<void>;
+  /** Host networking: sets up ENIs that joined the datastore, tears down those that left. */
+  readonly enis?: EniHooks;
   /** The datastore changed (the pool loop looks again). */
   readonly changed?: () => void;
 }
@@ -100,16 +98,15 @@ export class NodeReconciler {
       log.info("skipping unmanaged ENI", { eniId: eni.eniId, reason });
       return;
     }
-    try {
-      datastore.addEni({ ...attached, createdAtMs: clock.now() });
-    } catch (error) {
-      log.warn("cannot adopt an ENI found on the node", { eniId: eni.eniId, error: errorText(error) });
-      return;
-    }
     let cidrs: string[] = [];
     try {
-      cidrs = datastore.addCidrs(eni.eniId, record.cidrs.filter((c) => !this.#o.changes.recentlyReleased(c)));
+      const wanted = record.cidrs.filter((c) => !this.#o.changes.recentlyReleased(c));
+      cidrs = datastore.adoptEni({ ...attached, cidrs: wanted, createdAtMs: clock.now() });
     } catch (error) {
+      if (datastore.getEni(eni.eniId) === null) {
+        log.warn("cannot adopt an ENI found on the node", { eniId: eni.eniId, error: errorText(error) });
+        return;
+      }
       log.warn("cannot add an adopted ENI's addresses", { eniId: eni.eniId, error: errorText(error) });
     }
     outcome.adopted.push(eni.eniId);
@@ -119,7 +116,7 @@ export class NodeReconciler {
       device: eni.deviceNumber,
       count: cidrs.length,
     });
-    await this.#o.onEniAdded?.({ ...attached, cidrs });
+    await this.#o.enis?.added({ ...attached, cidrs });
   }
 
   async #remove(eni: EniInfo, record: EniRecord | undefined, outcome: NodeReconcileOutcome): Promise<void> {
@@ -134,7 +131,7 @@ export class NodeReconciler {
       podsLost: lost.length,
       lostIps: lost.map((allocation) => allocation.ip).join(","),
     });
-    await this.#o.onEniRemoved?.(eni);
+    await this.#o.enis?.removed(eni);
   }
 
   /** Makes the datastore hold what EC2 says the ENI holds, within what it can change safely. */

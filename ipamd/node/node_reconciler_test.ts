@@ -19,10 +19,7 @@ interface Setup extends AsyncDisposable {
 async function setup(options: SdkFixtureOptions = {}): Promise<Setup> {
   const fx = await sdkFixture(options);
   const datastore = new Datastore({ cooldownMs: 30_000 });
-  for (const eni of await fx.port.describeNode()) {
-    datastore.addEni({ ...eni, createdAtMs: 0 });
-    datastore.addCidrs(eni.eniId, eni.cidrs);
-  }
+  for (const eni of await fx.port.describeNode()) datastore.adoptEni({ ...eni, createdAtMs: 0 });
   const changes = new RecentChanges(fx.clock);
   const result: Setup = {
     fx,
@@ -39,8 +36,10 @@ async function setup(options: SdkFixtureOptions = {}): Promise<Setup> {
       instanceId: fx.instanceId,
       clock: fx.clock,
       log: silentLogger,
-      onEniAdded: (eni) => Promise.resolve(void result.added.push(eni.eniId)),
-      onEniRemoved: (eni) => Promise.resolve(void result.removed.push(eni.eniId)),
+      enis: {
+        added: (eni) => Promise.resolve(void result.added.push(eni.eniId)),
+        removed: (eni) => Promise.resolve(void result.removed.push(eni.eniId)),
+      },
       changed: () => void result.changed++,
     }),
     [Symbol.asyncDispose]: () => fx[Symbol.asyncDispose](),
@@ -90,8 +89,7 @@ Deno.test("NodeReconciler.pass() leaves ENIs tagged no_manage alone", async () =
 Deno.test("NodeReconciler.pass() force-removes an ENI detached behind the daemon's back, pods and all", async () => {
   await using s = await setup();
   const eni = await s.fx.port.createEni({ count: 2, prefixes: false });
-  s.datastore.addEni({ ...eni, createdAtMs: 0 });
-  s.datastore.addCidrs(eni.eniId, eni.cidrs);
+  s.datastore.adoptEni({ ...eni, createdAtMs: 0 });
   s.datastore.assign(POD, META, s.fx.clock.now());
   const attachmentId = s.fx.sim.describeNetworkInterfaces({ networkInterfaceIds: [eni.eniId] })
     .networkInterfaces[0]!.attachment!.attachmentId;

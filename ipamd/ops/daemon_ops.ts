@@ -2,21 +2,22 @@
  * The daemon's operations side in one object: metrics (and the decorators that
  * feed them), the ring of recent cloud failures, and the two loopback HTTP
  * endpoints. `startDaemon` builds it first, wraps its EC2 port and RPC backend
- * with it, and calls `serve()` once the pool exists. A listener that cannot bind
- * is logged and skipped: pods get addresses without metrics.
+ * with it, and calls `serve()` once the pool exists; disposing it stops the
+ * endpoints. A listener that cannot bind is logged and skipped: pods get
+ * addresses without metrics.
  *
  * @module
  */
 import { type Clock, errorText, type Logger } from "../../shared/mod.ts";
 import type { Ec2Port } from "../cloud/mod.ts";
 import type { IpamdConfig } from "../config/mod.ts";
-import type { AddressQueue, Datastore, InstanceLimits, PassOutcome, Reconciler } from "../pool/mod.ts";
+import type { InstanceLimits, Pool } from "../pool/mod.ts";
 import type { CniBackend } from "../rpc/mod.ts";
 import { CloudFailures } from "./cloud_failures.ts";
 import { type HttpEndpoint, serveHttp } from "./http_server.ts";
 import { introspectionHandler } from "./introspection.ts";
 import { MeteredEc2Port } from "./metered_ec2.ts";
-import { meterBackend } from "./metered_pool.ts";
+import { meterBackend } from "./metered_backend.ts";
 import { type BudgetWaits, IpamdMetrics } from "./metrics.ts";
 
 /** What the ops side needs besides the config. */
@@ -27,13 +28,6 @@ export interface DaemonOpsOptions {
   readonly budget?: BudgetWaits | undefined;
 }
 
-/** The running pool, once it exists. */
-export interface DaemonParts {
-  readonly datastore: Datastore;
-  readonly reconciler: Reconciler;
-  readonly queue: AddressQueue;
-}
-
 /** Where the endpoints listen; null when disabled or not bound. */
 export interface OpsEndpoints {
   readonly metrics: string | null;
@@ -41,7 +35,7 @@ export interface OpsEndpoints {
 }
 
 /** Metrics, cloud failures and the HTTP endpoints of one daemon. */
-export class DaemonOps {
+export class DaemonOps implements AsyncDisposable {
   readonly metrics: IpamdMetrics;
   readonly failures: CloudFailures = new CloudFailures();
   readonly #config: IpamdConfig;
@@ -49,6 +43,7 @@ export class DaemonOps {
   #ec2: MeteredEc2Port | null = null;
   #metricsEndpoint: HttpEndpoint | null = null;
   #introspectionEndpoint: HttpEndpoint | null = null;
+  #unobserve: (() => void) | null = null;
 
   constructor(config: IpamdConfig, options: DaemonOpsOptions) {
     this.#config = config;
@@ -71,16 +66,23 @@ export class DaemonOps {
     return meterBackend(backend, this.metrics);
   }
 
-  /** Keeps a pass's cloud failures. */
-  onPass(outcome: PassOutcome): void {
-    this.failures.record(outcome, this.#o.clock.now());
-  }
-
-  /** Starts the endpoints the config enables, over the running pool. */
-  serve(parts: DaemonParts): OpsEndpoints {
+  /** Follows the pool (ADD waits, cloud failures) and starts the endpoints the config enables over it. */
+  serve(pool: Pool): OpsEndpoints {
     const { clock, log, limits } = this.#o;
     const config = this.#config;
     const nowMs = () => clock.now();
+    const { metrics, failures } = this;
+    this.#unobserve = pool.observe({
+      passed: (outcome) => failures.record(outcome, clock.now()),
+      served: (waitedMs, queued) => metrics.addServed(waitedMs, queued),
+      timedOut: (reason, waitedMs) => metrics.addTimedOut(reason, waitedMs),
+    });
+    const parts = {
+      datastore: pool.datastore,
+      reconciler: pool.reconciler,
+      growth: pool.growth,
+      queue: pool.queue,
+    };
     this.metrics.watch({ ...parts, nowMs });
     if (!config.disableMetrics) {
       this.#metricsEndpoint = this.#listen("metrics", config.metricsBindAddress, async (request) => {
@@ -113,8 +115,10 @@ export class DaemonOps {
     };
   }
 
-  /** Stops both endpoints; safe to call twice. */
-  async close(): Promise<void> {
+  /** Stops both endpoints and following the pool; safe to call twice. */
+  async [Symbol.asyncDispose](): Promise<void> {
+    this.#unobserve?.();
+    this.#unobserve = null;
     const endpoints = [this.#metricsEndpoint, this.#introspectionEndpoint];
     this.#metricsEndpoint = this.#introspectionEndpoint = null;
     await Promise.all(endpoints.map((endpoint) => endpoint?.close()));

@@ -7,8 +7,8 @@
  */
 import { errorText, type Logger } from "../../shared/mod.ts";
 
-/** A listening endpoint. */
-export interface HttpEndpoint {
+/** A listening endpoint; disposing it is `close()`. */
+export interface HttpEndpoint extends AsyncDisposable {
   /** Where it listens, as `host:port`. */
   readonly address: string;
   /** Stops accepting and waits for requests in flight. */
@@ -36,10 +36,8 @@ export function serveHttp(bind: string, handler: HttpHandler, log: Logger): Http
     return handler(request);
   });
   let closing: Promise<void> | null = null;
-  return {
-    address: `${server.addr.hostname}:${server.addr.port}`,
-    close: () => closing ??= server.shutdown(),
-  };
+  const close = () => closing ??= server.shutdown();
+  return { address: `${server.addr.hostname}:${server.addr.port}`, close, [Symbol.asyncDispose]: close };
 }
 
 /** A JSON response with the reference's content type. */

@@ -11,8 +11,15 @@ import type { BudgetWaits } from "../cloud/mod.ts";
 export type { BudgetWaits };
 import { Counter, Gauge, Histogram, Registry, Summary } from "prom-client";
 import { VERSION } from "../../shared/mod.ts";
-import type { AddressQueue, Datastore, InstanceLimits, PoolSettings, Reconciler } from "../pool/mod.ts";
-import { GROWTH_BLOCK_REASONS, growthBlock } from "./growth_block.ts";
+import {
+  type AddressQueue,
+  type Datastore,
+  GROWTH_BLOCK_REASONS,
+  type GrowthBlockReason,
+  type GrowthState,
+  type InstanceLimits,
+  type PoolSettings,
+} from "../pool/mod.ts";
 
 /** One EC2 API call as the metrics record it. */
 export interface Ec2CallRecord {
@@ -28,10 +35,13 @@ export interface Ec2CallRecord {
 /** What the gauges read when scraped. */
 export interface MetricsSource {
   readonly datastore: Datastore;
-  readonly reconciler: Pick<Reconciler, "hold" | "last">;
+  readonly growth: Pick<GrowthState, "current">;
   readonly queue: Pick<AddressQueue, "waiting">;
   readonly nowMs: () => number;
 }
+
+/** The reasons that stop growth (`still-warming` only names why an ADD timed out). */
+const BLOCKING_REASONS = GROWTH_BLOCK_REASONS.filter((reason) => reason !== "still-warming");
 
 /** The node facts behind `awscni_eni_max` and `awscni_ip_max`. */
 export interface MetricsOptions {
@@ -156,6 +166,7 @@ export class IpamdMetrics {
       labelNames: ["reason"],
       registers,
     });
+    for (const reason of GROWTH_BLOCK_REASONS) this.#addTimeouts.inc({ reason }, 0);
     new Gauge({
       name: "awscni_add_ip_waiting",
       help: "ADDs waiting for an address now",
@@ -171,8 +182,8 @@ export class IpamdMetrics {
       labelNames: ["reason"],
       registers,
       collect() {
-        const block = read((s) => growthBlock(s.reconciler));
-        for (const reason of GROWTH_BLOCK_REASONS) this.set({ reason }, block?.reason === reason ? 1 : 0);
+        const block = read((s) => s.growth.current);
+        for (const reason of BLOCKING_REASONS) this.set({ reason }, block?.reason === reason ? 1 : 0);
       },
     });
     const budgetNow = () => this.#budget;
@@ -222,7 +233,7 @@ export class IpamdMetrics {
   }
 
   /** An ADD waited out its time without an address. */
-  addTimedOut(reason: string, waitedMs: number): void {
+  addTimedOut(reason: GrowthBlockReason, waitedMs: number): void {
     this.#noAddress.inc();
     this.#addTimeouts.inc({ reason });
     this.#addWait.observe(waitedMs / 1000);

@@ -2,8 +2,7 @@ import { deepStrictEqual, equal, match, ok, rejects } from "node:assert/strict";
 import type { AddressRequest, AttachedEni, Ec2Port } from "../cloud/ec2_port.ts";
 import { CloudError } from "../cloud/errors.ts";
 import { Datastore } from "../pool/datastore.ts";
-import type { GrowHold, PassOutcome } from "../pool/reconciler.ts";
-import type { GrowBlock } from "../pool/types.ts";
+import { GROWTH_BLOCK_REASONS, type GrowthBlock } from "../pool/growth.ts";
 import { EC2_APIS, MeteredEc2Port } from "./metered_ec2.ts";
 import { type BudgetWaits, IpamdMetrics } from "./metrics.ts";
 
@@ -109,8 +108,8 @@ Deno.test("IpamdMetrics reads pool gauges and the growth block when scraped", as
     { podNamespace: "", podName: "" },
     0,
   );
-  const reconciler: { hold: GrowHold | null; last: PassOutcome | null } = { hold: null, last: null };
-  metrics.watch({ datastore, reconciler, queue: { waiting: 2 }, nowMs: () => 0 });
+  const growth: { current: GrowthBlock | null } = { current: null };
+  metrics.watch({ datastore, growth, queue: { waiting: 2 }, nowMs: () => 0 });
   let text = await metrics.render();
   equal(sample(text, "awscni_eni_max"), 2);
   equal(sample(text, "awscni_ip_max"), 2 * 3 * 16);
@@ -120,10 +119,10 @@ Deno.test("IpamdMetrics reads pool gauges and the growth block when scraped", as
   equal(sample(text, "awscni_total_ipv4_prefixes"), 1);
   equal(sample(text, "awscni_add_ip_waiting"), 2);
   equal(sample(text, 'awscni_pool_growth_blocked{reason="max-pods"}'), 0);
-  reconciler.last = { blocked: "max-pods" as GrowBlock } as PassOutcome;
+  growth.current = { reason: "max-pods", detail: "", untilMs: null };
   text = await metrics.render();
   equal(sample(text, 'awscni_pool_growth_blocked{reason="max-pods"}'), 1);
-  reconciler.hold = { reason: "throttled", untilMs: 10, message: "slow down" };
+  growth.current = { reason: "throttled", detail: "slow down", untilMs: 10 };
   text = await metrics.render();
   deepStrictEqual(
     ["max-pods", "throttled"].map((reason) => sample(text, `awscni_pool_growth_blocked{reason="${reason}"}`)),
@@ -147,4 +146,20 @@ Deno.test("IpamdMetrics counts ADD waits, waits that found nothing, and timeouts
   equal(sample(text, 'awscni_add_ip_timeout_count{reason="subnet-full"}'), 1);
   equal(sample(text, 'awscni_del_ip_req_count{reason="PodDeleted"}'), 1);
   match(metrics.contentType, /^text\/plain/);
+});
+
+Deno.test("IpamdMetrics has a timeout label for every reason, and a growth label for every reason that blocks", async () => {
+  const metrics = new IpamdMetrics({ limits: LIMITS, settings: SETTINGS });
+  metrics.watch({
+    datastore: new Datastore({ cooldownMs: 0 }),
+    growth: { current: null },
+    queue: { waiting: 0 },
+    nowMs: () => 0,
+  });
+  const text = await metrics.render();
+  for (const reason of GROWTH_BLOCK_REASONS) {
+    equal(sample(text, `awscni_add_ip_timeout_count{reason="${reason}"}`), 0, reason);
+    const blocked = sample(text, `awscni_pool_growth_blocked{reason="${reason}"}`);
+    equal(blocked, reason === "still-warming" ? undefined : 0, reason);
+  }
 });

@@ -5,17 +5,11 @@
  *
  * @module
  */
-export { DaemonOps, type DaemonOpsOptions, type DaemonParts, type OpsEndpoints } from "./daemon_ops.ts";
-export { meterBackend, MeteredAddressQueue } from "./metered_pool.ts";
+export { DaemonOps, type DaemonOpsOptions, type OpsEndpoints } from "./daemon_ops.ts";
+export { meterBackend } from "./metered_backend.ts";
 export { EC2_APIS, MeteredEc2Port } from "./metered_ec2.ts";
 export { type BudgetWaits, type Ec2CallRecord, IpamdMetrics, type MetricsSource } from "./metrics.ts";
 export { type CloudFailure, CloudFailures } from "./cloud_failures.ts";
-export {
-  GROWTH_BLOCK_REASONS,
-  type GrowthBlock,
-  growthBlock,
-  type GrowthBlockReason,
-} from "./growth_block.ts";
 export { INTROSPECTION_PATHS, introspectionHandler } from "./introspection.ts";
 export { type PoolReport, poolReport } from "./pool_report.ts";
 export { announceReady, CNI_BIN_DIR, type ReadyOptions, type ReadyResult } from "./ready.ts";

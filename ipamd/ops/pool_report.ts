@@ -11,13 +11,14 @@ import type {
   AddressQueue,
   CidrSnapshot,
   Datastore,
+  GrowthBlock,
+  GrowthState,
   InstanceLimits,
   PoolAction,
   PoolSettings,
   Reconciler,
 } from "../pool/mod.ts";
 import type { CloudFailure } from "./cloud_failures.ts";
-import { type GrowthBlock, growthBlock } from "./growth_block.ts";
 
 /** Address counts of a set of CIDRs. */
 export interface AddressCounts {
@@ -81,7 +82,8 @@ export interface PoolReport {
 /** What the report is made from. */
 export interface PoolReportSource {
   readonly datastore: Datastore;
-  readonly reconciler: Pick<Reconciler, "hold" | "last" | "preview">;
+  readonly reconciler: Pick<Reconciler, "preview">;
+  readonly growth: Pick<GrowthState, "current">;
   readonly queue: Pick<AddressQueue, "waiting">;
   readonly limits: InstanceLimits;
   readonly settings: PoolSettings;
@@ -171,7 +173,7 @@ export function poolReport(source: PoolReportSource, nowMs: number): PoolReport 
     targets,
     enis,
     next: { actions: plan.actions, shortIps: plan.shortIps, nextWakeMs: plan.nextWakeMs },
-    growthBlock: growthBlock(source.reconciler),
+    growthBlock: source.growth.current,
     cloudErrors: { recent: source.failures.list(), total: source.failures.total },
   };
 }

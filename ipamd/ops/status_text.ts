@@ -6,7 +6,7 @@
  * @module
  */
 import { formatIpv4, parseCidr } from "../../shared/mod.ts";
-import type { PoolAction } from "../pool/mod.ts";
+import { GROWTH_BLOCK_TEXT, type PoolAction } from "../pool/mod.ts";
 import type { PoolReport } from "./pool_report.ts";
 
 /** Pads cells into left-aligned columns two spaces apart. */
@@ -135,7 +135,8 @@ export function renderStatus(report: PoolReport, options: { source?: string } = 
   if (block === null) out.push("Growth: not blocked\n");
   else {
     const until = block.untilMs === null ? "" : `, paused ${seconds(block.untilMs - report.atMs)} more`;
-    out.push(`Growth: blocked by ${block.reason}${until}: ${block.detail}\n`);
+    const detail = block.detail === "" ? "" : `: ${block.detail}`;
+    out.push(`Growth: blocked, ${GROWTH_BLOCK_TEXT[block.reason]} (${block.reason})${until}${detail}\n`);
   }
   const errors = report.cloudErrors;
   if (errors.recent.length === 0) out.push("EC2 errors: none\n");

@@ -108,7 +108,7 @@ Deno.test("renderStatus() shows ENIs, targets, the next action, the growth block
   match(text, /^WARM_ENI_TARGET\s+1\s+0\s+ENIs with no address in use$/m);
   match(text, /^WARM_IP_TARGET\s+unset\s+0\s+free IPs \(not in use with these settings\)$/m);
   match(text, /^Next reconcile: create an ENI with 3 IPs; the pool is 4 addresses short$/m);
-  match(text, /^Growth: blocked by throttled, paused 8 s more: Request limit exceeded\.$/m);
+  match(text, /^Growth: blocked, EC2 throttled \(throttled\), paused 8 s more: Request limit exceeded\.$/m);
   match(
     text,
     /^EC2 errors \(last 1 of 4, newest first\):\n {2}09:59:58\s+create-eni\s+-\s+CloudError: Request limit exceeded\.$/m,
@@ -125,4 +125,9 @@ Deno.test("renderStatus() says when nothing is pending, blocking or failing", ()
   match(quiet, /^Next reconcile: nothing to do\n {2}a deferred decision .* is due in 12 s$/m);
   match(quiet, /^Growth: not blocked$/m);
   match(quiet, /^EC2 errors: none$/m);
+});
+
+Deno.test("renderStatus() names a limit by its text and code, with nothing after it", () => {
+  const text = renderStatus({ ...REPORT, growthBlock: { reason: "max-pods", detail: "", untilMs: null } });
+  match(text, /^Growth: blocked, max pods reached \(max-pods\)$/m);
 });

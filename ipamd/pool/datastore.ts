@@ -1,8 +1,10 @@
 /**
  * The pool's in-memory datastore: the node's ENIs, their secondary IPs and /28
  * prefixes, which address each pod holds and which released addresses are still
- * cooling down. Synchronous and free of I/O; time comes in as `nowMs`, which must
- * not move backwards (a cooldown seen as expired stays expired).
+ * cooling down. The pod-address cooldown lives here alone: released addresses are
+ * not handed out again before it ends, and snapshots tell the policy when it does.
+ * Synchronous and free of I/O; time comes in as `nowMs`, which must not move
+ * backwards (a cooldown seen as expired stays expired).
  *
  * @module
  */
@@ -56,7 +58,7 @@ export interface EniInput {
   readonly subnetCidr: string;
 }
 
-/** An ENI in the datastore, with its CIDRs in address order. */
+/** An ENI in the datastore, with its CIDRs in address order; also an ENI with addresses to adopt. */
 export interface EniInfo extends EniInput {
   readonly cidrs: readonly string[];
 }
@@ -133,6 +135,16 @@ export class Datastore {
     const rec: EniRec = { info, cidrs: [], size: 0, used: 0 };
     this.#enis.set(eni.eniId, rec);
     this.#order = [...this.#order, rec].sort((a, b) => a.info.deviceNumber - b.info.deviceNumber);
+  }
+
+  /**
+   * Adds an ENI with its addresses (found on the node, just created, or given back
+   * after a failed free) and returns the CIDRs added. If the addresses clash, the
+   * ENI stays without them and the error is thrown.
+   */
+  adoptEni(eni: EniInfo): string[] {
+    this.addEni(eni);
+    return this.addCidrs(eni.eniId, eni.cidrs);
   }
 
   /** Removes an ENI whatever it holds (it is gone from the node); returns the allocations lost. */
@@ -367,7 +379,7 @@ export class Datastore {
   #state(ip: number): AddressState {
     if (this.#assigned.has(ip)) return ASSIGNED;
     const sinceMs = this.#cooling.get(ip);
-    return sinceMs === undefined ? FREE : { kind: "cooling", sinceMs };
+    return sinceMs === undefined ? FREE : { kind: "cooling", untilMs: sinceMs + this.#cooldownMs };
   }
 
   #setCooling(ip: number, sinceMs: number): void {

@@ -172,7 +172,7 @@ Deno.test("Datastore.takeEniForFree() refuses the primary ENI and ENIs with assi
   assert.deepEqual(ds.stats(30_010), { enis: 2, cidrs: 1, total: 1, assigned: 1, cooling: 0, free: 0 });
 });
 
-Deno.test("Datastore.snapshot() reports every address in address order with cooling times", () => {
+Deno.test("Datastore.snapshot() reports every address in address order, with when each cooldown ends", () => {
   const ds = store(30_000);
   ds.addEni({ ...eni("eni-b", 1), createdAtMs: 7 });
   ds.addEni(eni("eni-a", 0));
@@ -205,7 +205,7 @@ Deno.test("Datastore.snapshot() reports every address in address order with cool
           {
             cidr: "10.0.1.16/28",
             prefix: true,
-            addresses: [{ kind: "cooling", sinceMs: 40_000 }, { kind: "assigned" }, ...Array(14).fill(free)],
+            addresses: [{ kind: "cooling", untilMs: 70_000 }, { kind: "assigned" }, ...Array(14).fill(free)],
           },
         ],
       },
@@ -231,6 +231,18 @@ Deno.test("Datastore.addCidrs() skips CIDRs it holds and rejects clashes without
   assert.throws(() => ds.addCidrs("eni-x", ["10.0.1.1/32"]), /ENI "eni-x": it is not in the datastore/);
   assert.deepEqual(ds.stats(0), before);
   assert.deepEqual(ds.getEni("eni-b")?.cidrs, []);
+});
+
+Deno.test("Datastore.adoptEni() adds an ENI with its addresses, and keeps the ENI when they clash", () => {
+  const ds = store();
+  assert.deepEqual(ds.adoptEni({ ...eni("eni-a", 0), cidrs: ["10.0.0.2/32", "10.0.0.1/32"] }), [
+    "10.0.0.2/32",
+    "10.0.0.1/32",
+  ]);
+  assert.deepEqual(ds.getEni("eni-a")?.cidrs, ["10.0.0.1/32", "10.0.0.2/32"]);
+  assert.throws(() => ds.adoptEni({ ...eni("eni-b", 1), cidrs: ["10.0.0.1/32"] }), /overlaps/);
+  assert.deepEqual(ds.getEni("eni-b")?.cidrs, [], "the ENI stays, without the clashing addresses");
+  assert.throws(() => ds.adoptEni({ ...eni("eni-a", 2), cidrs: [] }), /already exists/);
 });
 
 Deno.test("Datastore.addEni() rejects a known ENI id or device number", () => {

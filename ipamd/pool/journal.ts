@@ -2,11 +2,19 @@
  * Durable acknowledgement of datastore changes. Every ADD or DEL changes memory,
  * then waits here until a checkpoint holding that change is on disk; concurrent
  * changes share one write (group commit). If a write fails, every change in it is
- * rolled back in memory and its request fails.
+ * rolled back in memory and its request fails. `openJournal` restores the
+ * datastore from the checkpoint first; disposing the journal writes it a last time.
  *
  * @module
  */
-import type { CheckpointData, CheckpointStore } from "./checkpoint.ts";
+import type { Clock, Logger } from "../../shared/mod.ts";
+import {
+  type CheckpointData,
+  checkpointFromDatastore,
+  type CheckpointStore,
+  restoreFromCheckpoint,
+} from "./checkpoint.ts";
+import type { Datastore } from "./datastore.ts";
 
 interface Batch {
   readonly rollbacks: (() => void)[];
@@ -25,8 +33,8 @@ function newBatch(): Batch {
   return { rollbacks: [], done, resolve, reject };
 }
 
-/** Group-committed checkpoint writes. */
-export class CheckpointJournal {
+/** Group-committed checkpoint writes; disposing writes the current state. */
+export class CheckpointJournal implements AsyncDisposable {
   readonly #store: CheckpointStore;
   readonly #snapshot: () => CheckpointData;
   #pending: Batch | null = null;
@@ -69,6 +77,10 @@ export class CheckpointJournal {
     await this.commit(() => {});
   }
 
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.flush();
+  }
+
   async #drain(): Promise<void> {
     while (this.#pending !== null) {
       const batch = this.#pending;
@@ -86,4 +98,33 @@ export class CheckpointJournal {
     this.#current = null;
     this.#writing = null;
   }
+}
+
+/**
+ * Puts the checkpointed allocations and cooldowns back into `datastore` (which holds
+ * the node's ENIs already), logs what was dropped and why, writes the result, and
+ * returns the journal that keeps the checkpoint in step from then on.
+ */
+export async function openJournal(
+  datastore: Datastore,
+  store: CheckpointStore,
+  options: { clock: Clock; log: Logger },
+): Promise<CheckpointJournal> {
+  const { clock, log } = options;
+  const saved = await store.load();
+  if (saved !== null) {
+    const { kept, dropped } = restoreFromCheckpoint(datastore, saved, clock.now());
+    for (const { allocation, reason } of dropped) {
+      log.warn("dropped a checkpointed allocation", {
+        containerId: allocation.key.containerId,
+        ifName: allocation.key.ifName,
+        ip: allocation.ip,
+        reason,
+      });
+    }
+    log.info("restored allocations from the checkpoint", { kept: kept.length, dropped: dropped.length });
+  }
+  const journal = new CheckpointJournal(store, () => checkpointFromDatastore(datastore, clock.now()));
+  await journal.flush();
+  return journal;
 }

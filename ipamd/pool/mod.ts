@@ -1,7 +1,8 @@
 /**
  * The warm pool: the pure policy, the datastore of ENIs, addresses and pods, the
  * reconciler that applies the policy's plans through the EC2 port, the queue of
- * waiting ADDs, and the checkpoint that makes assignments survive restarts.
+ * waiting ADDs, why the pool cannot grow, and the checkpoint that makes
+ * assignments survive restarts. `Pool` assembles the running parts.
  *
  * @module
  */
@@ -20,15 +21,22 @@ export {
   Datastore,
   type EniInfo,
 } from "./datastore.ts";
-export { CheckpointJournal } from "./journal.ts";
-export { type GrowHold, type PassOutcome, Reconciler } from "./reconciler.ts";
+export {
+  GROWTH_BLOCK_REASONS,
+  GROWTH_BLOCK_TEXT,
+  type GrowthBlock,
+  type GrowthBlockReason,
+  GrowthState,
+} from "./growth.ts";
+export { CheckpointJournal, openJournal } from "./journal.ts";
+export { type FoundEni, Pool, type PoolLoop, type PoolObserver, type PoolOptions } from "./pool.ts";
+export { type EniHooks, type PassOutcome, Reconciler } from "./reconciler.ts";
 export {
   type CidrSnapshot,
   DEFAULT_POOL_SETTINGS,
-  type GrowBlock,
   type InstanceLimits,
   type PoolAction,
   type PoolSettings,
   type PoolSnapshot,
 } from "./types.ts";
-export { AddCancelledError, AddressQueue, NO_ADDRESS_TEXT, NoAddressError } from "./waiters.ts";
+export { AddCancelledError, type AddObserver, AddressQueue, NoAddressError } from "./waiters.ts";

@@ -17,10 +17,11 @@
  *
  * @module
  */
+import type { GrowthBlockReason } from "./growth.ts";
 import type {
+  AddressState,
   CidrSnapshot,
   EniSnapshot,
-  GrowBlock,
   InstanceLimits,
   PoolAction,
   PoolPlan,
@@ -59,7 +60,7 @@ export function planPool(snapshot: PoolSnapshot, input: PolicyInput): PoolPlan {
   const { settings, nowMs } = input;
   const shape = shapeOf(input, snapshot.waitingAdds);
   const enis = [...snapshot.enis].sort((a, b) => a.deviceNumber - b.deviceNumber);
-  const cooling = (sinceMs: number) => nowMs < sinceMs + settings.ipCooldownMs;
+  const cooling = (address: AddressState) => address.kind === "cooling" && nowMs < address.untilMs;
   const inMode = (cidr: CidrSnapshot) => cidr.prefix === settings.prefixDelegation;
   const stats = statsOf(enis, inMode, cooling);
   const shortIps = shape.deficit(stats.usable, stats.total);
@@ -67,9 +68,7 @@ export function planPool(snapshot: PoolSnapshot, input: PolicyInput): PoolPlan {
   for (const eni of enis) {
     for (const cidr of eni.cidrs) {
       for (const address of cidr.addresses) {
-        if (address.kind === "cooling" && cooling(address.sinceMs)) {
-          wake.at(address.sinceMs + settings.ipCooldownMs);
-        }
+        if (address.kind === "cooling" && cooling(address)) wake.at(address.untilMs);
       }
     }
   }
@@ -115,7 +114,7 @@ function shapeOf({ limits, settings }: PolicyInput, waitingAdds: number): Shape 
 function statsOf(
   enis: readonly EniSnapshot[],
   inMode: (cidr: CidrSnapshot) => boolean,
-  cooling: (sinceMs: number) => boolean,
+  cooling: (address: AddressState) => boolean,
 ): PoolStats {
   let total = 0, assigned = 0, cool = 0;
   for (const eni of enis) {
@@ -124,7 +123,7 @@ function statsOf(
       for (const address of cidr.addresses) {
         total++;
         if (address.kind === "assigned") assigned++;
-        else if (address.kind === "cooling" && cooling(address.sinceMs)) cool++;
+        else if (cooling(address)) cool++;
       }
     }
   }
@@ -136,7 +135,7 @@ function grow(
   shape: Shape,
   stats: PoolStats,
   shortIps: number,
-): { actions: PoolAction[]; blocked: GrowBlock | null } {
+): { actions: PoolAction[]; blocked: GrowthBlockReason | null } {
   const actions: PoolAction[] = [];
   let remaining = shortIps;
   let capUnits = Math.max(Math.floor((shape.capIps - stats.total) / shape.unitSize), 0);
@@ -168,7 +167,7 @@ interface ShrinkContext {
   readonly snapshot: PoolSnapshot;
   readonly input: PolicyInput;
   readonly inMode: (cidr: CidrSnapshot) => boolean;
-  readonly cooling: (sinceMs: number) => boolean;
+  readonly cooling: (address: AddressState) => boolean;
   readonly wake: Wake;
 }
 
@@ -176,7 +175,7 @@ function shrink(enis: readonly EniSnapshot[], context: ShrinkContext): PoolActio
   const { shape, snapshot, input, inMode, cooling, wake } = context;
   const { settings, nowMs } = input;
   const isFree = (cidr: CidrSnapshot) =>
-    cidr.addresses.every((a) => a.kind === "free" || (a.kind === "cooling" && !cooling(a.sinceMs)));
+    cidr.addresses.every((a) => a.kind === "free" || (a.kind === "cooling" && !cooling(a)));
   const sizeInMode = (cidrs: readonly CidrSnapshot[]) =>
     cidrs.reduce((sum, cidr) => sum + (inMode(cidr) ? cidr.addresses.length : 0), 0);
   let { usable, total } = context.stats;

@@ -19,7 +19,7 @@ const NOW = 10 * HOUR;
 
 /**
  * An ENI from a compact picture of its CIDRs: one character per address,
- * `a` assigned, `f` free, `c` cooling since NOW−1 s, `o` cooled off long ago.
+ * `a` assigned, `f` free, `c` cooling since NOW−1 s (for the default cooldown), `o` cooled off long ago.
  * With `prefix`, each group of 16 characters separated by spaces is one /28.
  */
 function eni(
@@ -29,8 +29,8 @@ function eni(
 ): EniSnapshot {
   const state = (ch: string): AddressState => {
     if (ch === "a") return { kind: "assigned" };
-    if (ch === "c") return { kind: "cooling", sinceMs: NOW - 1_000 };
-    if (ch === "o") return { kind: "cooling", sinceMs: 0 };
+    if (ch === "c") return { kind: "cooling", untilMs: NOW - 1_000 + DEFAULT_POOL_SETTINGS.ipCooldownMs };
+    if (ch === "o") return { kind: "cooling", untilMs: DEFAULT_POOL_SETTINGS.ipCooldownMs };
     return { kind: "free" };
   };
   const groups = options.prefix ? picture.split(" ").filter(Boolean) : [...picture];

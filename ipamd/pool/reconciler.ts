@@ -16,18 +16,12 @@ import {
   silentLogger,
   type Timers,
 } from "../../shared/mod.ts";
-import { type AttachedEni, CloudError, type Ec2Port } from "../cloud/mod.ts";
+import type { AttachedEni, Ec2Port } from "../cloud/mod.ts";
 import type { Datastore, EniInfo } from "./datastore.ts";
+import type { GrowthBlock, GrowthBlockReason, GrowthState } from "./growth.ts";
 import { planPool } from "./policy.ts";
-import type { PoolBlock } from "./waiters.ts";
-import type { GrowBlock, InstanceLimits, PoolAction, PoolPlan, PoolSettings } from "./types.ts";
-
-/** Why growth is paused after a cloud failure, and until when. */
-export interface GrowHold {
-  readonly reason: "subnet-full" | "throttled" | "attachment-limit" | "unauthorized" | "cloud-error";
-  readonly untilMs: number;
-  readonly message: string;
-}
+import type { ScaleDownWindow } from "./scale_down_window.ts";
+import type { InstanceLimits, PoolAction, PoolPlan, PoolSettings } from "./types.ts";
 
 /** What one pass did. */
 export interface PassOutcome {
@@ -36,47 +30,56 @@ export interface PassOutcome {
   readonly applied: readonly PoolAction[];
   readonly failed: readonly { readonly action: PoolAction; readonly error: string }[];
   /** Set when the pool is short and the limits forbid growth. */
-  readonly blocked: GrowBlock | null;
+  readonly blocked: GrowthBlockReason | null;
   /** Set when growth waits out a cloud failure. */
-  readonly hold: GrowHold | null;
+  readonly hold: GrowthBlock | null;
+}
+
+/** The ADDs waiting for an address, as the reconciler sees them. */
+export interface AddressDemand {
+  /** ADDs waiting now. */
+  readonly waiting: number;
+  /** Hands addresses that just joined the pool to the waiting ADDs. */
+  serve(): void;
+}
+
+/** Work on the host when the pool's ENIs change (host networking). */
+export interface EniHooks {
+  /** A new ENI is in the datastore. */
+  added(eni: AttachedEni): Promise<void>;
+  /** An ENI left the datastore. */
+  removed(eni: EniInfo): Promise<void>;
 }
 
 /** Everything a reconciler works with. */
 export interface ReconcilerOptions {
   readonly datastore: Datastore;
+  readonly demand: AddressDemand;
+  /** Written by every pass: what stops growth now. */
+  readonly growth: GrowthState;
+  readonly window: ScaleDownWindow;
   readonly ec2: Ec2Port;
   readonly limits: InstanceLimits;
   readonly settings: PoolSettings;
   readonly clock: Clock;
-  readonly log?: Logger;
-  /** How many ADDs wait for an address right now. */
-  readonly waitingAdds?: () => number;
-  /** Called after addresses joined the pool, so waiting ADDs can be served. */
-  readonly onAddresses?: () => void;
+  readonly log?: Logger | undefined;
   /** How the loop waits (default: real timers). */
-  readonly timers?: Timers;
+  readonly timers?: Timers | undefined;
   /** How long a non-urgent wake-up may wait to be folded into the next (default 50 ms). */
-  readonly settleMs?: number;
-  /** Called once a new ENI is in the datastore (host networking sets it up). */
-  readonly onEniCreated?: (eni: AttachedEni) => Promise<void>;
-  /** Called once an ENI was freed in EC2 (host networking tears it down). */
-  readonly onEniFreed?: (eni: EniInfo) => Promise<void>;
+  readonly settleMs?: number | undefined;
+  /** Told of every ENI the pool creates or frees. */
+  readonly enis?: EniHooks | undefined;
   /** Called after every pass with its outcome. */
-  readonly onPass?: (outcome: PassOutcome) => void;
-  /** Pause after a full subnet or fragmented prefixes (default 120 s, as the reference). */
-  readonly subnetFullHoldMs?: number;
+  readonly onPass?: ((outcome: PassOutcome) => void) | undefined;
 }
 
 const MAX_PLANS_PER_PASS = 64;
-const THROTTLE_HOLD_MS = [1_000, 2_000, 4_000, 8_000, 16_000, 30_000];
 
-/** Runs passes of snapshot → policy → EC2 → datastore, one at a time. */
-export class Reconciler {
+/** Runs passes of snapshot → policy → EC2 → datastore, one at a time; disposing drops a pending wake-up. */
+export class Reconciler implements Disposable {
   readonly #o: ReconcilerOptions;
   readonly #log: Logger;
   #lastDecreaseAtMs: number | null = null;
-  #hold: GrowHold | null = null;
-  #throttles = 0;
   #last: PassOutcome | null = null;
   #running: Promise<PassOutcome> | null = null;
   #queued: Promise<PassOutcome> | null = null;
@@ -84,46 +87,18 @@ export class Reconciler {
   #cancelSoon: (() => void) | undefined;
   #woken = false;
   readonly #settleMs: number;
-  readonly #peaks: PeakWindow;
   readonly #timers: Timers;
 
   constructor(options: ReconcilerOptions) {
     this.#o = options;
     this.#log = options.log ?? silentLogger;
     this.#settleMs = options.settleMs ?? 50;
-    this.#peaks = new PeakWindow(options.settings.scaleDownWindowMs);
     this.#timers = options.timers ?? realTimers;
   }
 
   /** The outcome of the last finished pass, if any. */
   get last(): PassOutcome | null {
     return this.#last;
-  }
-
-  /** The current growth pause, if it has not run out. */
-  get hold(): GrowHold | null {
-    return this.#hold !== null && this.#o.clock.now() < this.#hold.untilMs ? this.#hold : null;
-  }
-
-  /** Why ADDs waiting now would not be served, as far as this reconciler knows. */
-  get block(): PoolBlock {
-    const hold = this.hold;
-    const reasonOf = (h: GrowHold) =>
-      h.reason === "throttled" || h.reason === "subnet-full"
-        ? h.reason
-        : h.reason === "attachment-limit"
-        ? "max-enis"
-        : "still-warming";
-    if (hold !== null) {
-      const retryAfterMs = Math.max(hold.untilMs - this.#o.clock.now(), 0);
-      return { reason: reasonOf(hold), retryAfterMs, detail: hold.message };
-    }
-    const blocked = this.#last?.blocked;
-    if (blocked !== undefined && blocked !== null) return { reason: blocked };
-    // The pause ran out and a retry is under way, but the pool has not grown since the failure: say why.
-    const failed = this.#hold;
-    if (failed !== null) return { reason: reasonOf(failed), retryAfterMs: null, detail: failed.message };
-    return { reason: "still-warming" };
   }
 
   /** When addresses were last given back to EC2. */
@@ -170,6 +145,11 @@ export class Reconciler {
     });
   }
 
+  [Symbol.dispose](): void {
+    this.#cancelSoon?.();
+    this.#cancelSoon = undefined;
+  }
+
   /** Ends the loop's sleep, or, during a pass, makes it skip the next sleep. */
   #rouse(): void {
     if (this.#nap !== null) this.#nap.wake();
@@ -206,7 +186,7 @@ export class Reconciler {
     let plan = this.#plan();
     for (let round = 0; round < MAX_PLANS_PER_PASS; round++) {
       const growing = plan.shortIps > 0;
-      const actions = growing && this.hold !== null ? [] : plan.actions;
+      const actions = growing && this.#o.growth.hold !== null ? [] : plan.actions;
       if (actions.length === 0) break;
       let ok = true;
       for (const action of actions) {
@@ -222,9 +202,9 @@ export class Reconciler {
       plan = this.#plan();
       if (!ok || !growing) break;
     }
-    // A pause that ran out is kept as the reason waiting ADDs hear only while the pool is still short.
-    if (failed.length === 0 && plan.shortIps === 0 && this.hold === null) this.#hold = null;
-    const outcome: PassOutcome = { plan, applied, failed, blocked: plan.blocked, hold: this.hold };
+    const { growth } = this.#o;
+    growth.passEnded({ blocked: plan.blocked, shortIps: plan.shortIps, failures: failed.length });
+    const outcome: PassOutcome = { plan, applied, failed, blocked: plan.blocked, hold: growth.hold };
     this.#last = outcome;
     this.#o.onPass?.(outcome);
     return outcome;
@@ -233,9 +213,9 @@ export class Reconciler {
   #plan(): PoolPlan {
     const { datastore, limits, settings, clock } = this.#o;
     const nowMs = clock.now();
-    const waitingAdds = this.#o.waitingAdds?.() ?? 0;
+    const waitingAdds = this.#o.demand.waiting;
     const { assigned, cooling } = datastore.stats(nowMs);
-    const peakDemand = this.#peaks.note(nowMs, assigned + cooling + waitingAdds);
+    const peakDemand = this.#o.window.note(nowMs, assigned + cooling + waitingAdds);
     const snapshot = datastore.snapshot(nowMs, { waitingAdds, lastDecreaseAtMs: this.#lastDecreaseAtMs });
     return planPool({ ...snapshot, ...(peakDemand ? { peakDemand } : {}) }, { limits, settings, nowMs });
   }
@@ -253,9 +233,8 @@ export class Reconciler {
       }
       case "create-eni": {
         const eni = await ec2.createEni({ count: action.count, prefixes });
-        datastore.addEni({ ...eni, createdAtMs: clock.now() });
-        datastore.addCidrs(eni.eniId, [...eni.cidrs]);
-        await this.#o.onEniCreated?.(eni);
+        datastore.adoptEni({ ...eni, createdAtMs: clock.now() });
+        await this.#o.enis?.added(eni);
         this.#grew("created ENI", { eniId: eni.eniId, device: eni.deviceNumber, count: eni.cidrs.length });
         return true;
       }
@@ -278,11 +257,10 @@ export class Reconciler {
         try {
           await ec2.freeEni(action.eniId);
         } catch (error) {
-          datastore.addEni(eni);
-          datastore.addCidrs(eni.eniId, [...eni.cidrs]);
+          datastore.adoptEni(eni);
           throw error;
         }
-        await this.#o.onEniFreed?.(eni);
+        await this.#o.enis?.removed(eni);
         this.#log.info("freed ENI", { eniId: action.eniId });
         return true;
       }
@@ -290,57 +268,13 @@ export class Reconciler {
   }
 
   #grew(msg: string, fields: Record<string, string | number>): void {
-    this.#throttles = 0;
-    this.#hold = null;
+    this.#o.growth.grew();
     this.#log.info(msg, fields);
-    this.#o.onAddresses?.();
+    this.#o.demand.serve();
   }
 
   #onFailure(action: PoolAction, error: unknown): void {
-    const nowMs = this.#o.clock.now();
-    const message = errorText(error);
-    this.#log.warn("pool action failed", { action: action.kind, error: message });
-    if (!(error instanceof CloudError)) return;
-    const holdFor = (reason: GrowHold["reason"], ms: number) => {
-      this.#hold = { reason, untilMs: nowMs + Math.max(ms, error.retryAfterMs ?? 0), message };
-    };
-    switch (error.kind) {
-      case "throttled":
-        holdFor("throttled", THROTTLE_HOLD_MS[Math.min(this.#throttles++, THROTTLE_HOLD_MS.length - 1)]!);
-        break;
-      case "subnet-full":
-      case "no-cidr-blocks":
-        holdFor("subnet-full", this.#o.subnetFullHoldMs ?? 120_000);
-        break;
-      case "attachment-limit":
-        holdFor("attachment-limit", 60_000);
-        break;
-      case "unauthorized":
-        holdFor("unauthorized", 60_000);
-        break;
-      default:
-        holdFor("cloud-error", 1_000);
-    }
-  }
-}
-
-/** The largest value seen within a sliding time window (a monotonic queue). */
-class PeakWindow {
-  readonly #windowMs: number;
-  readonly #samples: { atMs: number; value: number }[] = [];
-
-  constructor(windowMs: number) {
-    this.#windowMs = windowMs;
-  }
-
-  /** Records `value` at `nowMs`; returns the window's peak and when it leaves, or null with no window. */
-  note(nowMs: number, value: number): { addresses: number; untilMs: number } | null {
-    if (this.#windowMs <= 0) return null;
-    const samples = this.#samples;
-    while (samples.length > 0 && samples[samples.length - 1]!.value <= value) samples.pop();
-    samples.push({ atMs: nowMs, value });
-    while (samples[0]!.atMs + this.#windowMs <= nowMs) samples.shift();
-    const peak = samples[0]!;
-    return { addresses: peak.value, untilMs: peak.atMs + this.#windowMs };
+    this.#log.warn("pool action failed", { action: action.kind, error: errorText(error) });
+    this.#o.growth.failed(error);
   }
 }

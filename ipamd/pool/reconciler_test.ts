@@ -1,7 +1,10 @@
 import { deepStrictEqual, equal, ok } from "node:assert/strict";
+import { ManualTimers } from "../../testing/manual_timers.ts";
+import { waitFor } from "../../testing/rpc_sockets.ts";
 import { instanceLimits, lookupInstanceType } from "../limits/limits.ts";
 import { SimulatedNode } from "../../sim/node/simulated_node.ts";
-import { type PassOutcome, Reconciler } from "./reconciler.ts";
+import { Pool } from "./pool.ts";
+import type { PassOutcome } from "./reconciler.ts";
 import { DEFAULT_POOL_SETTINGS, type PoolSettings } from "./types.ts";
 
 async function node(
@@ -33,20 +36,38 @@ Deno.test("Reconciler.pass() holds growth after throttling and says why", async 
   equal((await n.reconciler.pass()).applied.length, 1, "growth resumes after the hold");
 });
 
-Deno.test("Reconciler.block keeps naming the last failure after its pause ran out, until the pool is not short", async () => {
+Deno.test("Reconciler.pass() leaves the growth state naming the last failure after its pause ran out, until the pool is not short", async () => {
   const n = await node();
+  const { growth } = n.pool;
   n.sim.knobs.failNext("AssignPrivateIpAddresses", { code: "RequestLimitExceeded", httpStatus: 503 });
   await n.reconciler.pass();
-  equal(n.reconciler.block.reason, "throttled");
+  equal(growth.whyNoAddress.reason, "throttled");
   n.clock.advance(1_000);
-  equal(n.reconciler.hold, null, "the pause ran out");
-  const block = n.reconciler.block;
+  equal(growth.hold, null, "the pause ran out");
+  const block = growth.whyNoAddress;
   equal(block.reason, "throttled", "a waiting ADD still hears why the pool has not grown");
-  equal(block.retryAfterMs, null);
-  ok(block.detail?.includes("RequestLimitExceeded"), String(block.detail));
+  equal(block.untilMs, null);
+  ok(block.detail.includes("RequestLimitExceeded"), block.detail);
   await n.reconciler.pass();
-  equal(n.reconciler.block.reason, "still-warming", "once the pool grew, the old reason is gone");
+  equal(growth.whyNoAddress.reason, "still-warming", "once the pool grew, the old reason is gone");
 });
+
+for (
+  const [code, httpStatus, reason] of [
+    ["UnauthorizedOperation", 403, "unauthorized"],
+    ["AttachmentLimitExceeded", 400, "max-enis"],
+    ["InternalError", 500, "cloud-error"],
+  ] as const
+) {
+  Deno.test(`Reconciler.pass() pauses growth after ${code} and says "${reason}"`, async () => {
+    const n = await node({ warmIpTarget: 5 });
+    n.sim.knobs.failNext("AssignPrivateIpAddresses", { code, httpStatus });
+    await n.reconciler.pass();
+    equal(n.pool.growth.current?.reason, reason);
+    equal(n.pool.growth.whyNoAddress.reason, reason);
+    ok(n.pool.growth.current?.detail.includes(code), n.pool.growth.current?.detail);
+  });
+}
 
 Deno.test("Reconciler.pass() waits 120 s after a full subnet", async () => {
   const n = await node();
@@ -90,50 +111,43 @@ Deno.test("Reconciler.pass() keeps an ENI whose detach failed, and frees it late
   equal(n.datastore.enis().length, 1, "and was freed on a later pass");
 });
 
-Deno.test("Reconciler.wake() folds a stream of wake-ups into few passes", async () => {
-  const n = await node();
-  let passes = 0;
-  const abort = new AbortController();
-  const counting = new Reconciler({
-    datastore: n.datastore,
+/** A pool over `n`'s simulated instance whose loop waits on timers moved by hand. */
+async function loopPool(n: SimulatedNode, settleMs?: number) {
+  const timers = new ManualTimers(n.clock);
+  const limits = instanceLimits(lookupInstanceType("t3.small"), { prefixDelegation: false });
+  const pool = new Pool({
     ec2: n.port,
-    limits: instanceLimits(lookupInstanceType("t3.small"), { prefixDelegation: false }),
+    limits,
     settings: DEFAULT_POOL_SETTINGS,
     clock: n.clock,
-    settleMs: 30,
-    onPass: () => passes++,
+    timers,
+    settleMs,
   });
-  const loop = counting.run(abort.signal, 60_000);
-  await new Promise((resolve) => setTimeout(resolve, 20));
-  const first = passes;
-  for (let i = 0; i < 100; i++) counting.wake();
-  await new Promise((resolve) => setTimeout(resolve, 100));
-  ok(passes - first <= 2, `${passes - first} passes for 100 wake-ups`);
-  counting.wake(true);
-  await new Promise((resolve) => setTimeout(resolve, 10));
-  ok(passes - first >= 2, "an urgent wake-up runs a pass at once");
-  abort.abort();
-  await loop;
+  pool.adopt(await n.port.describeNode());
+  const passes: PassOutcome[] = [];
+  pool.observe({ passed: (outcome) => passes.push(outcome) });
+  return { pool, timers, passes };
+}
+
+Deno.test("Reconciler.wake() folds a stream of wake-ups into one pass, and runs one at once when urgent", async () => {
+  const { pool, timers, passes } = await loopPool(await node(), 30);
+  await using _loop = pool.run(60_000);
+  await waitFor(() => passes.length === 1 && timers.pending === 1); // the first pass, then a nap
+  for (let i = 0; i < 100; i++) pool.reconciler.wake();
+  equal(timers.pending, 2, "the nap and one settle timer for 100 wake-ups");
+  timers.advance(29);
+  equal(passes.length, 1, "nothing before the settle time");
+  timers.advance(1);
+  await waitFor(() => passes.length === 2 && timers.pending === 1);
+  pool.reconciler.wake(true);
+  await waitFor(() => passes.length === 3 && timers.pending === 1);
+  equal(timers.pending, 1, "only the nap is left");
 });
 
 Deno.test("Reconciler.run() does not lose a wake-up that arrives during a pass", async () => {
-  const n = await node();
-  let passes = 0;
-  const abort = new AbortController();
-  const ref: { reconciler?: Reconciler } = {};
-  const reconciler = ref.reconciler = new Reconciler({
-    datastore: n.datastore,
-    ec2: n.port,
-    limits: instanceLimits(lookupInstanceType("t3.small"), { prefixDelegation: false }),
-    settings: DEFAULT_POOL_SETTINGS,
-    clock: n.clock,
-    onPass: () => {
-      if (passes++ === 0) ref.reconciler!.wake(true);
-    },
-  });
-  const loop = reconciler.run(abort.signal, 60_000);
-  await new Promise((resolve) => setTimeout(resolve, 50));
-  equal(passes, 2, "the wake-up during the first pass ran a second pass");
-  abort.abort();
-  await loop;
+  const { pool, timers, passes } = await loopPool(await node());
+  pool.observe({ passed: () => passes.length === 1 && pool.reconciler.wake(true) });
+  await using _loop = pool.run(60_000);
+  // Without the wake-up the loop would nap 60 s of a clock nobody moves.
+  await waitFor(() => passes.length === 2 && timers.pending === 1);
 });

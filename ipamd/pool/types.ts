@@ -6,14 +6,18 @@
  * @module
  */
 import type { InstanceLimits } from "../limits/mod.ts";
+import type { GrowthBlockReason } from "./growth.ts";
 
 export type { InstanceLimits };
 
-/** One address of a CIDR: handed to a pod, free, or cooling down since `sinceMs`. */
+/**
+ * One address of a CIDR: handed to a pod, free, or released and cooling down until
+ * `untilMs` (the datastore owns the cooldown; the policy only reads when it ends).
+ */
 export type AddressState =
   | { readonly kind: "free" }
   | { readonly kind: "assigned" }
-  | { readonly kind: "cooling"; readonly sinceMs: number };
+  | { readonly kind: "cooling"; readonly untilMs: number };
 
 /** A secondary IP (`a.b.c.d/32`) or a delegated prefix (`a.b.c.d/28`) on an ENI. */
 export interface CidrSnapshot {
@@ -61,6 +65,7 @@ export interface PoolSettings {
   readonly maxEni: number;
   readonly prefixDelegation: boolean;
   readonly warmPrefixTarget: number;
+  /** How long a pod's released address is not handed out again (the pool's datastore applies it). */
   readonly ipCooldownMs: number;
   /** An ENI younger than this is never freed. */
   readonly minEniAgeMs: number;
@@ -91,9 +96,6 @@ export type PoolAction =
   | { readonly kind: "release"; readonly eniId: string; readonly cidrs: readonly string[] }
   | { readonly kind: "free-eni"; readonly eniId: string };
 
-/** Why the pool cannot grow to its target. */
-export type GrowBlock = "max-enis" | "max-pods";
-
 /** Address counts over the CIDRs of the current mode. */
 export interface PoolStats {
   readonly enis: number;
@@ -112,8 +114,8 @@ export interface PoolPlan {
   readonly stats: PoolStats;
   /** Addresses missing before this plan's actions. */
   readonly shortIps: number;
-  /** Set when the actions cannot cover the shortfall. */
-  readonly blocked: GrowBlock | null;
+  /** Set when the actions cannot cover the shortfall: "max-enis" or "max-pods". */
+  readonly blocked: GrowthBlockReason | null;
   /** When a decision deferred by a cooldown, the ENI minimum age or decrease spacing comes due. */
   readonly nextWakeMs: number | null;
 }

@@ -7,56 +7,55 @@
  */
 import { type Clock, PoolExhaustedError, realTimers, type Timers } from "../../shared/mod.ts";
 import type { Allocation, AllocationKey, AllocationMeta, Datastore } from "./datastore.ts";
-
-/** Why no address could be given. */
-export type NoAddressReason = "max-enis" | "max-pods" | "subnet-full" | "throttled" | "still-warming";
-
-/** Texts for the reasons, as operators read them. */
-export const NO_ADDRESS_TEXT: Readonly<Record<NoAddressReason, string>> = {
-  "max-enis": "max ENIs reached",
-  "max-pods": "max pods reached",
-  "subnet-full": "subnet full",
-  "throttled": "EC2 throttled",
-  "still-warming": "still warming",
-};
+import { GROWTH_BLOCK_TEXT, type GrowthBlock, type GrowthBlockReason } from "./growth.ts";
 
 /** An ADD that waited for an address and got none (answered as RESOURCE_EXHAUSTED). */
 export class NoAddressError extends PoolExhaustedError {
   override readonly name = "NoAddressError";
-  readonly reason: NoAddressReason;
+  readonly reason: GrowthBlockReason;
   /** When it is worth trying again, if known. */
   readonly retryAfterMs: number | null;
 
-  constructor(
-    reason: NoAddressReason,
-    options: { waitedMs: number; retryAfterMs?: number | null; detail?: string },
-  ) {
-    const retry = options.retryAfterMs ? `; retry after ${Math.ceil(options.retryAfterMs / 1000)} s` : "";
-    const detail = options.detail ? ` (${options.detail})` : "";
-    super(`${NO_ADDRESS_TEXT[reason]}: no address after ${options.waitedMs} ms${retry}${detail}`);
-    this.reason = reason;
-    this.retryAfterMs = options.retryAfterMs ?? null;
+  /** `block` as the pool saw it at `nowMs`, after a wait of `waitedMs`. */
+  constructor(block: GrowthBlock, options: { waitedMs: number; nowMs: number }) {
+    const retryAfterMs = block.untilMs === null ? null : Math.max(block.untilMs - options.nowMs, 0);
+    const retry = retryAfterMs ? `; retry after ${Math.ceil(retryAfterMs / 1000)} s` : "";
+    const detail = block.detail ? ` (${block.detail})` : "";
+    super(`${GROWTH_BLOCK_TEXT[block.reason]}: no address after ${options.waitedMs} ms${retry}${detail}`);
+    this.reason = block.reason;
+    this.retryAfterMs = retryAfterMs;
   }
 }
 
-/** Why the pool cannot serve now, as the reconciler last saw it. */
-export interface PoolBlock {
-  readonly reason: NoAddressReason;
-  readonly retryAfterMs?: number | null;
-  readonly detail?: string;
+/** A waiting ADD whose pod was deleted (or whose ipamd stopped) before it got an address. */
+export class AddCancelledError extends Error {
+  override readonly name = "AddCancelledError";
+}
+
+/** Told how each ADD ended, for the metrics. */
+export interface AddObserver {
+  /** An ADD got an address after `waitedMs`; `queued` when none was free on arrival. */
+  served?(waitedMs: number, queued: boolean): void;
+  /** An ADD waited its time out. */
+  timedOut?(reason: GrowthBlockReason, waitedMs: number): void;
+}
+
+/** What a queue works with. */
+export interface AddressQueueOptions {
+  readonly datastore: Datastore;
+  /** Why a wait that runs out got nothing. */
+  readonly growth: { readonly whyNoAddress: GrowthBlock };
+  readonly clock: Clock;
+  readonly timers?: Timers | undefined;
+  readonly observer?: AddObserver | undefined;
 }
 
 interface Waiter {
   readonly key: AllocationKey;
   readonly meta: AllocationMeta;
+  readonly startMs: number;
   readonly resolve: (allocation: Allocation) => void;
   readonly reject: (error: Error) => void;
-  done: boolean;
-}
-
-/** A waiting ADD whose pod was deleted before it got an address. */
-export class AddCancelledError extends Error {
-  override readonly name = "AddCancelledError";
 }
 
 function sameKey(a: AllocationKey, b: AllocationKey): boolean {
@@ -65,26 +64,12 @@ function sameKey(a: AllocationKey, b: AllocationKey): boolean {
 
 /** The queue of ADDs waiting for an address. */
 export class AddressQueue {
-  readonly #datastore: Datastore;
-  readonly #clock: Clock;
-  readonly #wake: () => void;
-  readonly #block: () => PoolBlock;
+  readonly #o: AddressQueueOptions;
   readonly #queue: Waiter[] = [];
   readonly #timers: Timers;
 
-  constructor(
-    options: {
-      datastore: Datastore;
-      clock: Clock;
-      wake: () => void;
-      block: () => PoolBlock;
-      timers?: Timers;
-    },
-  ) {
-    this.#datastore = options.datastore;
-    this.#clock = options.clock;
-    this.#wake = options.wake;
-    this.#block = options.block;
+  constructor(options: AddressQueueOptions) {
+    this.#o = options;
     this.#timers = options.timers ?? realTimers;
   }
 
@@ -95,21 +80,23 @@ export class AddressQueue {
 
   /**
    * An address for `key`: at once when one is free and nobody waits ahead, else
-   * after the reconciler grows the pool, or a `NoAddressError` after `timeoutMs`.
+   * once `serve()` finds one, or a `NoAddressError` after `timeoutMs` (Infinity:
+   * no limit).
    */
   acquire(key: AllocationKey, meta: AllocationMeta, timeoutMs: number): Promise<Allocation> {
-    const held = this.#datastore.get(key);
-    if (held !== null) return Promise.resolve(held);
-    if (this.#queue.length === 0) {
-      const allocation = this.#datastore.assign(key, meta, this.#clock.now());
-      if (allocation !== null) return Promise.resolve(allocation);
+    const { datastore, clock, observer } = this.#o;
+    const now = datastore.get(key) ??
+      (this.#queue.length === 0 ? datastore.assign(key, meta, clock.now()) : null);
+    if (now !== null) {
+      observer?.served?.(0, false);
+      return Promise.resolve(now);
     }
-    const startMs = this.#clock.now();
     return new Promise<Allocation>((resolve, reject) => {
+      let cancel = () => {};
       const waiter: Waiter = {
         key,
         meta,
-        done: false,
+        startMs: clock.now(),
         resolve: (allocation) => {
           cancel();
           resolve(allocation);
@@ -119,15 +106,19 @@ export class AddressQueue {
           reject(error);
         },
       };
-      const cancel = this.#timers.after(timeoutMs, () => {
-        if (waiter.done) return;
-        waiter.done = true;
-        this.#queue.splice(this.#queue.indexOf(waiter), 1);
-        const block = this.#block();
-        reject(new NoAddressError(block.reason, { ...block, waitedMs: this.#clock.now() - startMs }));
-      });
+      if (Number.isFinite(timeoutMs)) {
+        cancel = this.#timers.after(timeoutMs, () => {
+          const index = this.#queue.indexOf(waiter);
+          if (index < 0) return;
+          this.#queue.splice(index, 1);
+          const nowMs = clock.now();
+          const waitedMs = nowMs - waiter.startMs;
+          const error = new NoAddressError(this.#o.growth.whyNoAddress, { waitedMs, nowMs });
+          observer?.timedOut?.(error.reason, waitedMs);
+          reject(error);
+        });
+      }
       this.#queue.push(waiter);
-      this.#wake();
     });
   }
 
@@ -136,20 +127,25 @@ export class AddressQueue {
     const gone = this.#queue.filter((waiter) => sameKey(waiter.key, key));
     for (const waiter of gone) {
       this.#queue.splice(this.#queue.indexOf(waiter), 1);
-      waiter.done = true;
       waiter.reject(new AddCancelledError(`ADD of "${key.containerId}" cancelled by its DEL`));
     }
     return gone.length;
   }
 
+  /** Ends every wait (ipamd is stopping). */
+  cancelAll(why: string): void {
+    for (const waiter of this.#queue.splice(0)) waiter.reject(new AddCancelledError(why));
+  }
+
   /** Hands free addresses to waiters, first come first served. */
   serve(): void {
+    const { datastore, clock, observer } = this.#o;
     while (this.#queue.length > 0) {
       const head = this.#queue[0]!;
-      const allocation = this.#datastore.assign(head.key, head.meta, this.#clock.now());
+      const allocation = datastore.assign(head.key, head.meta, clock.now());
       if (allocation === null) return;
       this.#queue.shift();
-      head.done = true;
+      observer?.served?.(clock.now() - head.startMs, true);
       head.resolve(allocation);
     }
   }

@@ -1,49 +1,11 @@
 import { deepStrictEqual, equal, ok, rejects } from "node:assert/strict";
 import { ManualClock } from "../../shared/clock.ts";
-import type { Nap, Timers } from "../../shared/timers.ts";
+import { ManualTimers } from "../../testing/manual_timers.ts";
 import { Datastore } from "./datastore.ts";
-import {
-  AddCancelledError,
-  AddressQueue,
-  NoAddressError,
-  type NoAddressReason,
-  type PoolBlock,
-} from "./waiters.ts";
+import type { GrowthBlock, GrowthBlockReason } from "./growth.ts";
+import { AddCancelledError, AddressQueue, NoAddressError } from "./waiters.ts";
 
-/** Timers driven by a manual clock: `fire()` runs what is due. */
-class ManualTimers implements Timers {
-  readonly #clock: ManualClock;
-  #due: { atMs: number; fn: () => void; cancelled: boolean }[] = [];
-
-  constructor(clock: ManualClock) {
-    this.#clock = clock;
-  }
-
-  nap(ms: number): Nap {
-    let wake!: () => void;
-    const done = new Promise<void>((resolve) => {
-      wake = resolve;
-      this.after(ms, resolve);
-    });
-    return { done, wake };
-  }
-
-  after(ms: number, fn: () => void): () => void {
-    const entry = { atMs: this.#clock.now() + ms, fn, cancelled: false };
-    this.#due.push(entry);
-    return () => void (entry.cancelled = true);
-  }
-
-  advance(ms: number): void {
-    this.#clock.advance(ms);
-    const now = this.#clock.now();
-    const due = this.#due.filter((entry) => entry.atMs <= now && !entry.cancelled);
-    this.#due = this.#due.filter((entry) => entry.atMs > now);
-    for (const entry of due) entry.fn();
-  }
-}
-
-function setup(block: PoolBlock = { reason: "still-warming" }) {
+function setup(block: GrowthBlock = { reason: "still-warming", detail: "", untilMs: null }) {
   const clock = new ManualClock(1_000_000);
   const timers = new ManualTimers(clock);
   const datastore = new Datastore({ cooldownMs: 30_000 });
@@ -56,25 +18,36 @@ function setup(block: PoolBlock = { reason: "still-warming" }) {
     primaryIp: "10.0.0.4",
     subnetCidr: "10.0.0.0/24",
   });
-  let wakes = 0;
-  const queue = new AddressQueue({ datastore, clock, timers, wake: () => wakes++, block: () => block });
-  return { clock, timers, datastore, queue, wakes: () => wakes };
+  const events: string[] = [];
+  const queue = new AddressQueue({
+    datastore,
+    growth: { whyNoAddress: block },
+    clock,
+    timers,
+    observer: {
+      served: (waitedMs, queued) => void events.push(`served ${waitedMs} ${queued}`),
+      timedOut: (reason, waitedMs) => void events.push(`timed out ${reason} ${waitedMs}`),
+    },
+  });
+  return { clock, timers, datastore, queue, events };
 }
 
 const key = (containerId: string) => ({ networkName: "aws-cni", containerId, ifName: "eth0" });
 const meta = { podNamespace: "default", podName: "p" };
 
-Deno.test("AddressQueue.acquire() answers at once from the pool and wakes the reconciler only when it waits", async () => {
-  const { datastore, queue, wakes } = setup();
+Deno.test("AddressQueue.acquire() answers at once from the pool, else waits, and tells the observer how long", async () => {
+  const { datastore, queue, timers, events } = setup();
   datastore.addCidrs("eni-0", ["10.0.0.10/32"]);
   equal((await queue.acquire(key("a"), meta, 1_000)).ip, "10.0.0.10");
-  equal(wakes(), 0);
+  equal(queue.waiting, 0);
   const waiting = queue.acquire(key("b"), meta, 1_000);
   equal(queue.waiting, 1);
-  equal(wakes(), 1);
+  timers.advance(400);
   datastore.addCidrs("eni-0", ["10.0.0.11/32"]);
   queue.serve();
   equal((await waiting).ip, "10.0.0.11");
+  deepStrictEqual(events, ["served 0 false", "served 400 true"]);
+  equal(timers.pending, 0, "the served wait's timer is gone");
 });
 
 Deno.test("AddressQueue.serve() hands out addresses in arrival order, and a newcomer does not jump the queue", async () => {
@@ -94,18 +67,29 @@ Deno.test("AddressQueue.serve() hands out addresses in arrival order, and a newc
   deepStrictEqual(order, ["first=10.0.0.10", "second=10.0.0.11", "third=10.0.0.12", "late=10.0.0.13"]);
 });
 
+/** When the pause of each paused reason ends, from the time the wait runs out. */
+const RETRY_AFTER_MS: Partial<Record<GrowthBlockReason, number>> = {
+  "subnet-full": 90_000,
+  throttled: 2_500,
+  unauthorized: 60_000,
+};
+
 for (
   const [reason, text] of [
     ["max-enis", /^max ENIs reached: no address after 2000 ms$/],
     ["max-pods", /^max pods reached/],
-    ["subnet-full", /^subnet full: .*retry after 90 s/],
+    ["subnet-full", /^subnet full: .*retry after 90 s \(no free address\)$/],
     ["throttled", /^EC2 throttled: .*retry after 3 s/],
+    ["unauthorized", /^not authorized: .*retry after 60 s/],
+    ["cloud-error", /^EC2 error: /],
     ["still-warming", /^still warming/],
   ] as const
 ) {
   Deno.test(`AddressQueue.acquire() times out with the reason "${reason}"`, async () => {
-    const retryAfterMs = reason === "subnet-full" ? 90_000 : reason === "throttled" ? 2_500 : null;
-    const { timers, queue } = setup({ reason: reason as NoAddressReason, retryAfterMs });
+    const retryAfterMs = RETRY_AFTER_MS[reason];
+    const untilMs = retryAfterMs === undefined ? null : 1_002_000 + retryAfterMs;
+    const detail = reason === "subnet-full" ? "no free address" : "";
+    const { timers, queue, events } = setup({ reason, detail, untilMs });
     const waiting = queue.acquire(key("x"), meta, 2_000);
     timers.advance(1_999);
     equal(queue.waiting, 1);
@@ -113,11 +97,12 @@ for (
     await rejects(waiting, (error: unknown) => {
       ok(error instanceof NoAddressError);
       equal(error.reason, reason);
-      equal(error.retryAfterMs, retryAfterMs);
+      equal(error.retryAfterMs, retryAfterMs ?? null);
       ok(text.test(error.message), error.message);
       return true;
     });
     equal(queue.waiting, 0);
+    deepStrictEqual(events, [`timed out ${reason} 2000`]);
   });
 }
 
@@ -131,4 +116,23 @@ Deno.test("AddressQueue.cancel() ends the wait of a deleted pod's ADD and leaves
   queue.serve();
   equal((await other).ip, "10.0.0.10");
   equal(datastore.get(key("doomed")), null);
+});
+
+Deno.test("AddressQueue.cancelAll() ends every wait and its timer", async () => {
+  const { queue, timers } = setup();
+  const waits = ["a", "b"].map((id) => queue.acquire(key(id), meta, 5_000));
+  equal(timers.pending, 2);
+  queue.cancelAll("ipamd is stopping");
+  for (const wait of waits) await rejects(wait, AddCancelledError);
+  equal(queue.waiting, 0);
+  equal(timers.pending, 0);
+});
+
+Deno.test("AddressQueue.acquire() without a deadline sets no timer", async () => {
+  const { queue, timers } = setup();
+  const wait = queue.acquire(key("a"), meta, Infinity);
+  equal(queue.waiting, 1);
+  equal(timers.pending, 0);
+  queue.cancelAll("done");
+  await rejects(wait, AddCancelledError);
 });

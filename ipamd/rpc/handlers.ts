@@ -1,6 +1,6 @@
 /**
  * The daemon's answers to the plugin: AddNetwork and DelNetwork against the
- * datastore, each acknowledged only once the checkpoint holding it is on disk.
+ * pool, each acknowledged only once the checkpoint holding it is on disk.
  *
  * @module
  */
@@ -19,11 +19,10 @@ import {
 } from "../../shared/rpc/mod.ts";
 import {
   AddCancelledError,
-  type AddressQueue,
   type Allocation,
   type AllocationKey,
   type CheckpointJournal,
-  type Datastore,
+  type Pool,
 } from "../pool/mod.ts";
 import { RpcError } from "./errors.ts";
 import type { CniBackend } from "./server.ts";
@@ -35,15 +34,12 @@ const MAIN_TABLE = 254;
 
 /** What the backend works with. */
 export interface BackendOptions {
-  readonly datastore: Datastore;
-  readonly queue: AddressQueue;
+  readonly pool: Pick<Pool, "datastore" | "acquire" | "release" | "changed">;
   readonly journal: CheckpointJournal;
   readonly clock: Clock;
   readonly log: Logger;
   /** How long an ADD waits for the pool to grow. */
   readonly addWaitMs: number;
-  /** Told after every ADD and DEL, so the pool can follow. */
-  readonly changed: () => void;
   readonly useExternalSnat?: boolean;
   readonly vpcV4Cidrs?: readonly string[];
 }
@@ -81,14 +77,15 @@ export class IpamBackend implements CniBackend {
   }
 
   async addNetwork(request: AddNetworkRequest): Promise<AddNetworkReply> {
-    const { datastore, queue, journal, log } = this.#o;
+    const { pool, journal, log } = this.#o;
+    const { datastore } = pool;
     const key = keyOf(request);
     const meta = { podNamespace: request.podNamespace, podName: request.podName };
     // A repeated ADD may find an assignment whose checkpoint write is still under
     // way: wait for it, and start over if that write failed and was rolled back.
     if (datastore.get(key) !== null) await journal.durable();
     const isNew = datastore.get(key) === null;
-    const allocation = await queue.acquire(key, meta, this.#o.addWaitMs).catch((error) => {
+    const allocation = await pool.acquire(key, meta, this.#o.addWaitMs).catch((error) => {
       if (error instanceof AddCancelledError) {
         throw new RpcError(Status.ABORTED, error.message, { cause: error });
       }
@@ -104,7 +101,7 @@ export class IpamBackend implements CniBackend {
       }
     }
     log.info(isNew ? "assigned address" : "address already assigned", fields);
-    this.#o.changed();
+    pool.changed();
     return addNetworkReplyCodec.create({
       success: true,
       ipAllocations: [metadataOf(allocation)],
@@ -116,7 +113,7 @@ export class IpamBackend implements CniBackend {
   /** The allocations on disk (a change still being written is waited for), of one network or all. */
   async listAllocations(request: ListAllocationsRequest): Promise<ListAllocationsReply> {
     await this.#o.journal.durable();
-    const allocations = this.#o.datastore.allocations()
+    const allocations = this.#o.pool.datastore.allocations()
       .filter(({ key }) => request.networkName === "" || key.networkName === request.networkName)
       .map(({ key, ip }) => ({
         containerId: key.containerId,
@@ -128,10 +125,9 @@ export class IpamBackend implements CniBackend {
   }
 
   async delNetwork(request: DelNetworkRequest): Promise<DelNetworkReply> {
-    const { datastore, queue, journal, clock, log } = this.#o;
+    const { pool, journal, clock, log } = this.#o;
     const key = keyOf(request);
-    queue.cancel(key);
-    const released = datastore.release(key, clock.now());
+    const released = pool.release(key);
     if (released === null) {
       await journal.durable(); // a DEL of the same key may still be writing
       log.debug("release of an unknown pod interface", { containerId: key.containerId, ifName: key.ifName });
@@ -139,13 +135,13 @@ export class IpamBackend implements CniBackend {
     }
     const fields = { containerId: key.containerId, ifName: key.ifName, ip: released.ip };
     try {
-      await journal.commit(() => datastore.restore([released], clock.now()));
+      await journal.commit(() => pool.datastore.restore([released], clock.now()));
     } catch (error) {
       log.error("checkpoint write failed; DEL rolled back", { ...fields, error: errorText(error) });
       throw new RpcError(Status.UNAVAILABLE, "Cannot write the IPAM checkpoint", { cause: error });
     }
     log.info("released address", { ...fields, reason: request.reason });
-    this.#o.changed();
+    pool.changed();
     return delNetworkReplyCodec.create({ success: true, ipAllocations: [metadataOf(released)] });
   }
 }

@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { ServingStatus } from "../../shared/rpc/mod.ts";
+import { POOL_HEALTH_SERVICE, ServingStatus } from "../../shared/rpc/mod.ts";
 
 /** The service name the reference ipamd registers, probed by its tooling. */
 export const AWS_NODE_HEALTH_SERVICE = "grpc.health.v1.aws-node";
@@ -47,3 +47,51 @@ export class HealthStatus {
 }
 
 export { ServingStatus };
+
+/** The pool as its health service follows it. */
+export interface PoolHealthSource {
+  /** Whether an ADD can be served now. */
+  readonly canServe: boolean;
+  /** Calls `changed` after every change until the returned function is called. */
+  observe(observer: { changed(): void }): () => void;
+}
+
+/**
+ * The daemon's health: the whole server (""), the reference's aws-node service,
+ * and `aws-cni.pool` following the pool. All NOT_SERVING until `serving()`, and
+ * again once the handle it returns is disposed (shutdown has begun).
+ */
+export class DaemonHealth {
+  readonly status: HealthStatus = new HealthStatus({
+    "": ServingStatus.NOT_SERVING,
+    [AWS_NODE_HEALTH_SERVICE]: ServingStatus.NOT_SERVING,
+    [POOL_HEALTH_SERVICE]: ServingStatus.NOT_SERVING,
+  });
+  readonly #pool: PoolHealthSource;
+  #unobserve: (() => void) | null;
+
+  constructor(pool: PoolHealthSource) {
+    this.#pool = pool;
+    this.#unobserve = pool.observe({ changed: () => this.#follow() });
+  }
+
+  /** Says the daemon serves; disposing the handle says it no longer does, for good. */
+  serving(): Disposable {
+    this.status.set("", ServingStatus.SERVING);
+    this.status.set(AWS_NODE_HEALTH_SERVICE, ServingStatus.SERVING);
+    this.#follow();
+    return {
+      [Symbol.dispose]: () => {
+        this.#unobserve?.();
+        this.#unobserve = null;
+        this.status.setAll(ServingStatus.NOT_SERVING);
+      },
+    };
+  }
+
+  #follow(): void {
+    if (this.#unobserve === null) return;
+    const status = this.#pool.canServe ? ServingStatus.SERVING : ServingStatus.NOT_SERVING;
+    this.status.set(POOL_HEALTH_SERVICE, status);
+  }
+}

@@ -8,6 +8,7 @@
  * @module
  */
 import * as grpc from "@grpc/grpc-js";
+import { realTimers, type Timers } from "../../shared/mod.ts";
 import {
   type AddNetworkReply,
   type AddNetworkRequest,
@@ -44,16 +45,20 @@ export interface RpcServerOptions {
   readonly health: HealthStatus;
   /** Called with errors answered as INTERNAL (for the log); never with the mapped ones. */
   readonly onInternalError?: InternalErrorSink;
+  /** How long calls in flight may finish when the server is disposed (default 5 s). */
+  readonly graceMs?: number;
+  /** How the grace period is timed (default: real timers). */
+  readonly timers?: Timers;
 }
 
-/** A running server. */
-export interface RpcServer {
+/** A running server; disposing it is `close()` with the options' grace period. */
+export interface RpcServer extends AsyncDisposable {
   readonly socketPath: string;
   /**
-   * Stops accepting calls, lets in-flight calls finish for up to `graceMs`,
-   * then cancels the rest and removes the socket file. Safe to call twice.
+   * Stops accepting calls (the socket file goes), lets in-flight calls finish for
+   * up to `graceMs` (default: the options'), then cancels the rest. Safe to call twice.
    */
-  close(graceMs: number): Promise<void>;
+  close(graceMs?: number): Promise<void>;
 }
 
 /** The socket could not be bound (permissions, a missing directory, …). */
@@ -100,10 +105,18 @@ function watchHealth(
 }
 
 /**
- * Removes a socket file left by a dead server; refuses a live one or a file that is not a socket.
- * The daemon calls it before it touches any state, so a second ipamd never rewrites the first's checkpoint.
+ * Claims `socketPath` for this process: removes a socket file left by a dead server,
+ * refuses a live one or a file that is not a socket. The daemon claims it before it
+ * touches any state, so a second ipamd never rewrites the first's checkpoint; disposing
+ * the claim removes a socket file still there (a server that failed to start).
  */
-export async function clearStaleSocket(socketPath: string): Promise<void> {
+export async function claimSocket(socketPath: string): Promise<AsyncDisposable> {
+  await clearStaleSocket(socketPath);
+  return { [Symbol.asyncDispose]: () => removeSocket(socketPath) };
+}
+
+/** Removes a socket file left by a dead server; refuses a live one or a file that is not a socket. */
+async function clearStaleSocket(socketPath: string): Promise<void> {
   let info: Deno.FileInfo;
   try {
     info = await Deno.lstat(socketPath);
@@ -179,25 +192,29 @@ export async function startRpcServer(options: RpcServerOptions): Promise<RpcServ
     server.forceShutdown();
     throw error;
   }
+  const timers = options.timers ?? realTimers;
+  const defaultGraceMs = options.graceMs ?? 5_000;
   let closing: Promise<void> | undefined;
-  return {
-    socketPath,
-    close(graceMs: number): Promise<void> {
-      closing ??= shutdown(server, watchers, graceMs).then(() => removeSocket(socketPath));
-      return closing;
-    },
+  const close = (graceMs = defaultGraceMs): Promise<void> => {
+    closing ??= shutdown(server, watchers, { graceMs, timers }).then(() => removeSocket(socketPath));
+    return closing;
   };
+  return { socketPath, close, [Symbol.asyncDispose]: () => close() };
 }
 
-function shutdown(server: grpc.Server, watchers: Set<() => void>, graceMs: number): Promise<void> {
+function shutdown(
+  server: grpc.Server,
+  watchers: Set<() => void>,
+  options: { graceMs: number; timers: Timers },
+): Promise<void> {
   for (const stop of [...watchers]) stop();
   return new Promise((resolve) => {
-    const timer = setTimeout(() => {
+    const cancel = options.timers.after(options.graceMs, () => {
       server.forceShutdown();
       resolve();
-    }, graceMs);
+    });
     server.tryShutdown(() => {
-      clearTimeout(timer);
+      cancel();
       resolve();
     });
   });

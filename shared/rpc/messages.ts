@@ -154,6 +154,13 @@ export const ServingStatus = {
 /** A serving status number. Unknown numbers from a newer peer are kept as they are. */
 export type ServingStatus = number;
 
+/**
+ * The health service ipamd registers for the plugin's STATUS: SERVING while it has
+ * a free address or can get more, NOT_SERVING when the pool is empty and cannot
+ * grow. Against an ipamd without it, STATUS falls back to the whole server's health ("").
+ */
+export const POOL_HEALTH_SERVICE = "aws-cni.pool";
+
 /** grpc.health.v1.HealthCheckResponse. */
 export interface HealthCheckResponse {
   /** 1 */

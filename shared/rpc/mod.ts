@@ -25,6 +25,7 @@ export {
   type IpAllocationMetadata,
   type ListAllocationsReply,
   type ListAllocationsRequest,
+  POOL_HEALTH_SERVICE,
   RpcPath,
   ServingStatus,
 } from "./messages.ts";

@@ -46,6 +46,8 @@ export interface Emulator {
   readonly ec2Transport: Ec2TransportKnobs;
   /** Ends hung calls, stops both servers and IMDS recording; safe to call twice. */
   close(): Promise<void>;
+  /** `close()`. */
+  [Symbol.asyncDispose](): Promise<void>;
 }
 
 /** Starts both servers; rejects (with nothing left running) on bad options or a port that cannot be bound. */
@@ -77,6 +79,7 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
     imdsEndpoint: endpoint(where.hostname, imdsServer!.addr.port),
     ec2Transport: ec2.transport,
     close,
+    [Symbol.asyncDispose]: close,
   };
 }
 

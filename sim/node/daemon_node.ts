@@ -30,8 +30,8 @@ export interface SimulatedInstanceOptions {
   readonly clock: Clock;
 }
 
-/** The simulated cloud, served over HTTP. */
-export interface SimulatedInstance {
+/** The simulated cloud, served over HTTP; disposing it is `close()`. */
+export interface SimulatedInstance extends AsyncDisposable {
   readonly sim: Ec2Simulation;
   readonly instanceId: string;
   /** The simulated VPC's IPv4 CIDR. */
@@ -88,16 +88,21 @@ export async function openSimulatedNode(options: SimulatedInstanceOptions): Prom
     sim,
     instanceId: instance.instanceId,
     ...(options.listen === undefined ? {} : { listen: options.listen }),
+  }).catch((error) => {
+    file?.close();
+    throw error;
   });
+  const close = async () => {
+    await emulator.close();
+    file?.close();
+  };
   return {
     sim,
     instanceId: instance.instanceId,
     vpcCidr: VPC_CIDR,
     emulator,
-    async close() {
-      await emulator.close();
-      file?.close();
-    },
+    close,
+    [Symbol.asyncDispose]: close,
   };
 }
 

@@ -1,8 +1,9 @@
 /**
- * A node in simulated time: the daemon's own datastore and reconciler, driving the
- * EC2 simulation through the same port the daemon uses, with a clock that moves
- * only when the pool waits for something (a cooldown, the ENI minimum age, the
- * decrease spacing, an attach). `plan` runs on it; so do the property tests.
+ * A node in simulated time: the daemon's own `Pool`, driving the EC2 simulation
+ * through the same port the daemon uses, with a clock that moves only when the
+ * pool waits for something (a cooldown, the ENI minimum age, the decrease spacing,
+ * an attach). Pods wait in the pool's queue without a deadline. `plan` runs on
+ * it; so do the property tests.
  *
  * @module
  */
@@ -11,11 +12,12 @@ import { Ec2Simulation, SimEc2Port, sleepOnManualClock } from "../ec2/mod.ts";
 import type { Ec2Port } from "../../ipamd/cloud/mod.ts";
 import {
   type AllocationKey,
-  Datastore,
+  type Datastore,
   type InstanceLimits,
   type PassOutcome,
+  Pool,
   type PoolSettings,
-  Reconciler,
+  type Reconciler,
 } from "../../ipamd/pool/mod.ts";
 
 /** What a simulated node is. */
@@ -51,19 +53,13 @@ export interface NodeView {
 const MAX_SETTLE_PASSES = 10_000;
 const START_MS = Date.UTC(2026, 0, 1);
 
-interface Pod {
-  readonly key: AllocationKey;
-  ip: string | null;
-}
-
 /** One node's pool, run in simulated time. */
 export class SimulatedNode {
   readonly clock: ManualClock;
   readonly sim: Ec2Simulation;
   readonly port: SimEc2Port;
-  readonly datastore: Datastore;
-  readonly reconciler: Reconciler;
-  readonly #pods: Pod[] = [];
+  readonly pool: Pool;
+  readonly #pods: AllocationKey[] = [];
   readonly #onRelease: ((ip: string, atMs: number) => void) | undefined;
   readonly #onPass: ((outcome: PassOutcome) => void) | undefined;
   #sequence = 0;
@@ -79,15 +75,20 @@ export class SimulatedNode {
     this.port = new SimEc2Port(sim, instanceId, { sleep: sleepOnManualClock(clock) });
     this.#onRelease = options.onRelease;
     this.#onPass = options.onPass;
-    this.datastore = new Datastore({ cooldownMs: options.settings.ipCooldownMs });
-    this.reconciler = new Reconciler({
-      datastore: this.datastore,
+    this.pool = new Pool({
       ec2: options.wrapPort?.(this.port) ?? this.port,
       limits: options.limits,
       settings: options.settings,
       clock,
-      waitingAdds: () => this.#pods.filter((pod) => pod.ip === null).length,
     });
+  }
+
+  get datastore(): Datastore {
+    return this.pool.datastore;
+  }
+
+  get reconciler(): Reconciler {
+    return this.pool.reconciler;
   }
 
   /** Launches the instance (primary ENI only, no secondary addresses) and loads it into the datastore. */
@@ -108,10 +109,7 @@ export class SimulatedNode {
       securityGroups: ["sg-0123456789abcdef0"],
     });
     const node = new SimulatedNode(options, clock, sim, instanceId);
-    for (const eni of await node.port.describeNode()) {
-      node.datastore.addEni({ ...eni, createdAtMs: clock.now() });
-      node.datastore.addCidrs(eni.eniId, [...eni.cidrs]);
-    }
+    node.pool.adopt(await node.port.describeNode());
     return node;
   }
 
@@ -122,26 +120,24 @@ export class SimulatedNode {
 
   /** The addresses pods hold now. */
   podIps(): string[] {
-    return this.#pods.flatMap((pod) => pod.ip === null ? [] : [pod.ip]);
+    return this.#pods.flatMap((key) => this.datastore.get(key)?.ip ?? []);
   }
 
-  /** Schedules one pod, as kubelet's ADD would, then lets the pool settle. */
+  /** Schedules one pod, as kubelet's ADD would (it waits in the queue until served), then lets the pool settle. */
   async addPod(): Promise<void> {
     const key = { networkName: "aws-cni", containerId: `pod-${++this.#sequence}`, ifName: "eth0" };
-    const pod: Pod = { key, ip: null };
-    this.#pods.push(pod);
-    this.#serve();
+    this.#pods.push(key);
+    // A pod deleted while it waits has its wait cancelled: nothing to do.
+    this.pool.acquire(key, { podNamespace: "default", podName: key.containerId }, Infinity).catch(() => {});
     await this.settle();
   }
 
   /** Deletes a pod (the newest by default), as kubelet's DEL would, then lets the pool settle. */
   async removePod(index = this.#pods.length - 1): Promise<void> {
-    const [pod] = this.#pods.splice(index, 1);
-    if (pod === undefined) return;
-    if (pod.ip !== null) {
-      this.datastore.release(pod.key, this.clock.now());
-      this.#onRelease?.(pod.ip, this.clock.now());
-    }
+    const [key] = this.#pods.splice(index, 1);
+    if (key === undefined) return;
+    const released = this.pool.release(key);
+    if (released !== null) this.#onRelease?.(released.ip, this.clock.now());
     await this.settle();
   }
 
@@ -160,7 +156,7 @@ export class SimulatedNode {
     for (let passes = 1; passes <= MAX_SETTLE_PASSES; passes++) {
       const outcome = await this.reconciler.pass();
       this.#onPass?.(outcome);
-      this.#serve();
+      this.pool.queue.serve(); // an address whose cooldown ended serves a waiting pod too
       if (outcome.applied.length > 0) continue;
       const due = [outcome.plan.nextWakeMs, outcome.hold?.untilMs ?? null].filter((ms) => ms !== null);
       if (due.length === 0) return passes;
@@ -176,7 +172,7 @@ export class SimulatedNode {
     const ipsPerEni = enis.map((eni) => eni.cidrs.reduce((sum, cidr) => sum + size(cidr), 0));
     const prefixesPerEni = enis.map((eni) => eni.cidrs.filter((cidr) => cidr.endsWith("/28")).length);
     const secondaryIps = ipsPerEni.reduce((a, b) => a + b, 0);
-    const served = this.#pods.filter((pod) => pod.ip !== null).length;
+    const served = this.podIps().length;
     return {
       pods: this.#pods.length,
       enis: enis.length,
@@ -186,16 +182,5 @@ export class SimulatedNode {
       ipsPerEni,
       prefixesPerEni,
     };
-  }
-
-  /** Gives an address to every pod still without one, oldest first. */
-  #serve(): void {
-    for (const pod of this.#pods) {
-      if (pod.ip !== null) continue;
-      const meta = { podNamespace: "default", podName: pod.key.containerId };
-      const allocation = this.datastore.assign(pod.key, meta, this.clock.now());
-      if (allocation === null) return;
-      pod.ip = allocation.ip;
-    }
   }
 }

@@ -1,21 +1,18 @@
 /**
- * Our daemon on one replay node: the real datastore, policy, reconciler loop
- * (`Reconciler.run()`) and waiting-ADD queue (`AddressQueue`), with the EC2 port
- * over the shared account, all waiting on the replay's scheduler instead of real
- * timers.
+ * Our daemon on one replay node: the daemon's own `Pool` (datastore, policy,
+ * reconciler loop and waiting-ADD queue), with the EC2 port over the shared
+ * account, all waiting on the replay's scheduler instead of real timers.
  *
  * @module
  */
 import { type AttachedEni, CloudError } from "../../ipamd/cloud/mod.ts";
 import { SimEc2Port } from "../ec2/mod.ts";
 import {
-  AddressQueue,
-  Datastore,
+  GROWTH_BLOCK_TEXT,
   type InstanceLimits,
-  NO_ADDRESS_TEXT,
   NoAddressError,
+  Pool,
   type PoolSettings,
-  Reconciler,
 } from "../../ipamd/pool/mod.ts";
 import type { Timers } from "../../shared/mod.ts";
 import { countingView, newTally, type ReplayAccount } from "./account.ts";
@@ -53,9 +50,7 @@ function schedulerTimers(scheduler: Scheduler): Timers {
 export class OurNode implements ReplayNode {
   readonly name: string;
   readonly tally = newTally();
-  readonly datastore: Datastore;
-  readonly reconciler: Reconciler;
-  readonly queue: AddressQueue;
+  readonly pool: Pool;
   readonly #o: OurNodeOptions;
   readonly #port: SimEc2Port;
   /** Daemon starts that failed on a cloud error (the node was restarted). */
@@ -68,60 +63,39 @@ export class OurNode implements ReplayNode {
     const timers = schedulerTimers(scheduler);
     const sim = countingView(options.account.sim, this.tally);
     this.#port = new SimEc2Port(sim, options.instanceId, { sleep: (ms) => scheduler.sleep(ms) });
-    this.datastore = new Datastore({ cooldownMs: settings.ipCooldownMs });
-    this.reconciler = new Reconciler({
-      datastore: this.datastore,
-      ec2: this.#port,
-      limits,
-      settings,
-      clock: scheduler.clock,
-      timers,
-      waitingAdds: () => this.queue.waiting,
-      onAddresses: () => this.queue.serve(),
-    });
-    this.queue = new AddressQueue({
-      datastore: this.datastore,
-      clock: scheduler.clock,
-      timers,
-      wake: () => this.reconciler.wake(true),
-      block: () => this.reconciler.block,
-    });
+    this.pool = new Pool({ ec2: this.#port, limits, settings, clock: scheduler.clock, timers });
   }
 
   start(onReady: () => void): void {
     const { scheduler } = this.#o;
     scheduler.spawn(async () => {
-      for (const eni of await this.#describeAtStart()) {
-        this.datastore.addEni({ ...eni, createdAtMs: scheduler.now() });
-        this.datastore.addCidrs(eni.eniId, [...eni.cidrs]);
-      }
+      this.pool.adopt(await this.#describeAtStart());
       scheduler.at(scheduler.now(), onReady);
-      await this.reconciler.run(new AbortController().signal, this.#o.intervalMs ?? 5_000);
+      await this.pool.run(this.#o.intervalMs ?? 5_000).done;
     });
   }
 
   add(pod: PodRef, done: (outcome: AddOutcome) => void): void {
     const meta = { podNamespace: "default", podName: pod.key.containerId };
-    this.queue.acquire(pod.key, meta, this.#o.addWaitMs ?? 10_000).then(
+    this.pool.acquire(pod.key, meta, this.#o.addWaitMs ?? 10_000).then(
       (allocation) => {
-        this.reconciler.wake();
+        this.pool.changed();
         done({ ok: true, ip: allocation.ip });
       },
       (error) =>
         done({
           ok: false,
-          reason: error instanceof NoAddressError ? NO_ADDRESS_TEXT[error.reason] : String(error),
+          reason: error instanceof NoAddressError ? GROWTH_BLOCK_TEXT[error.reason] : String(error),
         }),
     );
   }
 
   del(pod: PodRef): void {
-    this.queue.cancel(pod.key);
-    if (this.datastore.release(pod.key, this.#o.scheduler.now()) !== null) this.reconciler.wake();
+    if (this.pool.release(pod.key) !== null) this.pool.changed();
   }
 
   counts(nowMs: number): AddressCounts {
-    const { total, assigned, cooling } = this.datastore.stats(nowMs);
+    const { total, assigned, cooling } = this.pool.datastore.stats(nowMs);
     return { total, assigned, cooling };
   }
 

@@ -64,7 +64,6 @@ export class ReferencePolicy {
 
   /** The reference's view of a datastore snapshot (current mode only). */
   enisOf(snapshot: PoolSnapshot, nowMs: number): RefEni[] {
-    const cooling = (sinceMs: number) => nowMs < sinceMs + this.settings.ipCooldownMs;
     return snapshot.enis.map((eni) => ({
       eniId: eni.eniId,
       deviceNumber: eni.deviceNumber,
@@ -75,7 +74,7 @@ export class ReferencePolicy {
         prefix: cidr.prefix,
         size: cidr.addresses.length,
         assigned: cidr.addresses.filter((a) => a.kind === "assigned").length,
-        cooling: cidr.addresses.filter((a) => a.kind === "cooling" && cooling(a.sinceMs)).length,
+        cooling: cidr.addresses.filter((a) => a.kind === "cooling" && nowMs < a.untilMs).length,
       })),
     }));
   }

@@ -164,7 +164,7 @@ export class CloudNode implements AsyncDisposable {
         imdsEndpoint,
         credentials: SIMULATED_CREDENTIALS,
       });
-      stack.defer(() => aws.close());
+      stack.use(aws);
       const daemon = await startDaemon(config, {
         ec2: aws.ec2,
         limits: instanceLimits(aws.instanceType, { prefixDelegation: false }),
@@ -173,9 +173,10 @@ export class CloudNode implements AsyncDisposable {
         log,
         budget: aws.budget,
         node: aws.lifecycle,
+        shutdownGraceMs: 1_000,
         ...(options.subnetFullHoldMs ? { subnetFullHoldMs: options.subnetFullHoldMs } : {}),
       });
-      stack.defer(() => daemon.stop(1_000));
+      stack.use(daemon);
       const node = new CloudNode({ host, sim, simClock, emulator, aws, daemon, logs, imdsRequests });
       node.#cleanup = stack.move();
       return node;

@@ -20,6 +20,7 @@ import {
   parseCidr,
   parseIpv4,
   silentLogger,
+  sleep,
 } from "../../../shared/mod.ts";
 import {
   type NetState,
@@ -51,10 +52,6 @@ export interface HostNetworkOptions {
   readonly sleep?: (ms: number) => Promise<void>;
 }
 
-function timerSleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
 function normalizeCidrs(cidrs: readonly string[]): string[] {
   return [...new Set(cidrs.map((cidr) => formatCidr(parseCidr(cidr))))];
 }
@@ -80,7 +77,7 @@ export class HostNetwork implements HostNetworkPort {
     this.#eniMtu = options.eniMtu ?? 9001;
     this.#linkAttempts = Math.max(1, options.linkAttempts ?? 5);
     this.#linkRetryMs = options.linkRetryMs ?? 3000;
-    this.#sleep = options.sleep ?? timerSleep;
+    this.#sleep = options.sleep ?? sleep;
   }
 
   setupHost(host: HostSetup): Promise<void> {

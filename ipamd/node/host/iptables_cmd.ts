@@ -6,7 +6,7 @@
  *
  * @module
  */
-import { childCommand } from "../../../shared/mod.ts";
+import { childCommand, realTimers } from "../../../shared/mod.ts";
 
 /** iptables as host setup uses it. */
 export interface IptablesPort {
@@ -58,7 +58,7 @@ export class CommandIptables implements IptablesPort {
 
   async #run(program: string, args: string[], input: string): Promise<string> {
     const abort = new AbortController();
-    const timer = setTimeout(() => abort.abort(), this.#timeoutMs);
+    const cancel = realTimers.after(this.#timeoutMs, () => abort.abort());
     try {
       const child = childCommand(program, {
         args,
@@ -87,7 +87,7 @@ export class CommandIptables implements IptablesPort {
       }
       throw error;
     } finally {
-      clearTimeout(timer);
+      cancel();
     }
   }
 }
