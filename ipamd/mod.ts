@@ -20,7 +20,7 @@ import { FileCheckpointStore } from "./pool/mod.ts";
 import type { Ec2Port } from "./cloud/mod.ts";
 import { type AwsNode, NodeNetwork, openAwsNode } from "./node/mod.ts";
 import { HostNetwork } from "./node/host/mod.ts";
-import { announceReady } from "./ops/mod.ts";
+import { announceReady, permissionsLogLine } from "./ops/mod.ts";
 import {
   openSimulatedNode,
   SimLinkPort,
@@ -141,6 +141,12 @@ export async function runDaemon(io: Io): Promise<number> {
       }),
     });
     stack.use(aws);
+    // A missing permission would otherwise show only when the pool first needs it, possibly hours later.
+    const permissions = await aws.checkPermissions();
+    const iamLine = permissionsLogLine(permissions);
+    if (iamLine === null) {
+      log.info("the node's IAM role may make every EC2 call ipamd makes that DryRun can check");
+    } else log.error(iamLine.msg, iamLine.fields);
     const limits = instanceLimits(aws.instanceType, limitOptions);
     await ensureDir(config.socketPath);
     await ensureDir(config.checkpointPath);
@@ -163,6 +169,7 @@ export async function runDaemon(io: Io): Promise<number> {
       clock: systemClock,
       log,
       budget: aws.budget,
+      permissions,
       node: aws.lifecycle,
       shutdownGraceMs: SHUTDOWN_GRACE_MS,
       ...(network === undefined ? {} : { network }),

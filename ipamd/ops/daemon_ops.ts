@@ -9,7 +9,7 @@
  * @module
  */
 import { type Clock, errorText, type Logger } from "../../shared/mod.ts";
-import type { Ec2Port } from "../cloud/mod.ts";
+import type { Ec2Port, PermissionStatus } from "../cloud/mod.ts";
 import type { IpamdConfig } from "../config/mod.ts";
 import type { InstanceLimits, Pool } from "../pool/mod.ts";
 import type { CniBackend } from "../rpc/mod.ts";
@@ -19,6 +19,7 @@ import { introspectionHandler } from "./introspection.ts";
 import { MeteredEc2Port } from "./metered_ec2.ts";
 import { meterBackend } from "./metered_backend.ts";
 import { type BudgetWaits, IpamdMetrics } from "./metrics.ts";
+import { IamPermissions } from "./iam_permissions.ts";
 
 /** What the ops side needs besides the config. */
 export interface DaemonOpsOptions {
@@ -26,6 +27,8 @@ export interface DaemonOpsOptions {
   readonly clock: Clock;
   readonly log: Logger;
   readonly budget?: BudgetWaits | undefined;
+  /** What the start-up DryRun check found (none when it did not run). */
+  readonly permissions?: readonly PermissionStatus[] | undefined;
 }
 
 /** Where the endpoints listen; null when disabled or not bound. */
@@ -38,6 +41,8 @@ export interface OpsEndpoints {
 export class DaemonOps implements AsyncDisposable {
   readonly metrics: IpamdMetrics;
   readonly failures: CloudFailures = new CloudFailures();
+  /** The node role's EC2 permissions: the start-up check, then every pool call. */
+  readonly iam: IamPermissions = new IamPermissions();
   readonly #config: IpamdConfig;
   readonly #o: DaemonOpsOptions;
   #ec2: MeteredEc2Port | null = null;
@@ -52,12 +57,14 @@ export class DaemonOps implements AsyncDisposable {
       limits: options.limits,
       settings: config.pool,
       ...(options.budget === undefined ? {} : { budget: options.budget }),
+      iam: this.iam,
     });
+    if (options.permissions !== undefined) this.iam.record(options.permissions);
   }
 
   /** `port` with every call metered (call once). */
   meterEc2(port: Ec2Port): Ec2Port {
-    this.#ec2 = new MeteredEc2Port(port, this.metrics);
+    this.#ec2 = new MeteredEc2Port(port, this.metrics, this.iam);
     return this.#ec2;
   }
 
@@ -99,6 +106,7 @@ export class DaemonOps implements AsyncDisposable {
         settings: config.pool,
         subnetOf: (eniId: string) => this.#ec2?.subnetOf(eniId) ?? "",
         failures: this.failures,
+        iam: this.iam,
       };
       const handler = introspectionHandler(source, { config, nowMs });
       this.#introspectionEndpoint = this.#listen("introspection", config.introspectionBindAddress, handler);

@@ -18,3 +18,4 @@ export { CONFLIST_NAME, isOurConflist, renderConflist, writeConflist } from "./c
 export { NODE_PATHS, type NodePaths, renderEnvTemplate, renderUnit, UNIT_NAME } from "./systemd_unit.ts";
 export { pathExists, writeFileAtomic } from "./conflist.ts";
 export { renderStatus } from "./status_text.ts";
+export { IamPermissions, permissionsLogLine } from "./iam_permissions.ts";
