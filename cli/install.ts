@@ -12,7 +12,7 @@
  * @module
  */
 import { COMMAND_USAGE } from "./usage.ts";
-import { flagErrorText, parseFlags } from "../shared/args.ts";
+import { flagErrorText, parseFlags } from "../shared/mod.ts";
 import { childCommand, errorText, type Io, mayRun } from "../shared/mod.ts";
 import { ConfigError, parseIpamdConfig } from "../ipamd/config/mod.ts";
 import {

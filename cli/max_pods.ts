@@ -6,7 +6,7 @@
  * @module
  */
 import { COMMAND_USAGE } from "./usage.ts";
-import { flagErrorText, parseFlags } from "../shared/args.ts";
+import { flagErrorText, parseFlags } from "../shared/mod.ts";
 import type { Io } from "../shared/mod.ts";
 import { computeMaxPods, lookupInstanceType, UnknownInstanceTypeError } from "../ipamd/limits/mod.ts";
 import { UsageError } from "./node_flags.ts";

@@ -4,7 +4,7 @@
  * @module
  */
 import { COMMAND_USAGE } from "./usage.ts";
-import { flagErrorText, parseFlags } from "../shared/args.ts";
+import { flagErrorText, parseFlags } from "../shared/mod.ts";
 import type { Io } from "../shared/mod.ts";
 import { ConfigError } from "../ipamd/config/mod.ts";
 import { NODE_FLAG_OPTIONS, resolveNodeFlags, UsageError } from "./node_flags.ts";

@@ -6,7 +6,7 @@
  * @module
  */
 import { COMMAND_USAGE } from "./usage.ts";
-import { flagErrorText, parseFlags } from "../shared/args.ts";
+import { flagErrorText, parseFlags } from "../shared/mod.ts";
 import { type Io, refusedAccess } from "../shared/mod.ts";
 import { ConfigError } from "../ipamd/config/mod.ts";
 import { UnknownInstanceTypeError } from "../ipamd/limits/mod.ts";

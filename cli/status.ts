@@ -9,7 +9,7 @@
  * @module
  */
 import { COMMAND_USAGE } from "./usage.ts";
-import { flagErrorText, parseFlags } from "../shared/args.ts";
+import { flagErrorText, parseFlags } from "../shared/mod.ts";
 import { errorText, type Io } from "../shared/mod.ts";
 import { IPAMD_ENV_TABLE } from "../ipamd/config/mod.ts";
 import { type PoolReport, renderStatus } from "../ipamd/ops/mod.ts";

@@ -9,7 +9,7 @@
  *
  * @module
  */
-import { flagErrorText, parseFlags } from "../shared/args.ts";
+import { flagErrorText, parseFlags } from "../shared/mod.ts";
 import { createLogger, type Io, parseCidr, systemClock } from "../shared/mod.ts";
 import { ConfigError, describeConfig, type IpamdConfig, parseIpamdConfig } from "./config/mod.ts";
 import { outsidePermissions, type PermissionQueries } from "./permitted.ts";
@@ -141,12 +141,6 @@ export async function runDaemon(io: Io): Promise<number> {
       }),
     });
     stack.use(aws);
-    // A missing permission would otherwise show only when the pool first needs it, possibly hours later.
-    const permissions = await aws.checkPermissions();
-    const iamLine = permissionsLogLine(permissions);
-    if (iamLine === null) {
-      log.info("the node's IAM role may make every EC2 call ipamd makes that DryRun can check");
-    } else log.error(iamLine.msg, iamLine.fields);
     const limits = instanceLimits(aws.instanceType, limitOptions);
     await ensureDir(config.socketPath);
     await ensureDir(config.checkpointPath);
@@ -162,19 +156,27 @@ export async function runDaemon(io: Io): Promise<number> {
       const host = new HostNetwork({ log: log.with({ op: "host" }), eniMtu: config.eniMtu });
       network = new NodeNetwork(host, { config, vpcCidrs: aws.vpcCidrs, log: log.with({ op: "host" }) });
     }
-    await using _daemon = await startDaemon(config, {
+    await using daemon = await startDaemon(config, {
       ec2,
       limits,
       checkpoint: new FileCheckpointStore(config.checkpointPath),
       clock: systemClock,
       log,
       budget: aws.budget,
-      permissions,
       node: aws.lifecycle,
       shutdownGraceMs: SHUTDOWN_GRACE_MS,
       ...(network === undefined ? {} : { network }),
     });
     started = true;
+    // A missing permission would otherwise show only when the pool first needs it, possibly hours later.
+    // The check runs beside the pool, so a slow or throttled EC2 delays nothing.
+    void aws.checkPermissions().then((statuses) => {
+      daemon.ops.iam.record(statuses);
+      const line = permissionsLogLine(statuses);
+      if (line === null) {
+        log.info("the node's IAM role may make every EC2 call ipamd makes that DryRun can check");
+      } else log.error(line.msg, line.fields);
+    });
     const ready = await announceReady(config, {
       conflistDir: values["write-conflist"],
       notifySocket: io.env["NOTIFY_SOCKET"],

@@ -59,3 +59,4 @@ export { CNI_VERSIONS, VERSION } from "./version.ts";
 export { processIo } from "./process_io.ts";
 export { narrow, narrowPlugin, type NarrowRole, ROLE_SHARES, roleMayUse } from "./narrow.ts";
 export { CHILD_PATH_DIRS, childCommand, childEnv, childPath, mayRun, runPermitted } from "./child_env.ts";
+export { flagErrorText, joinDashValues, parseFlags } from "./args.ts";

@@ -32,7 +32,7 @@ Deno.test({
     const result = await bash([DEMO], { DEMO_NO_ROOT: "1" });
     equal(result.code, 0, result.stderr);
     const out = result.stdout;
-    match(out, /^t3\.small: up to 3 ENIs with 3 secondary IPs each, max pods 11$/m);
+    match(out, /^t3\.small: up to 3 ENIs with 3 secondary IPs each: 9 pod addresses; max pods 11 \(9 \+ 2 host-network pods\)$/m);
     match(out, /^\| t3\.small +\| 1 +\| - +\| - +\| 5 +\| 3 +\| 9 +\| 4 +\| 3,3,3 +\| 0 +\|$/m);
     match(out, /^\| t3\.small +\| - +\| 2 +\| 5 +\| 0 +\| 2 +\| 5 +\| 5 +\| 3,2 +\| 0 +\|$/m);
     match(out, /^\| p3dn\.24xlarge +\| 1 +\| - +\| - +\| 95 +\| 3 +\| 147 +\| 52 +\| 49,49,49 +\| 0 +\|$/m);

@@ -29,14 +29,20 @@ export class IamPermissions {
     }]),
   );
 
-  /** Takes the start-up check's answers. */
+  /** Actions a pool call has told about since start; the start-up check's answer does not replace theirs. */
+  readonly #called = new Set<Ec2Action>();
+
+  /** Takes the start-up check's answers, except for actions a call has already told about. */
   record(statuses: readonly PermissionStatus[]): void {
-    for (const status of statuses) this.#statuses.set(status.action, status);
+    for (const status of statuses) {
+      if (!this.#called.has(status.action)) this.#statuses.set(status.action, status);
+    }
   }
 
   /** A pool call of `actions` succeeded: each is granted. */
   succeeded(actions: readonly Ec2Action[]): void {
     for (const action of actions) {
+      this.#called.add(action);
       if (this.#statuses.get(action)?.state !== "granted") {
         this.#statuses.set(action, { action, state: "granted", detail: "a call succeeded" });
       }
@@ -47,6 +53,7 @@ export class IamPermissions {
   failed(first: Ec2Action, error: unknown): void {
     if (!(error instanceof CloudError) || error.kind !== "unauthorized") return;
     const action = unauthorizedAction(error, first);
+    this.#called.add(action);
     this.#statuses.set(action, { action, state: "missing", detail: `${first} failed: ${error.code}` });
   }
 

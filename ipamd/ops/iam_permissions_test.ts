@@ -30,6 +30,12 @@ Deno.test("IamPermissions starts unchecked, takes the start-up check, then learn
   iam.succeeded(["CreateNetworkInterface", "AttachNetworkInterface", "ModifyNetworkInterfaceAttribute"]);
   assert.deepEqual(iam.missing(), ["AssignPrivateIpAddresses"], "a permission added later clears");
   assert.equal(iam.list().find((s) => s.action === "UnassignPrivateIpAddresses")?.state, "unchecked");
+  // A check that answers late does not undo what calls told since.
+  iam.record([
+    { action: "CreateNetworkInterface", state: "missing", detail: "DryRun: UnauthorizedOperation" },
+    { action: "CreateTags", state: "missing", detail: "DryRun: UnauthorizedOperation" },
+  ]);
+  assert.deepEqual(iam.missing(), ["AssignPrivateIpAddresses", "CreateTags"]);
 });
 
 Deno.test("permissionsLogLine() names each missing permission in one line", () => {
