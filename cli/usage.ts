@@ -9,10 +9,7 @@
 import { CNI_VERSIONS, VERSION } from "../shared/mod.ts";
 
 /** ipamd's synopsis; ipamd/mod.ts's `--daemon --help` starts with it (tests/help_test.ts). */
-export const DAEMON_SYNOPSIS =
-  `aws-cni --daemon [--socket PATH] [--checkpoint PATH] [--write-conflist DIR] [--simulate INSTANCE_TYPE
-  [--simulate-state FILE] [--subnet-cidr CIDR] [--simulate-latency-ms MS] [--listen HOST:PORT]
-  [--simulate-api-latency-ms ACTION=MS,...] [--host-network]]`;
+export const DAEMON_SYNOPSIS = "aws-cni --daemon [--socket PATH] [--checkpoint PATH] [--write-conflist DIR]";
 
 /** Each command's `--help`, by the name it is run with. */
 export const COMMAND_USAGE = {

@@ -1,15 +1,14 @@
 /**
  * CNI ADD and DEL latency for a warm-pool hit, exec'd as a runtime does, in one
  * run and one namespace setup: `dist/aws-cni` against the real ipamd
- * (`--daemon --simulate`, warm pool filled first), and Debian's Go `ptp` with
- * `host-local` IPAM from /usr/lib/cni. The node is a test node
- * (`createNodeMounts`): ipamd and the plugin use their default socket and logs.
+ * (`dist/aws-cni --daemon` against the simulated cloud, warm pool filled first),
+ * and Debian's Go `ptp` with `host-local` IPAM from /usr/lib/cni. The node is a
+ * test node (testing/node.ts): ipamd and the plugin use their default socket and logs.
  * Run as root after `make build`:
  * `deno run -A tests/bench/cni_bench.ts`. Aims: our ADD median ≤ 3× Go's, DEL ≤ 2×.
  */
-import { NODE_FILES, spawnNodeDaemon, waitServing } from "../../testing/ipamd_requests.ts";
-import { createNetns, createNodeMounts, createTempDir, type Netns } from "../../testing/netns.ts";
-import { PLUGIN, pluginEnv } from "../../testing/netns_node.ts";
+import { createNetns, createTempDir, type Netns } from "../../testing/netns.ts";
+import { AWS_CNI as PLUGIN, pluginEnv, startNode, type TestNode } from "../../testing/node.ts";
 
 const PODS = Number(Deno.env.get("BENCH_PODS") ?? "20");
 const GO_PTP = "/usr/lib/cni/ptp";
@@ -72,13 +71,10 @@ async function measure(
 }
 
 /** Waits until ipamd has settled with at least `free` addresses free: every ADD measured is a warm-pool hit. */
-async function warmPool(node: Netns, free: number): Promise<void> {
+async function warmPool(node: TestNode, free: number): Promise<void> {
   for (let i = 0; i < 300; i++) {
-    const status = await node.exec(PLUGIN, ["status", "--json"], { env: pluginEnv({}), clearEnv: true });
-    if (status.code === 0) {
-      const report = JSON.parse(status.stdout) as { pool: { free: number }; next: { actions: unknown[] } };
-      if (report.pool.free >= free && report.next.actions.length === 0) return;
-    }
+    const report = await node.settled();
+    if (report.pool.free >= free) return;
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
   throw new Error(`the warm pool never reached ${free} free addresses`);
@@ -88,45 +84,33 @@ async function warmPool(node: Netns, free: number): Promise<void> {
 export async function benchCni(): Promise<
   { ours: { add: Stats; del: Stats }; go: { add: Stats; del: Stats } }
 > {
-  await using mounts = await createNodeMounts();
-  await using node = await createNetns("bench-node", mounts);
+  await using node = await startNode({
+    label: "bench-node",
+    cloud: { instanceType: "m5.2xlarge" },
+    env: { AWS_VPC_K8S_CNI_LOGLEVEL: "ERROR", WARM_IP_TARGET: String(PODS + 5), DISABLE_METRICS: "true" },
+  });
   // Only Go's host-local keeps its state here.
   await using dir = await createTempDir("aws-cni-bench-");
   const pods: Netns[] = [];
   try {
     for (let i = 0; i < PODS; i++) pods.push(await createNetns(`bench-pod${i}`));
-    const daemon = spawnNodeDaemon(mounts, ["--simulate", "m5.2xlarge"], {
-      netns: node,
-      env: {
-        AWS_VPC_K8S_CNI_LOG_FILE: NODE_FILES.log,
-        AWS_VPC_K8S_CNI_LOGLEVEL: "ERROR",
-        WARM_IP_TARGET: String(PODS + 5),
-        DISABLE_METRICS: "true",
-      },
-    });
-    try {
-      await waitServing(mounts.outside(NODE_FILES.socket));
-      await warmPool(node, PODS);
-      const ours = await measure(node, pods, PLUGIN, {
-        cniVersion: "1.0.0",
-        name: "aws-cni",
-        type: "aws-cni",
-        // The defaults (cni/netconf.ts), named: the only socket and log the plugin may use.
-        ipamdSocket: "/var/run/aws-node/ipamd.sock",
-        pluginLogFile: "/var/log/aws-routed-eni/plugin.log",
-        pluginLogLevel: "error",
-      }, "/usr/lib/cni");
-      const go = await measure(node, pods, GO_PTP, {
-        cniVersion: "1.0.0",
-        name: "bench",
-        type: "ptp",
-        ipam: { type: "host-local", subnet: "10.99.0.0/16", dataDir: `${dir.path}/host-local` },
-      }, "/usr/lib/cni");
-      return { ours, go };
-    } finally {
-      daemon.kill("SIGTERM");
-      await daemon.status;
-    }
+    await warmPool(node, PODS);
+    const ours = await measure(node.netns, pods, PLUGIN, {
+      cniVersion: "1.0.0",
+      name: "aws-cni",
+      type: "aws-cni",
+      // The defaults (cni/netconf.ts), named: the only socket and log the plugin may use.
+      ipamdSocket: "/var/run/aws-node/ipamd.sock",
+      pluginLogFile: "/var/log/aws-routed-eni/plugin.log",
+      pluginLogLevel: "error",
+    }, "/usr/lib/cni");
+    const go = await measure(node.netns, pods, GO_PTP, {
+      cniVersion: "1.0.0",
+      name: "bench",
+      type: "ptp",
+      ipam: { type: "host-local", subnet: "10.99.0.0/16", dataDir: `${dir.path}/host-local` },
+    }, "/usr/lib/cni");
+    return { ours, go };
   } finally {
     for (const pod of pods) await pod[Symbol.asyncDispose]();
   }
