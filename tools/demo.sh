@@ -166,14 +166,14 @@ status
 echo
 echo "the ENIs' links the simulated cloud plugged in the node namespace:"
 ip -n "$node" -br link | grep -v '^lo ' | grep -v '^eni' || true
-echo "(On EC2 each ENI is a NIC; here each attached ENI gets a stand-in, a bridge with the ENI's MAC and no"
-echo " port, which ipamd configures as it would the NIC: addresses, a route table, rules. With no port there"
-echo " is no carrier, so the kernel shows them DOWN (NO-CARRIER) although they are up; pods' traffic on the"
-echo " node never needs them, and nothing leaves the node.)"
+echo "(On EC2 each ENI is one of the instance's NICs. Here the simulated cloud plugs a stand-in for each"
+echo " attached ENI: a veth with the ENI's MAC whose other end sits in the cloud's own \"VPC\" namespace,"
+echo " so nothing leaves this machine. ipamd finds it by its MAC and sets it up as it would the NIC: the"
+echo " addresses, a route table per ENI and the rules that send each pod's traffic out of its ENI.)"
 
 section "3b. The pods reach each other and the node"
 pod_ip() { ip -n "$tag-pod$1" -4 -o addr show dev eth0 | awk '{print $4}' | cut -d/ -f1; }
-node_ip=$(ip -n "$node" -4 -o addr show dev simeni0 | awk '{print $4}' | cut -d/ -f1 | head -n 1)
+node_ip=$(field primaryAddress | cut -d/ -f1)
 reach() { # reach <from pod> <address> <what>
   if ip netns exec "$tag-pod$1" ping -c 1 -W 2 "$2" >/dev/null 2>&1; then
     echo "pod web-$1 -> $3 ($2): reached"
