@@ -110,19 +110,23 @@ export async function runDaemon(io: Io): Promise<number> {
     started = true;
     // A missing permission would otherwise show only when the pool first needs it, possibly hours later.
     // The check runs beside the pool, so a slow or throttled EC2 delays nothing.
+    // Once ipamd stops, its log may be closed: an answer that comes later is dropped.
+    let stopping = false;
     void aws.checkPermissions().then((statuses) => {
+      if (stopping) return;
       daemon.ops.iam.record(statuses);
       const line = permissionsLogLine(statuses);
       if (line === null) {
         log.info("the node's IAM role may make every EC2 call ipamd makes that DryRun can check");
       } else log.error(line.msg, line.fields);
-    });
+    }).catch(() => {});
     const ready = await announceReady(config, {
       conflistDir: values["write-conflist"],
       notifySocket: io.env["NOTIFY_SOCKET"],
       log,
     });
     if (!ready.ok) {
+      stopping = true;
       io.stderr("aws-cni --daemon: cannot write the CNI network configuration (see the log)\n");
       return 1;
     }
@@ -131,6 +135,7 @@ export async function runDaemon(io: Io): Promise<number> {
         Deno.removeSignalListener("SIGTERM", onSignal);
         Deno.removeSignalListener("SIGINT", onSignal);
         log.info("stopping on signal");
+        stopping = true;
         resolve();
       };
       Deno.addSignalListener("SIGTERM", onSignal);
