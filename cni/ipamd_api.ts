@@ -50,6 +50,8 @@ export interface IpamdApi {
   listAllocations(networkName: string, deadlineMs: number): Promise<readonly Allocation[]>;
   /** Readiness for STATUS; rejects when ipamd cannot be reached. */
   poolStatus(deadlineMs: number): Promise<PoolReadiness>;
+  /** Opens the connection ahead of the first call (which reports any failure); never rejects. */
+  connect(): Promise<void>;
   /** Closes the connection. */
   close(): Promise<void>;
 }
@@ -69,7 +71,7 @@ export class IpamdDownError extends RpcCallError {
   }
 }
 
-/** `IpamdApi` over `IpamdClient` (node:http2, no grpc-js). */
+/** `IpamdApi` over `IpamdClient` (our own small HTTP/2 client; no node:http2, no grpc-js). */
 export class RpcIpamdApi implements IpamdApi {
   readonly #client: IpamdClient;
   readonly #socketPath: string;
@@ -121,6 +123,10 @@ export class RpcIpamdApi implements IpamdApi {
     return status === ServingStatus.SERVING
       ? { ready: true, reason: "" }
       : { ready: false, reason: "the address pool is empty and cannot grow" };
+  }
+
+  connect(): Promise<void> {
+    return this.#client.connect();
   }
 
   close(): Promise<void> {
