@@ -21,17 +21,17 @@ async function main([first = "", ...rest]: string[]): Promise<number> {
     return (await role("plugin"))(processIo([first, ...rest].filter(Boolean)), "");
   }
   const io = processIo(rest);
-  if (first === "--daemon") return (await role("daemon"))(io, first);
+  const asksHelp = rest.some((arg) => arg === "--help" || arg === "-h");
+  if (first === "--daemon" && !asksHelp) return (await role("daemon"))(io, first);
   if (first === "plan" || first === "replay" || first === "status" || first === "max-pods") {
     return (await role(first))(io, first);
   }
   if (/^(un)?install$/.test(first)) return (await role("install"))(io, first);
   const help = first === "help" || first === "--help"
     ? helpFor(rest[0])
-    : rest.some((arg) => arg === "--help" || arg === "-h") && first === "version"
-    ? helpFor("version")
+    : asksHelp && (first === "version" || first === "--daemon")
+    ? helpFor(first)
     : null;
-  if (help === "daemon") return (await role("daemon"))(processIo(["--help"]), "--daemon");
   if (help !== null) return help.code === 0 ? io.stdout(help.text) : io.stderr(help.text), help.code;
   if (first === "version" || first === "--version") return io.stdout(`aws-cni ${VERSION}\n`), 0;
   return io.stderr(unknownCommandText(first)), 2;

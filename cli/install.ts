@@ -15,17 +15,8 @@ import { COMMAND_USAGE } from "./usage.ts";
 import { flagErrorText, parseFlags } from "../shared/mod.ts";
 import { childCommand, errorText, type Io, mayRun } from "../shared/mod.ts";
 import { ConfigError, parseIpamdConfig } from "../ipamd/config/mod.ts";
-import {
-  CONFLIST_NAME,
-  isOurConflist,
-  NODE_PATHS,
-  pathExists,
-  renderEnvTemplate,
-  renderUnit,
-  UNIT_NAME,
-  writeConflist,
-  writeFileAtomic,
-} from "../ipamd/ops/mod.ts";
+import { CONFLIST_NAME, pathExists, writeConflist, writeFileAtomic } from "../ipamd/ops/mod.ts";
+import { NODE_PATHS, renderEnvTemplate, renderUnit, UNIT_NAME } from "./systemd_unit.ts";
 
 const INSTALL_USAGE = COMMAND_USAGE.install;
 
@@ -307,5 +298,15 @@ export async function installCommand(io: Io, verb: string, deps: InstallDeps = {
       return 1;
     }
     throw error;
+  }
+}
+
+/** Whether `text` is a conflist this product wrote (its first plugin is aws-cni). */
+export function isOurConflist(text: string): boolean {
+  try {
+    const parsed = JSON.parse(text);
+    return parsed?.name === "aws-cni" && parsed?.plugins?.[0]?.type === "aws-cni";
+  } catch {
+    return false;
   }
 }

@@ -8,7 +8,15 @@
 import { COMMAND_USAGE } from "./usage.ts";
 import { flagErrorText, parseFlags } from "../shared/mod.ts";
 import type { Io } from "../shared/mod.ts";
-import { computeMaxPods, lookupInstanceType, UnknownInstanceTypeError } from "../ipamd/limits/mod.ts";
+import {
+  CEILING_VCPU_THRESHOLD,
+  computeMaxPods,
+  HOST_NETWORK_PODS,
+  type InstanceTypeInfo,
+  type MaxPodsFigure,
+  UnknownInstanceTypeError,
+} from "../ipamd/limits/mod.ts";
+import { lookupTypedInstanceType } from "./instance_types.ts";
 import { UsageError } from "./node_flags.ts";
 
 const MAX_PODS_USAGE = COMMAND_USAGE["max-pods"];
@@ -38,18 +46,20 @@ function run(io: Io): number {
   try {
     const name = values["instance-type"];
     if (name === undefined || name === "") throw new UsageError("Missing --instance-type");
-    const info = lookupInstanceType(name);
+    const info = lookupTypedInstanceType(name);
+    const customNetworking = values["custom-networking"] ??
+      envBoolean(io.env, "AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG");
     const figure = computeMaxPods(info, {
       prefixDelegation: values["prefix-delegation"] ?? envBoolean(io.env, "ENABLE_PREFIX_DELEGATION"),
-      customNetworking: values["custom-networking"] ??
-        envBoolean(io.env, "AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG"),
+      customNetworking,
       maxEni: maxEniOf(values["max-eni"], io.env),
     });
+    const explanation = explainMaxPods(info, figure, { customNetworking });
     if (values.json === true) {
-      io.stdout(JSON.stringify({ instanceType: info.name, ...figure }, null, 2) + "\n");
+      io.stdout(JSON.stringify({ instanceType: info.name, ...figure, explanation }, null, 2) + "\n");
     } else {
       io.stdout(`${figure.maxPods}\n`);
-      if (values.explain === true) io.stdout(`${info.name}: ${figure.explanation}\n`);
+      if (values.explain === true) io.stdout(`${info.name}: ${explanation}\n`);
     }
     return 0;
   } catch (error) {
@@ -61,6 +71,33 @@ function run(io: Io): number {
     }
     throw error;
   }
+}
+
+/** Sizes below large: 1 or 2 vCPUs by family, far below the ceiling's threshold either way. */
+const SMALL_SIZES = new Set(["nano", "micro", "small", "medium"]);
+
+/** Why `figure.maxPods` is what it is, in one line. */
+export function explainMaxPods(
+  info: InstanceTypeInfo,
+  figure: MaxPodsFigure,
+  options: { readonly customNetworking: boolean },
+): string {
+  const { enisForPods, addresses, ceiling, vcpus } = figure;
+  const uncapped = addresses + HOST_NETWORK_PODS;
+  const unit = figure.prefixDelegation
+    ? `(${info.ipv4PerEni} − 1) × 16 addresses`
+    : `${info.ipv4PerEni - 1} addresses`;
+  const eniText = `${enisForPods} ENI${enisForPods === 1 ? "" : "s"}` +
+    (options.customNetworking ? " (custom networking: secondary ENIs only)" : "");
+  const explanation =
+    `${eniText} × ${unit} = ${addresses} pod addresses, + ${HOST_NETWORK_PODS} host-network pods = ${uncapped}`;
+  if (ceiling === null || ceiling >= uncapped) return explanation;
+  const cpus = vcpus !== null
+    ? `${vcpus} vCPUs`
+    : SMALL_SIZES.has(info.name.slice(info.name.indexOf(".") + 1))
+    ? `at most ${CEILING_VCPU_THRESHOLD} vCPUs`
+    : "vCPUs unknown, so the lower ceiling";
+  return `${explanation}; EKS caps it at ${ceiling} with prefix delegation (${cpus})`;
 }
 
 function envBoolean(env: Readonly<Record<string, string>>, name: string): boolean {

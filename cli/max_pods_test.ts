@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
-import { recordedIo } from "../shared/io.ts";
-import { maxPodsCommand } from "./max_pods.ts";
+import { recordedIo } from "../testing/recorded_io.ts";
+import { computeMaxPods, lookupInstanceType } from "../ipamd/limits/mod.ts";
+import { explainMaxPods, maxPodsCommand } from "./max_pods.ts";
 import { planCommand } from "./plan.ts";
 
 async function maxPods(args: string[], env: Record<string, string> = {}) {
@@ -40,6 +41,33 @@ Deno.test("max-pods --explain and --json say how the number was reached", async 
   assert.equal(json.maxPods, 110);
   assert.equal(json.ceiling, 110);
   assert.equal(json.addresses, 896);
+  assert.match(json.explanation, /EKS caps it at 110 with prefix delegation \(4 vCPUs\)$/);
+});
+
+Deno.test("explainMaxPods() names the ENIs, the addresses per ENI, the host-network pods and the ceiling", async (t) => {
+  const explain = (name: string, options: { prefixDelegation: boolean; customNetworking: boolean }) => {
+    const info = lookupInstanceType(name);
+    return explainMaxPods(info, computeMaxPods(info, options), options);
+  };
+  await t.step("prefix delegation, capped by vCPUs", () => {
+    assert.equal(
+      explain("m5.large", { prefixDelegation: true, customNetworking: false }),
+      "3 ENIs × (10 − 1) × 16 addresses = 432 pod addresses, + 2 host-network pods = 434; " +
+        "EKS caps it at 110 with prefix delegation (2 vCPUs)",
+    );
+  });
+  await t.step("custom networking", () => {
+    assert.equal(
+      explain("m5.large", { prefixDelegation: false, customNetworking: true }),
+      "2 ENIs (custom networking: secondary ENIs only) × 9 addresses = 18 pod addresses, + 2 host-network pods = 20",
+    );
+  });
+  await t.step("a size below large, whose vCPUs the name does not tell", () => {
+    assert.match(
+      explain("t3.small", { prefixDelegation: true, customNetworking: false }),
+      /EKS caps it at 110 with prefix delegation \(at most 30 vCPUs\)$/,
+    );
+  });
 });
 
 Deno.test("max-pods names what is wrong with its input", async (t) => {

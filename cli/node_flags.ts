@@ -10,10 +10,10 @@ import {
   computeMaxPods,
   instanceLimits,
   type InstanceTypeInfo,
-  lookupInstanceType,
   type MaxPodsFigure,
   supportsPrefixDelegation,
 } from "../ipamd/limits/mod.ts";
+import { lookupTypedInstanceType } from "./instance_types.ts";
 import type { InstanceLimits, PoolSettings } from "../ipamd/pool/mod.ts";
 
 /** A command line that cannot be run as given (exit code 2). */
@@ -62,7 +62,7 @@ export function resolveNodeFlags(
   }
   if (values["prefix-delegation"] === true) overrides.ENABLE_PREFIX_DELEGATION = "true";
   const settings = resolvePoolSettings(env, overrides);
-  const info = lookupInstanceType(instanceType);
+  const info = lookupTypedInstanceType(instanceType);
   if (settings.prefixDelegation && !supportsPrefixDelegation(info)) {
     throw new UsageError(`Instance type "${instanceType}" does not support prefix delegation (not Nitro)`);
   }

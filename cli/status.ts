@@ -12,7 +12,8 @@ import { COMMAND_USAGE } from "./usage.ts";
 import { flagErrorText, parseFlags } from "../shared/mod.ts";
 import { errorText, type Io } from "../shared/mod.ts";
 import { IPAMD_ENV_TABLE } from "../ipamd/config/mod.ts";
-import { type PoolReport, renderStatus } from "../ipamd/ops/mod.ts";
+import type { PoolReport } from "../ipamd/ops/mod.ts";
+import { renderStatus } from "./status_text.ts";
 
 const STATUS_USAGE = COMMAND_USAGE["status"];
 

@@ -7,9 +7,22 @@
  * @module
  */
 import { CNI_VERSIONS, VERSION } from "../shared/mod.ts";
+import { editDistance } from "./edit_distance.ts";
 
-/** ipamd's synopsis; ipamd/mod.ts's `--daemon --help` starts with it (tests/help_test.ts). */
+/** ipamd's synopsis, as `aws-cni help` lists it. */
 export const DAEMON_SYNOPSIS = "aws-cni --daemon [--socket PATH] [--checkpoint PATH] [--write-conflist DIR]";
+
+/** `aws-cni --daemon --help` (main.ts answers it without loading ipamd). */
+export const DAEMON_USAGE = `usage: ${DAEMON_SYNOPSIS}
+
+ipamd runs on an EC2 node: IMDS at AWS_EC2_METADATA_SERVICE_ENDPOINT, EC2 at
+AWS_EC2_ENDPOINT or AWS_ENDPOINT_URL_EC2 (else the region's endpoint), credentials
+from the AWS SDK's default chain; it sets up the node's host networking (per-ENI
+links, tables, rules and SNAT) in its own network namespace.
+
+--write-conflist DIR writes DIR/10-aws.conflist once the socket serves, so kubelet sees
+the network as ready only then; under systemd (NOTIFY_SOCKET) READY=1 follows.
+`;
 
 /** Each command's `--help`, by the name it is run with. */
 export const COMMAND_USAGE = {
@@ -130,7 +143,7 @@ const COMMAND_WORDS = [...Object.keys(COMMAND_USAGE), "uninstall", "--daemon", "
 
 /** What to say for a first argument aws-cni does not know: it, a close command if any, then `USAGE`. */
 export function unknownCommandText(word: string): string {
-  const close = COMMAND_WORDS.map((name) => ({ name, distance: distance(word.toLowerCase(), name) }))
+  const close = COMMAND_WORDS.map((name) => ({ name, distance: editDistance(word.toLowerCase(), name) }))
     .filter(({ distance }) => distance <= Math.max(1, Math.floor(word.length / 3)))
     .sort((a, b) => a.distance - b.distance)[0];
   const what = word === "" ? "no command given" : `unknown command "${word}"`;
@@ -140,35 +153,12 @@ export function unknownCommandText(word: string): string {
 
 /**
  * What `aws-cni help [TOPIC]` (or `TOPIC --help` for version) prints: the text and
- * where it goes (stdout, exit 0; stderr, exit 2), or "daemon" for ipamd's own help.
+ * where it goes (stdout, exit 0; stderr, exit 2).
  */
-export function helpFor(topic: string | undefined): { text: string; code: 0 | 2 } | "daemon" {
+export function helpFor(topic: string | undefined): { text: string; code: 0 | 2 } {
   if (topic === undefined) return { text: USAGE, code: 0 };
-  if (topic === "--daemon" || topic === "daemon") return "daemon";
+  if (topic === "--daemon" || topic === "daemon") return { text: DAEMON_USAGE, code: 0 };
   const name = topic === "uninstall" ? "install" : topic;
   if (Object.hasOwn(COMMAND_USAGE, name)) return { text: COMMAND_USAGE[name as CommandName], code: 0 };
   return { text: unknownCommandText(topic), code: 2 };
-}
-
-/** Edit distance with adjacent swaps ("plna" is one step from "plan"). */
-function distance(a: string, b: string): number {
-  let before: number[] = [];
-  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i];
-    for (let j = 1; j <= b.length; j++) {
-      let d = Math.min(
-        previous[j]! + 1,
-        current[j - 1]! + 1,
-        previous[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1),
-      );
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
-        d = Math.min(d, before[j - 2]! + 1);
-      }
-      current.push(d);
-    }
-    before = previous;
-    previous = current;
-  }
-  return previous[b.length]!;
 }

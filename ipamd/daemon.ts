@@ -26,7 +26,7 @@ import {
   type RpcServer,
   startRpcServer,
 } from "./rpc/mod.ts";
-import type { Ec2Port, PermissionStatus } from "./cloud/mod.ts";
+import type { Ec2Port } from "./cloud/mod.ts";
 import type { IpamdConfig } from "./config/mod.ts";
 import {
   type CheckpointJournal,
@@ -52,8 +52,6 @@ export interface DaemonDeps {
   readonly network?: NodeNetwork;
   /** Time EC2 calls waited for the adapter's request budget, for the metrics. */
   readonly budget?: BudgetWaits;
-  /** What the start-up IAM check found (ipamd/cloud/iam_check.ts); none when it did not run. */
-  readonly permissions?: readonly PermissionStatus[];
   /** Reconciliation with IMDS and EC2 and leaked-ENI cleanup, in the background. */
   readonly node?: NodeLifecycle;
   /** Growth pause after a full subnet (default: the pool's, 120 s as the reference). */
@@ -85,9 +83,7 @@ export async function startDaemon(config: IpamdConfig, deps: DaemonDeps): Promis
   const step = StartupError.step;
   // Another ipamd serving this socket owns the checkpoint and the release queue: refuse before touching them.
   stack.use(await step("claim the socket", () => claimSocket(config.socketPath)));
-  const ops = stack.use(
-    new DaemonOps(config, { limits, clock, log, budget: deps.budget, permissions: deps.permissions }),
-  );
+  const ops = stack.use(new DaemonOps(config, { limits, clock, log, budget: deps.budget }));
   const ec2 = ops.meterEc2(node?.track(deps.ec2) ?? deps.ec2);
   const { subnetFullHoldMs } = deps;
   const pool = stack.use(

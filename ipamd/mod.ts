@@ -25,19 +25,6 @@ import { HostNetwork } from "./node/host/mod.ts";
 import { announceReady, permissionsLogLine } from "./ops/mod.ts";
 import { StartupError } from "./startup_error.ts";
 
-/** `aws-cni --daemon --help`; its synopsis is cli/usage.ts's DAEMON_SYNOPSIS (tests/help_test.ts). */
-export const DAEMON_USAGE =
-  `usage: aws-cni --daemon [--socket PATH] [--checkpoint PATH] [--write-conflist DIR]
-
-ipamd runs on an EC2 node: IMDS at AWS_EC2_METADATA_SERVICE_ENDPOINT, EC2 at
-AWS_EC2_ENDPOINT or AWS_ENDPOINT_URL_EC2 (else the region's endpoint), credentials
-from the AWS SDK's default chain; it sets up the node's host networking (per-ENI
-links, tables, rules and SNAT) in its own network namespace.
-
---write-conflist DIR writes DIR/10-aws.conflist once the socket serves, so kubelet sees
-the network as ready only then; under systemd (NOTIFY_SOCKET) READY=1 follows.
-`;
-
 /** The permission set as this process holds it, and as the plugin will. */
 const PERMISSIONS: PermissionQueries = {
   self: (descriptor) => Deno.permissions.querySync(descriptor).state === "granted",
@@ -55,13 +42,11 @@ export async function runDaemon(io: Io): Promise<number> {
       socket: { type: "string" },
       checkpoint: { type: "string" },
       "write-conflist": { type: "string" },
-      help: { type: "boolean", short: "h" },
     }).values;
   } catch (error) {
-    io.stderr(`aws-cni --daemon: ${flagErrorText(error)}\n${DAEMON_USAGE}`);
+    io.stderr(`aws-cni --daemon: ${flagErrorText(error)}; aws-cni --daemon --help lists the flags\n`);
     return 2;
   }
-  if (values.help === true) return io.stdout(DAEMON_USAGE), 0;
   let config: IpamdConfig;
   try {
     config = parseIpamdConfig(io.env, { socket: values.socket ?? "", checkpoint: values.checkpoint ?? "" });

@@ -60,7 +60,6 @@ export {
 } from "./release_queue.ts";
 export { type Nap, PeriodicJob, type PeriodicJobOptions, realTimers, sleep, type Timers } from "./timers.ts";
 export { CNI_VERSIONS, VERSION } from "./version.ts";
-export { processIo } from "./process_io.ts";
 export { narrow, narrowPlugin, type NarrowRole, ROLE_SHARES, roleMayUse } from "./narrow.ts";
 export { CHILD_PATH_DIRS, childCommand, childEnv, childPath, mayRun, runPermitted } from "./child_env.ts";
 export { flagErrorText, joinDashValues, parseFlags } from "./args.ts";

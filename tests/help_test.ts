@@ -4,11 +4,18 @@
  * message names the cause and the next step. The binary's tests run `dist/aws-cni`.
  */
 import assert from "node:assert/strict";
-import { COMMAND_USAGE, DAEMON_SYNOPSIS, unknownCommandText, USAGE } from "../cli/usage.ts";
+import {
+  COMMAND_USAGE,
+  DAEMON_SYNOPSIS,
+  DAEMON_USAGE,
+  helpFor,
+  unknownCommandText,
+  USAGE,
+} from "../cli/usage.ts";
 import { commandsBlock } from "../tools/gen_commands_block.ts";
 import { blockIn } from "../tools/readme_blocks.ts";
-import { DAEMON_USAGE, runDaemon } from "../ipamd/mod.ts";
-import { recordedIo } from "../shared/io.ts";
+import { runDaemon } from "../ipamd/mod.ts";
+import { recordedIo } from "../testing/recorded_io.ts";
 import { statusCommand } from "../cli/status.ts";
 import { planCommand } from "../cli/plan.ts";
 
@@ -55,11 +62,15 @@ Deno.test("`aws-cni help` names every command with its flags, and ipamd's synops
   assert.ok(USAGE.includes(DAEMON_SYNOPSIS.split("\n")[0]!));
 });
 
-Deno.test("aws-cni --daemon --help prints its usage, not an error", async () => {
-  const io = recordedIo({ args: ["--help"] });
-  assert.equal(await runDaemon(io), 0);
-  assert.equal(io.out.join(""), DAEMON_USAGE);
-  assert.equal(io.err.join(""), "");
+Deno.test("aws-cni --daemon --help is ipamd's usage, and a flag ipamd does not take points at it", async () => {
+  assert.deepEqual(helpFor("--daemon"), { text: DAEMON_USAGE, code: 0 });
+  const io = recordedIo({ args: ["--sokcet", "/run/x.sock"] });
+  assert.equal(await runDaemon(io), 2);
+  assert.equal(
+    io.err.join(""),
+    'aws-cni --daemon: unknown flag "--sokcet"; aws-cni --daemon --help lists the flags\n',
+  );
+  assert.equal(io.out.join(""), "");
 });
 
 Deno.test("an unknown command is named, with a close one when there is one", () => {

@@ -6,8 +6,8 @@
 import { deepStrictEqual, equal, match, ok } from "node:assert/strict";
 import { installCommand, type Systemctl } from "../cli/install.ts";
 import { IPAMD_ENV_TABLE } from "../ipamd/config/config.ts";
-import { renderEnvTemplate } from "../ipamd/ops/systemd_unit.ts";
-import { recordedIo } from "../shared/io.ts";
+import { renderEnvTemplate } from "../cli/systemd_unit.ts";
+import { recordedIo } from "../testing/recorded_io.ts";
 import { VERSION } from "../shared/version.ts";
 
 const DIST = new URL("../dist/aws-cni", import.meta.url).pathname;

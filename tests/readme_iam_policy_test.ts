@@ -1,9 +1,8 @@
 /** The README's IAM policy is the one `tools/gen_iam_policy.ts` makes from the actions ipamd calls. */
 import assert from "node:assert/strict";
-import { iamPolicyBlock } from "../tools/gen_iam_policy.ts";
+import { iamPolicyBlock, iamPolicyDocument } from "../tools/gen_iam_policy.ts";
 import { blockIn } from "../tools/readme_blocks.ts";
 import { EC2_ACTIONS } from "../ipamd/cloud/ec2_actions.ts";
-import { iamPolicyDocument } from "../ipamd/cloud/iam_check.ts";
 
 Deno.test("the README's IAM policy block is iamPolicyDocument()", async () => {
   const readme = await Deno.readTextFile(new URL("../README.md", import.meta.url));

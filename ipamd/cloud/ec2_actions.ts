@@ -5,36 +5,26 @@
  * @module
  */
 
-/** An EC2 action ipamd calls. */
-export type Ec2Action =
-  | "AssignPrivateIpAddresses"
-  | "AttachNetworkInterface"
-  | "CreateNetworkInterface"
-  | "CreateTags"
-  | "DeleteNetworkInterface"
-  | "DescribeInstanceTypes"
-  | "DescribeInstances"
-  | "DescribeNetworkInterfaces"
-  | "DescribeSubnets"
-  | "DetachNetworkInterface"
-  | "ModifyNetworkInterfaceAttribute"
-  | "UnassignPrivateIpAddresses";
-
 /** Every action ipamd calls, in EC2's order of names. */
-export const EC2_ACTIONS: readonly Ec2Action[] = Object.freeze([
-  "AssignPrivateIpAddresses",
-  "AttachNetworkInterface",
-  "CreateNetworkInterface",
-  "CreateTags",
-  "DeleteNetworkInterface",
-  "DescribeInstanceTypes",
-  "DescribeInstances",
-  "DescribeNetworkInterfaces",
-  "DescribeSubnets",
-  "DetachNetworkInterface",
-  "ModifyNetworkInterfaceAttribute",
-  "UnassignPrivateIpAddresses",
-]);
+export const EC2_ACTIONS = Object.freeze(
+  [
+    "AssignPrivateIpAddresses",
+    "AttachNetworkInterface",
+    "CreateNetworkInterface",
+    "CreateTags",
+    "DeleteNetworkInterface",
+    "DescribeInstanceTypes",
+    "DescribeInstances",
+    "DescribeNetworkInterfaces",
+    "DescribeSubnets",
+    "DetachNetworkInterface",
+    "ModifyNetworkInterfaceAttribute",
+    "UnassignPrivateIpAddresses",
+  ] as const,
+);
+
+/** An EC2 action ipamd calls. */
+export type Ec2Action = typeof EC2_ACTIONS[number];
 
 /**
  * The actions whose EC2 request takes `DryRun`, which tells whether the caller

@@ -38,6 +38,54 @@ export interface DryRunFacts {
 
 /** A stand-in attachment id for when the real one cannot be read (EC2 may then answer NotFound instead). */
 const NO_ATTACHMENT = "eni-attach-00000000000000000";
+const DryRun = true;
+
+type Send = (client: EC2Client) => Promise<unknown>;
+type DryRunAction = Exclude<Ec2Action, "AssignPrivateIpAddresses" | "UnassignPrivateIpAddresses">;
+
+/** Each action's dry run, from the node's ids and its primary ENI's attachment. */
+const REQUESTS: Readonly<Record<DryRunAction, (f: DryRunFacts, AttachmentId: string) => Send>> = {
+  DescribeInstances: (f) => (c) =>
+    c.send(new DescribeInstancesCommand({ DryRun, InstanceIds: [f.instanceId] })),
+  DescribeInstanceTypes: (f) => (c) =>
+    c.send(new DescribeInstanceTypesCommand({ DryRun, InstanceTypes: [f.instanceType as _InstanceType] })),
+  DescribeNetworkInterfaces: (f) => (c) =>
+    c.send(new DescribeNetworkInterfacesCommand({ DryRun, NetworkInterfaceIds: [f.primaryEniId] })),
+  DescribeSubnets: (f) => (c) => c.send(new DescribeSubnetsCommand({ DryRun, SubnetIds: [f.subnetId] })),
+  CreateNetworkInterface: (f) => (c) =>
+    c.send(
+      new CreateNetworkInterfaceCommand({ DryRun, SubnetId: f.subnetId, Groups: [...f.securityGroupIds] }),
+    ),
+  AttachNetworkInterface: (f) => (c) =>
+    c.send(
+      new AttachNetworkInterfaceCommand({
+        DryRun,
+        NetworkInterfaceId: f.primaryEniId,
+        InstanceId: f.instanceId,
+        DeviceIndex: 1,
+      }),
+    ),
+  DetachNetworkInterface: (_, AttachmentId) => (c) =>
+    c.send(new DetachNetworkInterfaceCommand({ DryRun, AttachmentId })),
+  ModifyNetworkInterfaceAttribute: (f, AttachmentId) => (c) =>
+    c.send(
+      new ModifyNetworkInterfaceAttributeCommand({
+        DryRun,
+        NetworkInterfaceId: f.primaryEniId,
+        Attachment: { AttachmentId, DeleteOnTermination: true },
+      }),
+    ),
+  DeleteNetworkInterface: (f) => (c) =>
+    c.send(new DeleteNetworkInterfaceCommand({ DryRun, NetworkInterfaceId: f.primaryEniId })),
+  CreateTags: (f) => (c) =>
+    c.send(
+      new CreateTagsCommand({
+        DryRun,
+        Resources: [f.primaryEniId],
+        Tags: [{ Key: "node.k8s.amazonaws.com/instance_id", Value: f.instanceId }],
+      }),
+    ),
+};
 
 /** Dry runs of the node's EC2 calls. */
 export class SdkDryRunner implements DryRunner {
@@ -50,75 +98,13 @@ export class SdkDryRunner implements DryRunner {
   }
 
   async dryRun(action: Ec2Action): Promise<void> {
-    const send = await this.#request(action);
-    await this.#sender.send(action, IDEMPOTENT, send);
-  }
-
-  async #request(action: Ec2Action): Promise<(client: EC2Client) => Promise<unknown>> {
-    const f = this.#facts;
-    const DryRun = true;
-    switch (action) {
-      case "DescribeInstances":
-        return (c) => c.send(new DescribeInstancesCommand({ DryRun, InstanceIds: [f.instanceId] }));
-      case "DescribeInstanceTypes":
-        return (c) =>
-          c.send(
-            new DescribeInstanceTypesCommand({ DryRun, InstanceTypes: [f.instanceType as _InstanceType] }),
-          );
-      case "DescribeNetworkInterfaces":
-        return (c) =>
-          c.send(new DescribeNetworkInterfacesCommand({ DryRun, NetworkInterfaceIds: [f.primaryEniId] }));
-      case "DescribeSubnets":
-        return (c) => c.send(new DescribeSubnetsCommand({ DryRun, SubnetIds: [f.subnetId] }));
-      case "CreateNetworkInterface":
-        return (c) =>
-          c.send(
-            new CreateNetworkInterfaceCommand({
-              DryRun,
-              SubnetId: f.subnetId,
-              Groups: [...f.securityGroupIds],
-            }),
-          );
-      case "AttachNetworkInterface":
-        return (c) =>
-          c.send(
-            new AttachNetworkInterfaceCommand({
-              DryRun,
-              NetworkInterfaceId: f.primaryEniId,
-              InstanceId: f.instanceId,
-              DeviceIndex: 1,
-            }),
-          );
-      case "DetachNetworkInterface": {
-        const AttachmentId = (await f.primaryAttachmentId()) ?? NO_ATTACHMENT;
-        return (c) => c.send(new DetachNetworkInterfaceCommand({ DryRun, AttachmentId }));
-      }
-      case "ModifyNetworkInterfaceAttribute": {
-        const AttachmentId = (await f.primaryAttachmentId()) ?? NO_ATTACHMENT;
-        return (c) =>
-          c.send(
-            new ModifyNetworkInterfaceAttributeCommand({
-              DryRun,
-              NetworkInterfaceId: f.primaryEniId,
-              Attachment: { AttachmentId, DeleteOnTermination: true },
-            }),
-          );
-      }
-      case "DeleteNetworkInterface":
-        return (c) =>
-          c.send(new DeleteNetworkInterfaceCommand({ DryRun, NetworkInterfaceId: f.primaryEniId }));
-      case "CreateTags":
-        return (c) =>
-          c.send(
-            new CreateTagsCommand({
-              DryRun,
-              Resources: [f.primaryEniId],
-              Tags: [{ Key: "node.k8s.amazonaws.com/instance_id", Value: f.instanceId }],
-            }),
-          );
-      case "AssignPrivateIpAddresses":
-      case "UnassignPrivateIpAddresses":
-        throw new RangeError(`Cannot dry-run ${action}: EC2 takes no DryRun for it`);
+    if (action === "AssignPrivateIpAddresses" || action === "UnassignPrivateIpAddresses") {
+      throw new RangeError(`Cannot dry-run ${action}: EC2 takes no DryRun for it`);
     }
+    const attached = action === "DetachNetworkInterface" || action === "ModifyNetworkInterfaceAttribute";
+    const attachmentId = attached
+      ? (await this.#facts.primaryAttachmentId()) ?? NO_ATTACHMENT
+      : NO_ATTACHMENT;
+    await this.#sender.send(action, IDEMPOTENT, REQUESTS[action](this.#facts, attachmentId));
   }
 }

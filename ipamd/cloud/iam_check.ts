@@ -72,28 +72,3 @@ export function unauthorizedAction(error: CloudError, fallback: Ec2Action): Ec2A
     ? named as Ec2Action
     : fallback;
 }
-
-/**
- * The IAM policy the node's role needs: every action ipamd calls, CreateTags on
- * network interfaces only (as in AmazonEKS_CNI_Policy, which also grants
- * ec2:DescribeTags, never called here).
- */
-export function iamPolicyDocument(): Record<string, unknown> {
-  return {
-    Version: "2012-10-17",
-    Statement: [
-      {
-        Sid: "AwsCniEni",
-        Effect: "Allow",
-        Action: EC2_ACTIONS.filter((action) => action !== "CreateTags").map((action) => `ec2:${action}`),
-        Resource: "*",
-      },
-      {
-        Sid: "AwsCniEniTag",
-        Effect: "Allow",
-        Action: ["ec2:CreateTags"],
-        Resource: ["arn:aws:ec2:*:*:network-interface/*"],
-      },
-    ],
-  };
-}

@@ -21,7 +21,6 @@ export {
   checkPermissions,
   type DryRunner,
   dryRunStatus,
-  iamPolicyDocument,
   type PermissionState,
   type PermissionStatus,
   unauthorizedAction,

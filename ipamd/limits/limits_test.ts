@@ -67,33 +67,12 @@ Deno.test("lookupInstanceType() returns the limits of known types", async (t) =>
   }
 });
 
-Deno.test("lookupInstanceType() suggests close names for an unknown type", async (t) => {
-  const cases: [string, string[], string][] = [
-    ["t3.smal", ["t3.small"], 'Unknown instance type "t3.smal": did you mean "t3.small"?'],
-    ["m5.larg", ["m5.large"], 'Unknown instance type "m5.larg": did you mean "m5.large"?'],
-    ["T3.SMALL", ["t3.small"], 'Unknown instance type "T3.SMALL": did you mean "t3.small"?'],
-    [
-      "m7.large",
-      ["m7a.large", "m7g.large", "m7i.large"],
-      'Unknown instance type "m7.large": did you mean "m7a.large", "m7g.large" or "m7i.large"?',
-    ],
-    [
-      "t3.huge",
-      ["t3.large", "t3.nano", "t3.xlarge"],
-      'Unknown instance type "t3.huge": did you mean "t3.large", "t3.nano" or "t3.xlarge"?',
-    ],
-    ["banana", [], 'Unknown instance type "banana"'],
-    ["toString", [], 'Unknown instance type "toString"'],
-    ["__proto__", [], 'Unknown instance type "__proto__"'],
-  ];
-  for (const [name, suggestions, message] of cases) {
+Deno.test("lookupInstanceType() names an unknown type, and the prototype's names are none", async (t) => {
+  for (const name of ["m5.larg", "toString", "__proto__"]) {
     await t.step(name, () => {
       const error = thrown(() => lookupInstanceType(name));
       assert.ok(error instanceof UnknownInstanceTypeError);
-      assert.equal(error.name, "UnknownInstanceTypeError");
-      assert.equal(error.instanceType, name);
-      assert.deepEqual(error.suggestions, suggestions);
-      assert.equal(error.message, message);
+      assert.equal(error.message, `Unknown instance type "${name}"`);
     });
   }
 });

@@ -47,8 +47,6 @@ export interface MaxPodsFigure {
   readonly ceiling: number | null;
   /** The instance's default vCPUs, or null when not known. */
   readonly vcpus: number | null;
-  /** Why the number is what it is, in one line. */
-  readonly explanation: string;
 }
 
 /**
@@ -80,20 +78,6 @@ export function computeMaxPods(info: InstanceTypeInfo, options: MaxPodsOptions):
     ? (vcpus !== null && vcpus > CEILING_VCPU_THRESHOLD ? HIGH_CPU_CEILING : LOW_CPU_CEILING)
     : null;
   const maxPods = ceiling === null ? uncapped : Math.min(ceiling, uncapped);
-  const unit = prefixDelegation
-    ? `(${info.ipv4PerEni} − 1) × 16 addresses`
-    : `${info.ipv4PerEni - 1} addresses`;
-  const eniText = `${enisForPods} ENI${enisForPods === 1 ? "" : "s"}` +
-    (options.customNetworking === true ? " (custom networking: secondary ENIs only)" : "");
-  let explanation = `${eniText} × ${unit} = ${addresses} pod addresses, + 2 host-network pods = ${uncapped}`;
-  if (ceiling !== null && ceiling < uncapped) {
-    const cpus = vcpus !== null
-      ? `${vcpus} vCPUs`
-      : isSmallSize(info.name)
-      ? `at most ${CEILING_VCPU_THRESHOLD} vCPUs`
-      : "vCPUs unknown, so the lower ceiling";
-    explanation += `; EKS caps it at ${ceiling} with prefix delegation (${cpus})`;
-  }
   return {
     maxPods,
     addresses,
@@ -102,14 +86,11 @@ export function computeMaxPods(info: InstanceTypeInfo, options: MaxPodsOptions):
     prefixDelegation,
     ceiling,
     vcpus,
-    explanation,
   };
 }
 
 /** vCPUs of the sizes whose count does not follow "N xlarge = 4N vCPUs". */
 const FIXED_SIZE_VCPUS: Readonly<Record<string, number>> = { large: 2, xlarge: 4 };
-/** Sizes below large: 1 or 2 vCPUs by family, far below the threshold either way. */
-const SMALL_SIZES = new Set(["nano", "micro", "small", "medium"]);
 /** Types whose vCPUs differ from what their size name implies. */
 const VCPU_EXCEPTIONS: Readonly<Record<string, number>> = {
   "hpc6a.48xlarge": 96,
@@ -144,10 +125,6 @@ function vcpusFromSize(name: string): number | null {
   if (Object.hasOwn(FIXED_SIZE_VCPUS, size)) return FIXED_SIZE_VCPUS[size]!;
   const sized = /^(?:metal-)?(\d+)xl(?:arge)?$/.exec(size);
   return sized === null ? null : 4 * Number(sized[1]);
-}
-
-function isSmallSize(name: string): boolean {
-  return SMALL_SIZES.has(name.slice(name.indexOf(".") + 1));
 }
 
 /**

@@ -9,11 +9,13 @@ export {
   infoFromDescribe,
   type InstanceLimits,
   type InstanceTypeInfo,
+  instanceTypeNames,
   lookupInstanceType,
   supportsPrefixDelegation,
   UnknownInstanceTypeError,
 } from "./limits.ts";
 export {
+  CEILING_VCPU_THRESHOLD,
   computeMaxPods,
   HOST_NETWORK_PODS,
   instanceLimits,

@@ -33,16 +33,6 @@ export function renderConflist(settings: ConflistSettings, options: { portmap: b
   return JSON.stringify({ cniVersion: settings.conflistVersion, name: "aws-cni", plugins }, null, 2) + "\n";
 }
 
-/** Whether `text` is a conflist this product wrote (its first plugin is aws-cni). */
-export function isOurConflist(text: string): boolean {
-  try {
-    const parsed = JSON.parse(text);
-    return parsed?.name === "aws-cni" && parsed?.plugins?.[0]?.type === "aws-cni";
-  } catch {
-    return false;
-  }
-}
-
 /** Whether `path` exists. */
 export async function pathExists(path: string): Promise<boolean> {
   try {

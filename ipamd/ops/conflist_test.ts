@@ -1,6 +1,6 @@
 import { deepStrictEqual, equal, ok } from "node:assert/strict";
 import { DEFAULT_SOCKET_PATH, parseIpamdConfig } from "../config/config.ts";
-import { CONFLIST_NAME, isOurConflist, renderConflist, writeConflist } from "./conflist.ts";
+import { CONFLIST_NAME, renderConflist, writeConflist } from "./conflist.ts";
 
 const SETTINGS = parseIpamdConfig({
   POD_MTU: "1500",
@@ -30,13 +30,6 @@ Deno.test("renderConflist() chains portmap and names a socket that is not the de
   );
   equal(conf.plugins[0].ipamdSocket, "/tmp/x/ipamd.sock");
   deepStrictEqual(conf.plugins[1], { type: "portmap", capabilities: { portMappings: true }, snat: true });
-});
-
-Deno.test("isOurConflist() tells our conflist from another plugin's or from junk", () => {
-  ok(isOurConflist(renderConflist(SETTINGS, { portmap: true })));
-  ok(!isOurConflist(JSON.stringify({ name: "aws-cni", plugins: [{ type: "bridge" }] })));
-  ok(!isOurConflist("{not json"));
-  ok(!isOurConflist("null"));
 });
 
 Deno.test("writeConflist() creates the directory, chains portmap only when installed, leaves no temp file", async () => {

@@ -9,7 +9,7 @@
  * @module
  */
 import { type Clock, errorText, type Logger } from "../../shared/mod.ts";
-import type { Ec2Port, PermissionStatus } from "../cloud/mod.ts";
+import type { Ec2Port } from "../cloud/mod.ts";
 import type { IpamdConfig } from "../config/mod.ts";
 import type { InstanceLimits, Pool } from "../pool/mod.ts";
 import type { CniBackend } from "../rpc/mod.ts";
@@ -27,8 +27,6 @@ export interface DaemonOpsOptions {
   readonly clock: Clock;
   readonly log: Logger;
   readonly budget?: BudgetWaits | undefined;
-  /** What the start-up DryRun check found (none when it did not run). */
-  readonly permissions?: readonly PermissionStatus[] | undefined;
 }
 
 /** Where the endpoints listen; null when disabled or not bound. */
@@ -59,7 +57,6 @@ export class DaemonOps implements AsyncDisposable {
       ...(options.budget === undefined ? {} : { budget: options.budget }),
       iam: this.iam,
     });
-    if (options.permissions !== undefined) this.iam.record(options.permissions);
   }
 
   /** `port` with every call metered (call once). */

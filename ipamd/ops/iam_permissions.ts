@@ -61,11 +61,6 @@ export class IamPermissions {
   list(): PermissionStatus[] {
     return EC2_ACTIONS.map((action) => this.#statuses.get(action)!);
   }
-
-  /** The actions known to be missing. */
-  missing(): Ec2Action[] {
-    return this.list().filter((status) => status.state === "missing").map((status) => status.action);
-  }
 }
 
 /** The start-up log line's text and fields for the check's answers, or null when nothing is missing or unknown. */

@@ -2,6 +2,11 @@ import assert from "node:assert/strict";
 import { CloudError, type PermissionStatus } from "../cloud/mod.ts";
 import { IamPermissions, permissionsLogLine } from "./iam_permissions.ts";
 
+/** The actions `iam` knows to be missing. */
+function missing(iam: { list(): { action: string; state: string }[] }): string[] {
+  return iam.list().filter((status) => status.state === "missing").map((status) => status.action);
+}
+
 const denied = (action: string) =>
   new CloudError(
     "unauthorized",
@@ -17,25 +22,25 @@ Deno.test("IamPermissions starts unchecked, takes the start-up check, then learn
     { action: "CreateNetworkInterface", state: "missing", detail: "DryRun: UnauthorizedOperation" },
     { action: "DescribeSubnets", state: "granted", detail: "DryRun: DryRunOperation" },
   ]);
-  assert.deepEqual(iam.missing(), ["CreateNetworkInterface"]);
+  assert.deepEqual(missing(iam), ["CreateNetworkInterface"]);
   // createEni's first request is CreateNetworkInterface, but EC2 named the attach.
   iam.failed("CreateNetworkInterface", denied("AttachNetworkInterface"));
   iam.failed("AssignPrivateIpAddresses", denied("AssignPrivateIpAddresses"));
   iam.failed("UnassignPrivateIpAddresses", new CloudError("throttled", "RequestLimitExceeded", "x"));
-  assert.deepEqual(iam.missing(), [
+  assert.deepEqual(missing(iam), [
     "AssignPrivateIpAddresses",
     "AttachNetworkInterface",
     "CreateNetworkInterface",
   ]);
   iam.succeeded(["CreateNetworkInterface", "AttachNetworkInterface", "ModifyNetworkInterfaceAttribute"]);
-  assert.deepEqual(iam.missing(), ["AssignPrivateIpAddresses"], "a permission added later clears");
+  assert.deepEqual(missing(iam), ["AssignPrivateIpAddresses"], "a permission added later clears");
   assert.equal(iam.list().find((s) => s.action === "UnassignPrivateIpAddresses")?.state, "unchecked");
   // A check that answers late does not undo what calls told since.
   iam.record([
     { action: "CreateNetworkInterface", state: "missing", detail: "DryRun: UnauthorizedOperation" },
     { action: "CreateTags", state: "missing", detail: "DryRun: UnauthorizedOperation" },
   ]);
-  assert.deepEqual(iam.missing(), ["AssignPrivateIpAddresses", "CreateTags"]);
+  assert.deepEqual(missing(iam), ["AssignPrivateIpAddresses", "CreateTags"]);
 });
 
 Deno.test("permissionsLogLine() names each missing permission in one line", () => {

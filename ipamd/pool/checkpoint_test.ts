@@ -6,11 +6,11 @@ import {
   CheckpointWriteError,
   FileCheckpointStore,
   formatCheckpoint,
-  MemoryCheckpointStore,
   parseCheckpoint,
   restoreFromCheckpoint,
 } from "./checkpoint.ts";
 import { Datastore } from "./datastore.ts";
+import { MemoryCheckpointStore } from "../../testing/fake_checkpoint_store.ts";
 
 /** A temporary directory removed when the test ends. */
 async function tempDir(): Promise<AsyncDisposable & { path: string }> {

@@ -9,7 +9,7 @@
  */
 import assert from "node:assert/strict";
 import { parseIpamdConfig } from "../../ipamd/config/config.ts";
-import { renderUnit } from "../../ipamd/ops/systemd_unit.ts";
+import { renderUnit } from "../../cli/systemd_unit.ts";
 import { createTempDir, run } from "../../testing/netns.ts";
 import { podAddresses } from "./_audit.ts";
 import { nodesReady, podEnv, RUNTIME_DIR, startNode } from "../../testing/node.ts";
