@@ -5,4 +5,5 @@
  * @module
  */
 export { type RoleEntry, type RoleName, ROLES, roleUrl } from "./roles.ts";
-export { USAGE } from "./usage.ts";
+export { COMMAND_USAGE, DAEMON_SYNOPSIS, DAEMON_USAGE, helpFor, unknownCommandText, USAGE } from "./usage.ts";
+export type { CommandName } from "./usage.ts";

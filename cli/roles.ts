@@ -18,6 +18,7 @@ export const ROLES = {
   plugin: ["./cni/mod.ts", "pluginMain"],
   daemon: ["./ipamd/mod.ts", "runDaemon"],
   plan: ["./cli/plan.ts", "planCommand"],
+  "max-pods": ["./cli/max_pods.ts", "maxPodsCommand"],
   replay: ["./cli/replay.ts", "replayCommand"],
   status: ["./cli/status.ts", "statusCommand"],
   install: ["./cli/install.ts", "installCommand"],

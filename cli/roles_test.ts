@@ -3,6 +3,7 @@ import { type RoleEntry, ROLES, roleUrl } from "./roles.ts";
 import { pluginMain } from "../cni/mod.ts";
 import { runDaemon } from "../ipamd/mod.ts";
 import { planCommand } from "./plan.ts";
+import { maxPodsCommand } from "./max_pods.ts";
 import { replayCommand } from "./replay.ts";
 import { statusCommand } from "./status.ts";
 import { installCommand } from "./install.ts";
@@ -12,6 +13,7 @@ const ENTRIES: Record<keyof typeof ROLES, RoleEntry> = {
   plugin: pluginMain,
   daemon: runDaemon,
   plan: planCommand,
+  "max-pods": maxPodsCommand,
   replay: replayCommand,
   status: statusCommand,
   install: installCommand,

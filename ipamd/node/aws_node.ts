@@ -9,13 +9,17 @@
  */
 import type { Clock, Logger } from "../../shared/mod.ts";
 import {
+  checkPermissions,
+  CloudError,
   createEc2Client,
   Ec2Sender,
   HttpImdsApi,
   HttpImdsClient,
   type ImdsEni,
   type ImdsInstance,
+  type PermissionStatus,
   RateBudget,
+  SdkDryRunner,
   SdkEc2Port,
   SdkEniDirectory,
 } from "../cloud/mod.ts";
@@ -49,6 +53,8 @@ export interface AwsNode extends AsyncDisposable {
   readonly lifecycle: NodeLifecycle;
   readonly budget: RateBudget;
   readonly placement: EniPlacement;
+  /** Asks EC2, with DryRun, whether the node's role may make each call ipamd makes (never rejects). */
+  checkPermissions(): Promise<PermissionStatus[]>;
 }
 
 /** Reads the node from IMDS and connects to EC2; retries while either throttles or is unreachable. */
@@ -135,10 +141,22 @@ export async function openAwsNode(config: IpamdConfig, options: AwsNodeOptions):
       subnetCidr,
     });
     const vpcCidrs = primary.vpcCidrs.length > 0 ? primary.vpcCidrs : [subnetCidr];
+    const dryRuns = new SdkDryRunner(sender, {
+      instanceId: instance.instanceId,
+      instanceType: instance.instanceType,
+      subnetId: primary.subnetId,
+      securityGroupIds: primary.securityGroupIds,
+      primaryEniId: primary.eniId,
+      primaryAttachmentId: async () => {
+        const [record] = await directory.describeEnis([primary.eniId]).catch(() => []);
+        return record?.attachment?.attachmentId ?? null;
+      },
+    });
     return {
       instance,
       instanceType,
       vpcCidrs,
+      checkPermissions: () => checkPermissions(dryRuns),
       ec2,
       directory,
       lifecycle,
@@ -166,7 +184,16 @@ async function typeInfo(name: string, directory: SdkEniDirectory): Promise<Insta
 
 /** The subnet's CIDR (from IMDS, else DescribeSubnets), logging how many addresses it has left. */
 async function subnetOf(primary: ImdsEni, directory: SdkEniDirectory, log: Logger): Promise<string> {
-  const subnet = await directory.describeSubnet(primary.subnetId);
+  let subnet = null;
+  try {
+    subnet = await directory.describeSubnet(primary.subnetId);
+  } catch (error) {
+    // Without ec2:DescribeSubnets ipamd still runs on the CIDR IMDS gives; the IAM check names the permission.
+    if (!(error instanceof CloudError && error.kind === "unauthorized" && primary.subnetCidr !== "")) {
+      throw error;
+    }
+    log.warn("cannot describe the node's subnet; using the CIDR IMDS gives", { error: error.code });
+  }
   if (subnet !== null) {
     log.info("node subnet", {
       subnetId: subnet.subnetId,

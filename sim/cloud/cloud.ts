@@ -60,6 +60,10 @@ export interface Cloud {
   createEni(request: EniRequest): string;
   deleteEni(eniId: string): void;
   setGroups(request: GroupsRequest): void;
+  /** Takes actions out of the node role's IAM policy. */
+  withhold(actions: readonly Ec2Action[]): void;
+  /** Puts actions back, or every one when none is named. */
+  grant(actions?: readonly Ec2Action[]): void;
   /** Stops serving and watching, then removes the links; safe to call twice. */
   close(): Promise<void>;
 }
@@ -69,6 +73,7 @@ export async function startCloud(options: CloudOptions, deps: CloudDeps): Promis
   const log = deps.log ?? silentLogger;
   const account = createCloudAccount(options, deps.clock);
   const { sim } = account;
+  for (const action of options.withheld ?? []) sim.iam.withhold(action);
   const imdsLog: ImdsRequestRecord[] = [];
   const stack = new AsyncDisposableStack();
   try {
@@ -181,6 +186,11 @@ export async function startCloud(options: CloudOptions, deps: CloudDeps): Promis
           networkInterfaceId: request.eniId ?? account.primaryEniId,
           groups: request.groups,
         }),
+      withhold: (actions) => actions.map(checkAction).forEach((action) => sim.iam.withhold(action)),
+      grant(actions) {
+        if (actions === undefined) sim.iam.grant();
+        else actions.map(checkAction).forEach((action) => sim.iam.grant(action));
+      },
       close() {
         closing ??= cleanup.disposeAsync();
         return closing;
@@ -222,6 +232,7 @@ export function cloudState(
     links: [...hotplug?.plugged() ?? []].map(([mac, deviceIndex]) => ({ mac, deviceIndex })),
     holdingAttaches: sim.knobs.holdAttaches,
     throttling: sim.throttle.enabled,
+    withheld: sim.iam.withheld(),
     imdsLagMs: emulator.imds.lagMs,
   };
 }

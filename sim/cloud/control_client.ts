@@ -97,12 +97,22 @@ export class CloudControl {
     return (await this.#call<{ eniId: string }>("POST", "/enis", request)).eniId;
   }
 
-  /** Deletes an unattached ENI. */
+  /** Takes `actions` out of the node role's IAM policy: EC2 answers them UnauthorizedOperation. */
+  async withhold(actions: readonly Ec2Action[]): Promise<void> {
+    await this.#call("POST", "/iam/withhold", { actions });
+  }
+
+  /** Puts `actions` back into the node role's policy, or every one when none is named. */
+  async grant(actions?: readonly Ec2Action[]): Promise<void> {
+    await this.#call("POST", "/iam/grant", actions === undefined ? {} : { actions });
+  }
+
   /** An operator changes an ENI's security groups (default: the primary ENI's). */
   async setGroups(request: GroupsRequest): Promise<void> {
     await this.#call("POST", "/groups", request);
   }
 
+  /** Deletes an unattached ENI. */
   async deleteEni(eniId: string): Promise<void> {
     await this.#call("POST", "/enis/delete", { eniId });
   }
