@@ -35,7 +35,7 @@ import {
   openJournal,
   Pool,
 } from "./pool/mod.ts";
-import { discoverManagedEnis, type NodeLifecycle, type NodeNetwork } from "./node/mod.ts";
+import { discoverManagedEnis, type EniPlacement, type NodeLifecycle, type NodeNetwork } from "./node/mod.ts";
 import { type BudgetWaits, DaemonOps } from "./ops/mod.ts";
 import { StartupError } from "./startup_error.ts";
 
@@ -54,8 +54,8 @@ export interface DaemonDeps {
   readonly budget?: BudgetWaits;
   /** Reconciliation with IMDS and EC2 and leaked-ENI cleanup, in the background. */
   readonly node?: NodeLifecycle;
-  /** Free addresses by subnet id (null: where the next ENI goes), for subnet-aware targets. */
-  readonly subnets?: { readonly total: number; free(subnetId: string | null): number };
+  /** The subnets' free addresses, for subnet-aware targets. */
+  readonly subnets?: Pick<EniPlacement, "room">;
   /** Growth pause after a full subnet (default: the pool's, 120 s as the reference). */
   readonly subnetFullHoldMs?: number;
   /** How long RPCs in flight may finish at shutdown (default 5 s). */
@@ -87,26 +87,10 @@ export async function startDaemon(config: IpamdConfig, deps: DaemonDeps): Promis
   stack.use(await step("claim the socket", () => claimSocket(config.socketPath)));
   const ops = stack.use(new DaemonOps(config, { limits, clock, log, budget: deps.budget }));
   const ec2 = ops.meterEc2(node?.track(deps.ec2) ?? deps.ec2);
-  const { subnetFullHoldMs, subnets } = deps;
-  const room = subnets && {
-    get total() {
-      return subnets.total;
-    },
-    free: (eniId: string | null) => subnets.free(eniId === null ? null : ops.subnetOf(eniId) || "?"),
-  };
-  const pool = stack.use(
-    new Pool({
-      ec2,
-      limits,
-      settings: config.pool,
-      clock,
-      timers,
-      log,
-      enis: network,
-      subnetFullHoldMs,
-      room,
-    }),
-  );
+  const { subnetFullHoldMs } = deps;
+  const room = deps.subnets?.room((eniId) => ops.subnetOf(eniId));
+  const parts = { ec2, limits, clock, timers, log, enis: network, subnetFullHoldMs, room };
+  const pool = stack.use(new Pool({ ...parts, settings: config.pool }));
   const health = new DaemonHealth(pool);
   pool.adopt(await step("discover the node's ENIs", () => discoverManagedEnis(ec2, { log, clock })));
   const journal = stack.use(

@@ -131,8 +131,7 @@ export const POOL_ENV: PoolEnvRows = Object.freeze({
       default: "false",
       flag: "--custom-networking",
     },
-    "Custom networking: new ENIs go to ENI_CONFIG_SUBNETS with ENI_CONFIG_SECURITY_GROUPS, and the primary " +
-      "ENI carries no pod addresses.",
+    "Custom networking: new ENIs in ENI_CONFIG_SUBNETS, none of the primary ENI's addresses for pods.",
   ),
   subnetAware: row(
     {
@@ -142,8 +141,7 @@ export const POOL_ENV: PoolEnvRows = Object.freeze({
       flag: "--subnet-aware",
       referenceName: "none (the targets ignore the subnet)",
     },
-    "Spare addresses shrink as the subnets near exhaustion: 64 free addresses are left for waiting pods and " +
-      "a node keeps at most 1/16 of the rest, down to none beyond waiting ADDs; they grow back as the subnets free.",
+    "Spare addresses shrink as the subnets run out: 64 are left for waiting pods, a node keeps 1/16 of the rest.",
   ),
   scaleDownWindowMs: row(
     {
@@ -282,27 +280,16 @@ const HOST_ENV = Object.freeze({
     'Extra tags on ENIs ipamd creates, as a JSON object; keys containing "k8s.amazonaws.com" are dropped.',
   ),
   eniConfigSubnets: row(
-    {
-      name: "ENI_CONFIG_SUBNETS",
-      parser: orUnset(SUBNET_MAP, NO_TAGS),
-      default: "",
-      referenceName: "none (ENIConfig spec.subnet)",
-    },
+    { name: "ENI_CONFIG_SUBNETS", parser: SUBNET_MAP, default: "", referenceName: "none (ENIConfig)" },
     "Custom networking's pod subnet: one subnet ID, or zone=subnet-ID pairs; the node's zone picks its entry.",
   ),
   eniConfigSecurityGroups: row(
-    {
-      name: "ENI_CONFIG_SECURITY_GROUPS",
-      parser: GROUP_IDS,
-      default: "",
-      referenceName: "none (ENIConfig spec.securityGroups)",
-    },
+    { name: "ENI_CONFIG_SECURITY_GROUPS", parser: GROUP_IDS, default: "", referenceName: "none (ENIConfig)" },
     "Custom networking's security groups for new ENIs; unset = the primary ENI's.",
   ),
   subnetDiscovery: row(
     { name: "ENABLE_SUBNET_DISCOVERY", parser: BOOLEAN, default: "true" },
-    "New ENIs go to the subnet of the node's zone, tagged kubernetes.io/role/cni=1 or the primary's, with " +
-      "the most free addresses; =0 excludes a subnet.",
+    "New ENIs go to the zone's subnet tagged kubernetes.io/role/cni=1, or the primary's, with most free addresses.",
   ),
   clusterName: row(
     { name: "CLUSTER_NAME", parser: TEXT, default: "" },

@@ -221,11 +221,11 @@ export const LOG_LEVEL = oneOf<LogLevel>(["debug", "info", "warn", "error"]);
 
 const SUBNET_ID = /^subnet-[0-9a-f]{1,17}$/;
 
-/** ENI_CONFIG_SUBNETS: one subnet for every zone (key "*"), or `zone=subnet,...`. */
+/** ENI_CONFIG_SUBNETS: one subnet for every zone (key "*"), or `zone=subnet,...`; "" is none. */
 export const SUBNET_MAP: Parser<Readonly<Record<string, string>>> = {
   accepts: "a subnet ID, or zone=subnet-ID pairs, comma-separated",
   parse(text) {
-    if (SUBNET_ID.test(text)) return Object.freeze({ "*": text });
+    if (text === "" || SUBNET_ID.test(text)) return Object.freeze(text === "" ? {} : { "*": text });
     const pairs = text.split(",").map((item) => item.trim().split("="));
     if (pairs.some((p) => p.length !== 2 || !/^[a-z0-9-]+$/.test(p[0]!) || !SUBNET_ID.test(p[1]!))) {
       throw new SyntaxError("must be a subnet ID or zone=subnet-ID pairs, like us-east-1a=subnet-0abc");

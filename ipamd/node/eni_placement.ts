@@ -1,13 +1,12 @@
 /**
- * Where a new ENI goes and with which security groups. Custom networking: the
- * subnet ENI_CONFIG_SUBNETS names for the node's zone (checked at start to lie in
- * the node's VPC and zone) with ENI_CONFIG_SECURITY_GROUPS, else the primary
- * ENI's groups. Otherwise, with subnet discovery, the subnet of the node's VPC and
- * zone, tagged kubernetes.io/role/cni=1 or the primary's, with the most free
- * addresses (=0 excludes one; a failed look falls back to the primary's), with the
- * primary ENI's groups, which `refresh` keeps current from IMDS and applies to the
- * managed ENIs, as the reference does. It also keeps the free addresses of these
- * subnets for subnet-aware targets (POOL_SUBNET_AWARE).
+ * Where a new ENI goes, with which security groups. Custom networking: the subnet
+ * ENI_CONFIG_SUBNETS names for the node's zone (checked at start to lie in its VPC
+ * and zone) with ENI_CONFIG_SECURITY_GROUPS, else the primary ENI's groups. Else,
+ * with subnet discovery, the subnet of the node's VPC and zone, tagged
+ * kubernetes.io/role/cni=1 or the primary's, with the most free addresses (=0
+ * excludes one; a failed look falls back to the primary's), with the primary ENI's
+ * groups, which `refresh` re-reads from IMDS and applies to the managed ENIs as the
+ * reference does. It keeps the subnets' free addresses for subnet-aware targets.
  *
  * @module
  */
@@ -20,14 +19,9 @@ import {
   type SubnetRecord,
 } from "../cloud/mod.ts";
 import type { IpamdConfig } from "../config/mod.ts";
+import type { SubnetRoom } from "../pool/mod.ts";
 
 export const CNI_ROLE_TAG = "kubernetes.io/role/cni";
-
-/** A new ENI's subnet and security groups. */
-export interface Placement {
-  readonly subnetId: string;
-  readonly securityGroupIds: readonly string[];
-}
 
 /** What placement reads: the settings, the subnets and, for the groups, the primary ENI in IMDS. */
 export interface PlacementOptions {
@@ -47,7 +41,7 @@ export class EniPlacement {
   readonly #o: PlacementOptions;
   readonly #custom: SubnetRecord | null;
   #groups: readonly string[];
-  /** The last subnet chosen, for `status`. */
+  /** The subnet new ENIs go to, as last chosen. */
   last: SubnetRecord | null = null;
   /** Free addresses by subnet id, as EC2 last said. */
   readonly #free = new Map<string, number>();
@@ -59,46 +53,47 @@ export class EniPlacement {
     this.#groups = options.primary.securityGroupIds;
   }
 
-  /** Checks custom networking's subnet; a missing zone entry, or a subnet in another zone or VPC, throws a RangeError. */
+  /** Checks custom networking's subnet: none for the zone, or one in another zone or VPC, is a RangeError. */
   static async open(options: PlacementOptions): Promise<EniPlacement> {
-    const { config, zone, primary } = options;
-    if (!config.pool.customNetworking) return new EniPlacement(options, null);
-    const subnetId = config.eniConfigSubnets[zone] ?? config.eniConfigSubnets["*"];
-    const where = `ENI_CONFIG_SUBNETS`;
-    if (subnetId === undefined) throw new RangeError(`${where} has no subnet for the node's zone ${zone}`);
-    const subnet = await options.directory.describeSubnet(subnetId);
-    if (subnet === null) throw new RangeError(`${where} names ${subnetId}, which EC2 does not know`);
-    if (subnet.vpcId !== primary.vpcId || subnet.zone !== zone) {
+    const { config: { pool, eniConfigSubnets: subnets }, zone, primary } = options;
+    if (!pool.customNetworking) return new EniPlacement(options, null);
+    const id = subnets[zone] ?? subnets["*"];
+    if (id === undefined) {
+      throw new RangeError(`ENI_CONFIG_SUBNETS has no subnet for the node's zone ${zone}`);
+    }
+    const subnet = await options.directory.describeSubnet(id);
+    const where = subnet === null ? "which EC2 does not know" : `in ${subnet.vpcId} ${subnet.zone}`;
+    if (subnet?.vpcId !== primary.vpcId || subnet.zone !== zone) {
       throw new RangeError(
-        `${where} names ${subnetId} in ${subnet.vpcId} ${subnet.zone}, not the node's ${primary.vpcId} ${zone}`,
+        `ENI_CONFIG_SUBNETS names ${id} ${where}, not the node's ${primary.vpcId} ${zone}`,
       );
     }
     return new EniPlacement(options, subnet);
   }
 
   /** The subnet and groups of the next new ENI. */
-  async place(): Promise<Placement> {
+  async place(): Promise<{ subnetId: string; securityGroupIds: readonly string[] }> {
     const { config, primary, log } = this.#o;
-    if (this.#custom !== null) {
-      const groups = config.eniConfigSecurityGroups;
-      return { subnetId: this.#custom.subnetId, securityGroupIds: groups.length > 0 ? groups : this.#groups };
+    const groups = this.#custom && config.eniConfigSecurityGroups.length > 0
+      ? config.eniConfigSecurityGroups
+      : this.#groups;
+    if (this.#custom === null && config.subnetDiscovery) {
+      try {
+        await this.#discover();
+        log.info("subnet for a new ENI", {
+          subnetId: this.last?.subnetId,
+          availableIps: this.last?.availableIps,
+        });
+      } catch (error) {
+        log.warn("subnet discovery failed; the new ENI goes to the primary subnet", {
+          error: errorText(error),
+        });
+        this.last = null;
+      }
     }
-    const fallback = { subnetId: primary.subnetId, securityGroupIds: this.#groups };
-    if (!config.subnetDiscovery) return fallback;
-    try {
-      await this.#discover();
-    } catch (error) {
-      log.warn("subnet discovery failed; the new ENI goes to the primary subnet", {
-        error: errorText(error),
-      });
-      return fallback;
-    }
-    const subnetId = this.last?.subnetId ?? primary.subnetId;
-    log.info("subnet for a new ENI", { subnetId, availableIps: this.last?.availableIps ?? -1 });
-    return { subnetId, securityGroupIds: this.#groups };
+    return { subnetId: this.last?.subnetId ?? primary.subnetId, securityGroupIds: groups };
   }
 
-  /** Subnet discovery: the allowed subnets of the node's VPC and zone, the one with the most free addresses last. */
   async #discover(): Promise<void> {
     const { primary, directory, zone } = this.#o;
     const subnets = await directory.describeSubnets({
@@ -122,31 +117,37 @@ export class EniPlacement {
     return this.#free.get(subnetId ?? this.last?.subnetId ?? this.#o.primary.subnetId) ?? Infinity;
   }
 
+  /** The subnets' free addresses as the pool reads them, an ENI's subnet id from `subnetOf` ("" unknown). */
+  room(subnetOf: (eniId: string) => string): SubnetRoom {
+    return {
+      total: () => this.total,
+      free: (eniId) => this.free(eniId === null ? null : subnetOf(eniId) || "?"),
+    };
+  }
+
   /**
-   * Re-reads the primary ENI's groups and, with `subnets`, the subnets' free addresses every minute (every 10
-   * with over 4096 free); a change of groups goes to every managed ENI (not with custom networking).
+   * Re-reads the primary ENI's groups and, with `subnets`, the subnets' free addresses every other call (every
+   * 20th with over 4096 free); changed groups go to every managed ENI (not with custom networking).
    */
   async refresh(
     enis: readonly { eniId: string }[],
     setGroups: (eniId: string, groups: readonly string[]) => Promise<void>,
     subnets: boolean,
   ): Promise<void> {
-    subnets &&= this.#refreshes++ % (this.total > 4096 ? 20 : 2) === 0; // a big subnet: every 10 min
-    if (subnets && this.#custom === null && this.#o.config.subnetDiscovery) await this.#discover();
-    else if (subnets) {
-      const subnet = await this.#o.directory.describeSubnet(
-        this.#custom?.subnetId ?? this.#o.primary.subnetId,
-      );
-      if (subnet !== null) this.#free.set(subnet.subnetId, subnet.availableIps);
-    }
-    const now = (await this.#o.imds.eni(this.#o.primary.mac))?.securityGroupIds ?? this.#groups;
-    if (now.length === 0 || [...now].sort().join() === [...this.#groups].sort().join()) return;
-    if (this.#custom === null) {
-      for (const { eniId } of enis.filter((eni) => eni.eniId !== this.#o.primary.eniId)) {
-        await setGroups(eniId, now);
+    const { config, primary, directory, imds, log } = this.#o;
+    if (subnets && this.#refreshes++ % (this.total > 4096 ? 20 : 2) === 0) {
+      if (this.#custom === null && config.subnetDiscovery) await this.#discover();
+      else {
+        const subnet = await directory.describeSubnet(this.#custom?.subnetId ?? primary.subnetId);
+        if (subnet !== null) this.#free.set(subnet.subnetId, subnet.availableIps);
       }
     }
-    this.#o.log.info("security groups of the primary ENI changed", { groups: now.join(",") });
+    const now = (await imds.eni(primary.mac))?.securityGroupIds ?? [];
+    if (now.length === 0 || [...now].sort().join() === [...this.#groups].sort().join()) return;
+    for (const { eniId } of this.#custom ? [] : enis) {
+      if (eniId !== primary.eniId) await setGroups(eniId, now);
+    }
+    log.info("security groups of the primary ENI changed", { groups: now.join(",") });
     this.#groups = now;
   }
 }

@@ -52,7 +52,7 @@ Deno.test("EniPlacement.open() refuses a custom networking subnet of another VPC
     message: "ENI_CONFIG_SUBNETS has no subnet for the node's zone us-east-1a",
   });
   await assert.rejects(open({ ...custom, ENI_CONFIG_SUBNETS: "subnet-0c" }, []), {
-    message: "ENI_CONFIG_SUBNETS names subnet-0c, which EC2 does not know",
+    message: "ENI_CONFIG_SUBNETS names subnet-0c which EC2 does not know, not the node's vpc-1 us-east-1a",
   });
   const placement = await open({ ...custom, ENI_CONFIG_SUBNETS: "us-east-1a=subnet-0b" }, [
     subnet("subnet-0b", {}),

@@ -17,4 +17,4 @@ export {
 export { type NodeReconcileOutcome, NodeReconciler } from "./node_reconciler.ts";
 export { RecentChanges, TrackedEc2Port } from "./recent_changes.ts";
 export { NodeNetwork } from "./node_network.ts";
-export { CNI_ROLE_TAG, EniPlacement, type Placement, type PlacementOptions } from "./eni_placement.ts";
+export { CNI_ROLE_TAG, EniPlacement, type PlacementOptions } from "./eni_placement.ts";

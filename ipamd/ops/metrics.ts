@@ -120,12 +120,10 @@ export class IpamdMetrics {
     );
     new Gauge({
       name: "awscni_subnet_spare_ip_target",
-      help:
-        "Spare IP addresses subnet-aware targets allow while the subnets run low; -1 when the targets apply",
+      help: "Spare IP addresses subnet-aware targets allow as the subnets run low; -1: the targets apply",
       registers,
       collect() {
-        const spare = read((s) => s.reconciler?.last?.plan.subnetSpare);
-        this.set(spare ?? -1);
+        this.set(read((s) => s.reconciler?.last?.plan.subnetSpare) ?? -1);
       },
     });
     this.#addRequests = new Counter({

@@ -102,7 +102,7 @@ function shapeOf({ limits, settings, room }: PolicyInput, waitingAdds: number, u
     : settings.warmEniTarget * unitsPerEni;
   warm = warmIp ? settings.warmIpTarget : Math.max(warm, 1); // a target of zero keeps one, as the reference
   // What is free counts the pool's own usable addresses too, so taking or giving them back changes nothing.
-  const spare = room !== undefined && settings.subnetAware ? subnetSpare(warm, room.total + usable) : warm;
+  const spare = room !== undefined && settings.subnetAware ? subnetSpare(warm, room.total() + usable) : warm;
   if (spare < warm) {
     deficit = (usable) => Math.max(spare + waitingAdds - usable, 0);
   } else if (warmIp) {

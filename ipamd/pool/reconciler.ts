@@ -220,13 +220,8 @@ export class Reconciler implements Disposable {
     const { assigned, cooling } = datastore.stats(nowMs);
     const peakDemand = this.#o.window.note(nowMs, assigned + cooling + waitingAdds);
     const snapshot = datastore.snapshot(nowMs, { waitingAdds, lastDecreaseAtMs: this.#lastDecreaseAtMs });
-    const room = this.#o.room;
-    return planPool({ ...snapshot, ...(peakDemand ? { peakDemand } : {}) }, {
-      limits,
-      settings,
-      nowMs,
-      room,
-    });
+    const input = { limits, settings, nowMs, room: this.#o.room };
+    return planPool({ ...snapshot, ...(peakDemand ? { peakDemand } : {}) }, input);
   }
 
   /** Carries out one action; false when the datastore no longer allows it. */

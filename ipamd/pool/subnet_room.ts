@@ -10,7 +10,7 @@
 /** Free addresses in the subnets the pool grows into, as last read from EC2. */
 export interface SubnetRoom {
   /** Over every subnet the node may grow into (its ENIs' and where a new ENI goes). */
-  readonly total: number;
+  total(): number;
   /** In the subnet of this ENI, or where a new ENI goes (null); Infinity when not known. */
   free(eniId: string | null): number;
 }

@@ -22,7 +22,7 @@ function eni(device: number, assigned: number, free: number): EniSnapshot {
 }
 
 function room(total: number, byEni: Record<string, number> = {}): SubnetRoom {
-  return { total, free: (eniId) => byEni[eniId ?? "new"] ?? total };
+  return { total: () => total, free: (eniId) => byEni[eniId ?? "new"] ?? total };
 }
 
 function plan(enis: EniSnapshot[], settings: Partial<PoolSettings>, subnets?: SubnetRoom, waitingAdds = 0) {

@@ -83,12 +83,8 @@ export class SimulatedNode {
       settings: options.settings,
       clock,
       room: {
-        get total() {
-          return sim.describeSubnets({}).subnets[0]!.availableIpAddressCount;
-        },
-        free(): number {
-          return this.total;
-        },
+        total: () => sim.describeSubnets({}).subnets[0]!.availableIpAddressCount,
+        free: () => sim.describeSubnets({}).subnets[0]!.availableIpAddressCount,
       },
     });
   }

@@ -77,15 +77,12 @@ export class OurNode implements ReplayNode {
     });
     const idOf = new Map(options.account.subnets.map((subnet, i) => [subnet.cidr, replaySubnetId(i)]));
     const room = {
-      get total() {
-        return self.#placed?.total ?? Infinity;
-      },
+      total: () => this.#placed?.total ?? Infinity,
       free: (eniId: string | null) => {
         const cidr = eniId === null ? null : this.pool.datastore.getEni(eniId)?.subnetCidr ?? "";
         return this.#placed?.free(cidr === null ? null : idOf.get(cidr) ?? "?") ?? Infinity;
       },
     };
-    const self = this;
     this.pool = new Pool({ ec2: this.#port, limits, settings, clock: scheduler.clock, timers, room });
   }
 
