@@ -86,7 +86,7 @@ Deno.test({
 
 /** One way a migrated node's settings ask for what ipamd does not do. */
 const REFUSED: readonly [string, Record<string, string>][] = [
-  ["custom networking", { AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG: "true" }],
+  ["custom networking without its subnets", { AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG: "true" }],
   ["security groups for pods", { ENABLE_POD_ENI: "true" }],
   ["multiple network cards", { ENABLE_MULTI_NIC: "true" }],
   ["network policy", { NETWORK_POLICY_ENFORCING_MODE: "standard" }],

@@ -495,7 +495,9 @@ export function parseIpamdConfig(env: Env, flags: IpamdFlags = {}): IpamdConfig 
   const { socketPath } = readRows({ socketPath: SOCKET_FLAG }, { env: socket, overrides: {} }, findings);
   checkListeners(host, findings);
   if (pool.customNetworking && Object.keys(host.eniConfigSubnets).length === 0) {
-    findings.problems.push("AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG=true needs ENI_CONFIG_SUBNETS");
+    findings.problems.push(
+      `AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG="${env.AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG}" needs ENI_CONFIG_SUBNETS`,
+    );
   }
   const migration = migrationFindings(env, IPAMD_ENV_TABLE);
   findings.problems.push(...migration.problems);

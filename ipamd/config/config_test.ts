@@ -475,7 +475,7 @@ Deno.test("parseIpamdConfig() reads custom networking's subnets by zone and its 
     "*": "subnet-0ccc",
   });
   assert.deepEqual(problemsOf(() => parseIpamdConfig({ AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG: "true" })), [
-    "AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG=true needs ENI_CONFIG_SUBNETS",
+    'AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG="true" needs ENI_CONFIG_SUBNETS',
   ]);
   assert.deepEqual(problemsOf(() => parseIpamdConfig({ ENI_CONFIG_SUBNETS: "us-east-1a:subnet-0aaa" })), [
     'ENI_CONFIG_SUBNETS="us-east-1a:subnet-0aaa": must be a subnet ID or zone=subnet-ID pairs, like ' +

@@ -133,15 +133,16 @@ export function ipamdEnvSettings(config: IpamdConfig): Record<string, number | b
   return {
     WARM_IP_TARGET: pool.warmIpTarget,
     WARM_ENI_TARGET: pool.warmEniTarget,
-    AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG: false,
+    AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG: pool.customNetworking,
     AWS_MANAGE_ENIS_NON_SCHEDULABLE: false,
-    ENABLE_SUBNET_DISCOVERY: false,
+    ENABLE_SUBNET_DISCOVERY: config.subnetDiscovery,
     MINIMUM_IP_TARGET: pool.minimumIpTarget,
     WARM_PREFIX_TARGET: pool.warmPrefixTarget,
     ENABLE_PREFIX_DELEGATION: pool.prefixDelegation,
     MAX_ENI: pool.maxEni,
     IP_COOLDOWN_PERIOD: pool.ipCooldownMs / 1000,
     POOL_SCALE_DOWN_WINDOW: pool.scaleDownWindowMs / 1000,
+    POOL_SUBNET_AWARE: pool.subnetAware,
   };
 }
 

@@ -114,12 +114,14 @@ export class SimulatedNode {
       subnetId,
       securityGroups: ["sg-0123456789abcdef0"],
     });
-    for (
-      let left = options.subnetFree ?? Infinity;
-      sim.describeSubnets({}).subnets[0]!.availableIpAddressCount > left;
-    ) {
-      const count = Math.min(sim.describeSubnets({}).subnets[0]!.availableIpAddressCount - left - 1, 49);
-      sim.createNetworkInterface({ subnetId, secondaryPrivateIpAddressCount: Math.max(count, 0) });
+    // Other nodes' ENIs take all but `subnetFree` addresses of the subnet.
+    const available = () => sim.describeSubnets({}).subnets[0]!.availableIpAddressCount;
+    const left = options.subnetFree ?? Infinity;
+    while (available() > left) {
+      sim.createNetworkInterface({
+        subnetId,
+        secondaryPrivateIpAddressCount: Math.min(available() - left - 1, 49),
+      });
     }
     const node = new SimulatedNode(options, clock, sim, instanceId);
     node.pool.adopt(await node.port.describeNode());
