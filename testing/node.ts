@@ -29,7 +29,7 @@ import { parseIpamdConfig } from "../ipamd/config/config.ts";
 import type { PoolReport } from "../ipamd/ops/pool_report.ts";
 import { HealthStatus, ServingStatus } from "../ipamd/rpc/health.ts";
 import { type RpcServer, startRpcServer } from "../ipamd/rpc/server.ts";
-import { releaseQueuePath } from "../shared/release_queue.ts";
+import { drainReleaseQueue, releaseQueuePath } from "../shared/release_queue.ts";
 import { type CloudProcess, type CloudProcessOptions, startCloudProcess } from "./cloud_process.ts";
 import { MemoryBackend } from "./fake_ipamd.ts";
 import { AWS_CNI, binaryBuilt as builtHere, pluginEnv } from "./binary.ts";
@@ -297,6 +297,20 @@ export class TestNode implements AsyncDisposable {
   /** `aws-cni status ARGS` inside the node, as an operator runs it. */
   status(args: readonly string[] = []): Promise<RunResult> {
     return this.netns.exec(AWS_CNI, ["status", ...args], { env: pluginEnv({}), clearEnv: true });
+  }
+
+  /**
+   * Applies the releases the plugin queued for the fake ipamd, as the daemon does
+   * (a DEL whose call ipamd did not answer in time hands its release to the queue);
+   * returns how many there were.
+   */
+  async applyQueuedReleases(): Promise<number> {
+    const fake = this.fake;
+    if (fake === null) throw new TypeError("Cannot apply queued releases: the node runs the real daemon");
+    const applied = await drainReleaseQueue(this.outside(this.paths.queue), async (releases) => {
+      for (const { request } of releases) await fake.delNetwork(request);
+    });
+    return applied.length;
   }
 
   /** Stops the fake ipamd (the plugin then finds no server at the socket). */

@@ -16,6 +16,7 @@ import {
   type Netns,
   type NodeMounts,
   run,
+  untilGone,
 } from "./netns.ts";
 import { AWS_CNI, startNode, type TestNode } from "./node.ts";
 import { RuntimeNamespaces } from "./runtime_ns.ts";
@@ -186,21 +187,24 @@ export class RuntimeNode implements AsyncDisposable {
     return new Map((saved.allocations ?? []).map((a) => [a.containerID, a.ipv4]));
   }
 
-  /** What pods leave in the node's namespace: veths, pod rules (prio 512, 1536), /32 routes to `podIps`. */
+  /**
+   * What pods leave in the node's namespace: pod rules (prio 512, 1536), /32 routes to `podIps`, and
+   * veths once they settle (`untilGone`).
+   */
   async podLeftovers(podIps: readonly string[]): Promise<string[]> {
-    const links = await this.netns.ipJson("-d", "link", "show");
-    // The ENIs' own links (eth<device>, plugged by the cloud) are veths too: they are not the pods'.
-    const veths = links.filter((l) =>
-      (l["linkinfo"] as { info_kind?: string } | undefined)?.info_kind === "veth" &&
-      !/^eth\d+$/.test(String(l["ifname"]))
-    )
-      .map((l) => `link ${l["ifname"]}`);
     const rules = (await this.netns.ipJson("rule", "show"))
       .filter((r) => r["priority"] === 512 || r["priority"] === 1536)
       .map((r) => `rule ${JSON.stringify(r)}`);
     const routes = (await this.netns.ipJson("route", "show", "table", "all"))
       .filter((r) => podIps.includes(String(r["dst"])))
       .map((r) => `route ${JSON.stringify(r)}`);
+    // The ENIs' own links (eth<device>, plugged by the cloud) are veths too: they are not the pods'.
+    const veths = await untilGone(async () =>
+      (await this.netns.ipJson("-d", "link", "show")).filter((l) =>
+        (l["linkinfo"] as { info_kind?: string } | undefined)?.info_kind === "veth" &&
+        !/^eth\d+$/.test(String(l["ifname"]))
+      ).map((l) => `link ${l["ifname"]}`)
+    );
     return [...veths, ...rules, ...routes];
   }
 

@@ -27,6 +27,8 @@ Deno.test("ipamd killed with SIGKILL mid-storm restarts without losing or doubli
     checkpoint: node.outside(node.paths.checkpoint),
   };
   const client = new IpamdClient(paths.socket);
+  // One client per worker: each makes one call at a time, so the storm keeps 8 calls in flight.
+  const clients = Array.from({ length: 8 }, () => new IpamdClient(paths.socket));
   try {
     const acked = new Map<string, string>();
     const releasedAt = new Map<string, number>();
@@ -41,10 +43,10 @@ Deno.test("ipamd killed with SIGKILL mid-storm restarts without losing or doubli
         const held = acked.get(key);
         try {
           if (held === undefined) {
-            const reply = await client.addNetwork(addRequest(key), { deadlineMs: 5_000 });
+            const reply = await clients[w]!.addNetwork(addRequest(key), { deadlineMs: 5_000 });
             acked.set(key, reply.ipAllocations[0]!.ipv4Addr);
           } else {
-            await client.delNetwork(delRequest(key), { deadlineMs: 5_000 });
+            await clients[w]!.delNetwork(delRequest(key), { deadlineMs: 5_000 });
             acked.delete(key);
             releasedAt.set(held, Date.now());
           }
@@ -96,6 +98,6 @@ Deno.test("ipamd killed with SIGKILL mid-storm restarts without losing or doubli
     equal((await node.daemon.stop()).code, 0);
     await Deno.stat(paths.socket).then(() => ok(false, "the socket is removed at shutdown"), () => {});
   } finally {
-    await client.close();
+    await Promise.all([client, ...clients].map((c) => c.close()));
   }
 });

@@ -120,7 +120,14 @@ export async function auditNode(
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
   const saved = await savedAllocations(node);
-  const host = await hostPlumbing(node.netns);
+  let host = await hostPlumbing(node.netns);
+  // A DEL answers before the kernel has finished deleting the pod's veth pair (the `ip` it started
+  // finishes that): give such veths a moment, routes and rules not.
+  const liveVeths = new Set(live.map((p) => p.hostVeth));
+  for (let waited = 0; waited < 2_000 && [...host.veths].some((v) => !liveVeths.has(v)); waited += 50) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    host = { ...host, veths: (await hostPlumbing(node.netns)).veths };
+  }
   const inPods = await Promise.all(all.map(async (pod) => ({ pod, ips: await podAddresses(pod) })));
   for (const [ip, n] of counts(saved.map((a) => a.ip))) {
     if (n > 1) findings.duplicates.push(`checkpoint holds ${ip} ${n} times`);
@@ -152,7 +159,6 @@ export async function auditNode(
   }
   const liveIds = new Set(live.map((p) => p.containerId));
   const liveIps = new Set(live.map((p) => p.ip));
-  const liveVeths = new Set(live.map((p) => p.hostVeth));
   const liveNetns = new Set(live.map((p) => p.netns));
   for (const a of saved) {
     if (!liveIds.has(a.containerId)) findings.leaks.push(`checkpoint: ${a.containerId} holds ${a.ip}`);
