@@ -135,25 +135,13 @@ export class GrpcJsClient implements Disposable {
   readonly #backend: GenericClient;
   readonly #health: GenericClient;
 
-  /**
-   * `options` are grpc-js channel options; `{ "grpc.use_local_subchannel_pool": 1 }` gives
-   * this client a connection of its own, as each plugin process has, instead of sharing one
-   * with every client of the same socket.
-   */
-  constructor(socketPath: string, options: grpc.ChannelOptions = {}) {
+  constructor(socketPath: string) {
     const target = `unix:${socketPath}`;
     const insecure = grpc.credentials.createInsecure();
     const Backend = grpc.makeGenericClientConstructor(CNI_BACKEND_CLIENT_DEFINITION, "CNIBackend");
     const Health = grpc.makeGenericClientConstructor(HEALTH_CLIENT_DEFINITION, "Health");
-    this.#backend = new Backend(target, insecure, options) as GenericClient;
-    this.#health = new Health(target, insecure, options) as GenericClient;
-  }
-
-  /** Resolves once the CNIBackend channel is connected (a call then pays no connection setup). */
-  connect(deadlineMs = 2000): Promise<void> {
-    return new Promise((resolve, reject) => {
-      this.#backend.waitForReady(Date.now() + deadlineMs, (error) => error ? reject(error) : resolve());
-    });
+    this.#backend = new Backend(target, insecure) as GenericClient;
+    this.#health = new Health(target, insecure) as GenericClient;
   }
 
   addNetwork(request: AddNetworkRequest, deadlineMs = 2000): Promise<AddNetworkReply> {

@@ -7,9 +7,10 @@
  * 1. 250 allocations, held to the end;
  * 2. a burst of 4,000 AddNetwork+DelNetwork pairs from 16 clients calling back
  *    to back (saturated throughput, and pair latency under saturation);
- * 3. 110 concurrent AddNetwork calls on the warm pool, one connection each and
- *    connected beforehand, as 110 plugins starting at once (RPC latency), then
- *    their DelNetwork calls;
+ * 3. 110 concurrent AddNetwork calls on the warm pool, as 110 plugins starting
+ *    at once: the plugin's own client (cni/rpc), one connection each, opened
+ *    beforehand as the plugin opens it before its first call (RPC latency),
+ *    then their DelNetwork calls;
  * 4. churn at 2 pairs per second for 2 minutes (BENCH_CHURN_SECONDS), the pace of
  *    a busy node.
  *
@@ -17,9 +18,11 @@
  * 100 ms, and VmHWM, its high-water mark since it started) of the daemon process
  * itself: the launcher script execs Deno, so the pid is Deno's. References from
  * the same run: bare health checks per second from the same 16 clients (the
- * server's ceiling), and the resident memory of a script that only waits, run by
- * the same Deno with the V8 flags and malloc settings the binary carries
- * (shared/runtime_tuning.ts). The clients are grpc-js, in this process.
+ * server's ceiling), 110 bare health checks at once on the connections of the
+ * 110 ADDs (the server's floor for them), and the resident memory of a script
+ * that only waits, run by the same Deno with the V8 flags and malloc settings
+ * the binary carries (shared/runtime_tuning.ts). The other clients are grpc-js.
+ * All run in this process, which shares the machine's cores with the daemon.
  *
  * Run: `deno run -A tests/bench/ipamd_rpc_bench.ts` after `make build`.
  * Aims: peak RSS ≤ 100 MB (stretch ≤ 80 MB), the 110-ADD burst's p99 ≤ 50 ms,
@@ -28,6 +31,7 @@
 import { addRequest, delRequest } from "../../testing/ipamd_requests.ts";
 import { startNode } from "../../testing/node.ts";
 import { GrpcJsClient } from "../../testing/rpc_server_fixture.ts";
+import { IpamdClient } from "../../cni/rpc/client.ts";
 import { MALLOC_ENV, V8_FLAGS } from "../../shared/runtime_tuning.ts";
 
 const CLIENTS = 16;
@@ -69,6 +73,13 @@ async function peakDuring<T>(pid: number, work: () => Promise<T>): Promise<{ val
   }
 }
 
+/** CPU time the process has used (user + system), in ms; /proc counts it in clock ticks of 10 ms. */
+async function cpuMs(pid: number): Promise<number> {
+  const stat = await Deno.readTextFile(`/proc/${pid}/stat`);
+  const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
 function percentile(sorted: readonly number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 }
@@ -85,7 +96,13 @@ async function waitingScriptMb(): Promise<number> {
     const script = `${dir}/wait.js`;
     await Deno.writeTextFile(script, "setTimeout(() => {}, 60_000);\n");
     const child = new Deno.Command(Deno.execPath(), {
-      args: ["run", "--quiet", "--no-config", `--v8-flags=${V8_FLAGS.join(",")}`, script],
+      args: [
+        "run",
+        "--quiet",
+        "--no-config",
+        ...(V8_FLAGS.length > 0 ? [`--v8-flags=${V8_FLAGS.join(",")}`] : []),
+        script,
+      ],
       env: { ...MALLOC_ENV, DENO_NO_UPDATE_CHECK: "1" },
       stdout: "null",
       stderr: "null",
@@ -110,8 +127,22 @@ export interface IpamdBench {
   readonly idleMb: number;
   readonly heldMb: number;
   readonly healthPerSecond: number;
-  readonly burst: { pairsPerSecond: number; p50: number; p99: number; peakMb: number; afterMb: number };
-  readonly concurrent: { p50: number; p99: number; max: number; peakMb: number };
+  readonly burst: {
+    pairsPerSecond: number;
+    cpuMsPerPair: number;
+    p50: number;
+    p99: number;
+    peakMb: number;
+    afterMb: number;
+  };
+  readonly concurrent: {
+    p50: number;
+    p99: number;
+    max: number;
+    peakMb: number;
+    healthP99: number;
+    cpuMs: number;
+  };
   readonly churn: { p50: number; p99: number; peakMb: number; endMb: number };
   readonly hwmMb: number;
 }
@@ -133,10 +164,7 @@ export async function benchIpamd(): Promise<IpamdBench> {
   const daemonExe = await Deno.readLink(`/proc/${pid}/exe`);
   const startHwmMb = (await memory(pid)).hwmMb;
   const clients = Array.from({ length: CLIENTS }, () => new GrpcJsClient(socket));
-  const concurrent = Array.from(
-    { length: CONCURRENT_ADDS },
-    () => new GrpcJsClient(socket, { "grpc.use_local_subchannel_pool": 1 }),
-  );
+  const concurrent = Array.from({ length: CONCURRENT_ADDS }, () => new IpamdClient(socket));
   try {
     // The warm pool fills (the first ADD succeeds once an ENI is attached), then settles.
     for (let i = 0; i < 200; i++) {
@@ -169,6 +197,7 @@ export async function benchIpamd(): Promise<IpamdBench> {
     const heldMb = (await memory(pid)).rssMb;
 
     const pairLatencies: number[] = [];
+    const burstCpuStarted = await cpuMs(pid);
     const burstStarted = performance.now();
     const burst = await peakDuring(pid, () =>
       Promise.all(clients.map(async (client, c) => {
@@ -181,20 +210,31 @@ export async function benchIpamd(): Promise<IpamdBench> {
         }
       })));
     const burstSeconds = (performance.now() - burstStarted) / 1000;
+    const burstCpuMs = (await cpuMs(pid)) - burstCpuStarted;
     const pairs = latencies(pairLatencies);
     const afterBurstMb = (await memory(pid)).rssMb;
 
-    await Promise.all(concurrent.map((client) => client.connect(10_000)));
+    await Promise.all(concurrent.map((client) => client.connect()));
+    // The same-run reference: bare health checks, at once, on the connections the ADDs will use.
+    const healthLatencies: number[] = [];
+    await Promise.all(concurrent.map(async (client) => {
+      const t0 = performance.now();
+      await client.healthCheck({ deadlineMs: 10_000 });
+      healthLatencies.push(performance.now() - t0);
+    }));
+    const checks = latencies(healthLatencies);
     const addLatencies: number[] = [];
+    const concurrentCpuStarted = await cpuMs(pid);
     const burst110 = await peakDuring(pid, () =>
       Promise.all(concurrent.map(async (client, i) => {
         const t0 = performance.now();
-        const reply = await client.addNetwork(addRequest(`concurrent-${i}`), 10_000);
+        const reply = await client.addNetwork(addRequest(`concurrent-${i}`), { deadlineMs: 10_000 });
         addLatencies.push(performance.now() - t0);
         if (!reply.success) throw new Error("ipamd refused one of the concurrent ADDs: is the pool warm?");
       })));
+    const concurrentCpuMs = (await cpuMs(pid)) - concurrentCpuStarted;
     await Promise.all(
-      concurrent.map((client, i) => client.delNetwork(delRequest(`concurrent-${i}`), 10_000)),
+      concurrent.map((client, i) => client.delNetwork(delRequest(`concurrent-${i}`), { deadlineMs: 10_000 })),
     );
     const adds = latencies(addLatencies);
 
@@ -228,17 +268,19 @@ export async function benchIpamd(): Promise<IpamdBench> {
       healthPerSecond,
       burst: {
         pairsPerSecond: BURST_PAIRS / burstSeconds,
+        cpuMsPerPair: burstCpuMs / BURST_PAIRS,
         p50: pairs.p50,
         p99: pairs.p99,
         peakMb: burst.peakMb,
         afterMb: afterBurstMb,
       },
-      concurrent: { ...adds, peakMb: burst110.peakMb },
+      concurrent: { ...adds, peakMb: burst110.peakMb, healthP99: checks.p99, cpuMs: concurrentCpuMs },
       churn: { p50: churned.p50, p99: churned.p99, peakMb: churn.peakMb, endMb: end.rssMb },
       hwmMb: end.hwmMb,
     };
   } finally {
-    for (const client of [...clients, ...concurrent]) client[Symbol.dispose]();
+    for (const client of clients) client[Symbol.dispose]();
+    await Promise.all(concurrent.map((client) => client.close()));
   }
 }
 
@@ -279,12 +321,18 @@ if (import.meta.main) {
       r.burst.pairsPerSecond.toFixed(0),
       `≥ 500 (${met(r.burst.pairsPerSecond >= 500)})`,
     ),
+    line("daemon CPU per pair in the burst (user + system)", ms(r.burst.cpuMsPerPair)),
     line("saturated pair latency p50 / p99", `${ms(r.burst.p50)} / ${ms(r.burst.p99)}`),
     line(
       `${CONCURRENT_ADDS} concurrent ADDs: RPC latency p50 / p99 / max`,
       `${ms(r.concurrent.p50)} / ${ms(r.concurrent.p99)} / ${ms(r.concurrent.max)}`,
       `p99 ≤ 50 ms (${met(r.concurrent.p99 <= 50)})`,
     ),
+    line(
+      `${CONCURRENT_ADDS} concurrent bare health checks on the same connections: p99 (reference)`,
+      ms(r.concurrent.healthP99),
+    ),
+    line(`daemon CPU for the ${CONCURRENT_ADDS} concurrent ADDs (user + system)`, ms(r.concurrent.cpuMs)),
     line("churn pair latency p50 / p99", `${ms(r.churn.p50)} / ${ms(r.churn.p99)}`),
   ].join("\n");
   Deno.stdout.writeSync(new TextEncoder().encode(text + "\n"));
