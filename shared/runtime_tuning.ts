@@ -16,11 +16,11 @@
  */
 
 /** V8 flags for every role of the binary. */
-export const V8_FLAGS: readonly string[] = Object.freeze(["--optimize-for-size"]);
+export const V8_FLAGS: readonly string[] = ["--optimize-for-size"];
 
 /** glibc malloc settings for ipamd's environment. */
-export const MALLOC_ENV: Readonly<Record<string, string>> = Object.freeze({
+export const MALLOC_ENV: Readonly<Record<string, string>> = {
   MALLOC_ARENA_MAX: "2",
   MALLOC_TRIM_THRESHOLD_: "131072",
   MALLOC_MMAP_THRESHOLD_: "32768",
-});
+};

@@ -6,7 +6,7 @@
  * @module
  */
 import { type EnvRow, IPAMD_ENV_TABLE } from "../config/mod.ts";
-import { MALLOC_ENV } from "../../shared/runtime_tuning.ts";
+import { MALLOC_ENV } from "../../shared/mod.ts";
 
 /** The unit's file name. */
 export const UNIT_NAME = "aws-ipamd.service";
