@@ -303,6 +303,13 @@ export class Datastore {
     return { enis: this.#enis.size, cidrs: this.#cidrs.size, total: this.#total, assigned, cooling, free };
   }
 
+  /** When the first cooldown still running at `nowMs` ends (an address becomes assignable), or null. */
+  coolingEndsAtMs(nowMs: number): number | null {
+    this.#expire(nowMs);
+    const first = this.#cooling.first();
+    return first === undefined ? null : first + this.#cooldownMs;
+  }
+
   /** Addresses still cooling at `nowMs`, oldest first. */
   coolingEntries(nowMs: number): CoolingEntry[] {
     this.#expire(nowMs);

@@ -122,10 +122,16 @@ export class Pool implements AsyncDisposable {
     return allocation;
   }
 
-  /** Frees what `key` holds (its address cools down from now) and ends its waiting ADDs; null when it held nothing. */
+  /**
+   * Frees what `key` holds (its address cools down from now) and ends its waiting
+   * ADDs; null when it held nothing. ADDs still waiting get the address when its
+   * cooldown ends, unless the pool grew first.
+   */
   release(key: AllocationKey): Allocation | null {
     this.queue.cancel(key);
-    return this.datastore.release(key, this.#clock.now());
+    const released = this.datastore.release(key, this.#clock.now());
+    if (released !== null) this.queue.serve();
+    return released;
   }
 
   /** The datastore changed outside a pass (an ADD, a DEL, the node's ENIs): observers hear it, the loop looks again. */
