@@ -61,7 +61,7 @@ const DEFAULTS: IpamdConfig = {
   leakedEniCleanupIntervalMs: 3_600_000,
   leakedEniCleanupStartDelayMs: 300_000,
   leakedEniMinAgeMs: 300_000,
-  addWaitTimeoutMs: 10_000,
+  addWaitTimeoutMs: 60_000,
   reconcileIntervalMs: 5_000,
   maxPods: null,
   warnings: [],
@@ -268,6 +268,7 @@ const BAD: [name: string, text: string, reason: string][] = [
   ["LEAKED_ENI_CLEANUP_START_DELAY", "-1", "must not be negative"],
   ["LEAKED_ENI_MIN_AGE", "5m", "not an integer"],
   ["ADD_WAIT_TIMEOUT", "0", "must be at least 1"],
+  ["ADD_WAIT_TIMEOUT", "61", "must be at most 60"],
   ["POOL_RECONCILE_INTERVAL", "1s", "not an integer"],
   ["MAX_PODS", "0", "must be at least 1"],
 ];
