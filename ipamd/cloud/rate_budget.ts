@@ -33,7 +33,7 @@ export interface BackoffPolicy {
   readonly initialMs: number;
   readonly factor: number;
   readonly maxMs: number;
-  /** 0 to 1: the share of each delay drawn at random (0.5 waits 50 % to 100 % of it). */
+  /** 0 to 1: the share of each delay drawn at random (0.5 waits 50 % to 100 % of it; 1 is full jitter). */
   readonly jitter: number;
 }
 
@@ -47,8 +47,11 @@ export function backoffMs(
   return Math.max(1, Math.round(base * (1 - policy.jitter * random())));
 }
 
-/** After a throttled or failed EC2 request: 250 ms, 500 ms, 1 s, … up to 20 s, each 50 % to 100 %. */
-export const EC2_RETRY_BACKOFF: BackoffPolicy = { initialMs: 250, factor: 2, maxMs: 20_000, jitter: 0.5 };
+/**
+ * After a throttled or failed EC2 request: up to 250 ms, 500 ms, 1 s, … up to 20 s,
+ * drawn anywhere from 0 (full jitter), so nodes throttled together do not retry together.
+ */
+export const EC2_RETRY_BACKOFF: BackoffPolicy = { initialMs: 250, factor: 2, maxMs: 20_000, jitter: 1 };
 
 /** Bucket sizes by category that replace AWS's documented ones. */
 export type BudgetSpecs = Readonly<Partial<Record<ThrottleCategory, BucketSpec>>>;
@@ -76,8 +79,14 @@ export interface RateBudgetOptions {
   ) => void;
 }
 
+/** When EC2 last throttled one of this node's requests: the account is under pressure. */
+export interface AccountPressure {
+  /** Null when EC2 never throttled a request. */
+  readonly lastThrottledAtMs: number | null;
+}
+
 /** Token buckets per EC2 action, sized by category, and the retry loop around each request. */
-export class RateBudget implements BudgetWaits {
+export class RateBudget implements BudgetWaits, AccountPressure {
   readonly categories: readonly string[] = Object.keys(EC2_THROTTLE_DEFAULTS);
   readonly #o: RateBudgetOptions;
   readonly #specs: Record<ThrottleCategory, BucketSpec> | null;
@@ -85,6 +94,7 @@ export class RateBudget implements BudgetWaits {
   readonly #waited = new Map<string, number>();
   readonly #throttled = new Map<string, number>();
   readonly #sleep: (ms: number) => Promise<void>;
+  #lastThrottledAtMs: number | null = null;
 
   constructor(options: RateBudgetOptions) {
     this.#o = options;
@@ -95,6 +105,10 @@ export class RateBudget implements BudgetWaits {
   /** Milliseconds requests of `category` waited for a token or backed off after throttling. */
   waitedMs(category: string): number {
     return this.#waited.get(category) ?? 0;
+  }
+
+  get lastThrottledAtMs(): number | null {
+    return this.#lastThrottledAtMs;
   }
 
   /** Responses of `category` that EC2 throttled. */
@@ -117,7 +131,10 @@ export class RateBudget implements BudgetWaits {
       } catch (error) {
         if (!(error instanceof CloudError)) throw error;
         const throttled = error.kind === "throttled";
-        if (throttled) this.#add(this.#throttled, category, 1);
+        if (throttled) {
+          this.#add(this.#throttled, category, 1);
+          this.#lastThrottledAtMs = this.#o.clock.now();
+        }
         if (attempt >= maxRetries || !(throttled || (shape.idempotent && error.kind === "unavailable"))) {
           throw error;
         }

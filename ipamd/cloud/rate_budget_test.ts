@@ -76,12 +76,14 @@ Deno.test("RateBudget with AWS's sizes lets a 100-request burst of describes thr
   assert.equal(b.waitedMs("unfiltered-non-mutating"), 100, "the unfiltered bucket holds 50 and refills 10/s");
 });
 
-Deno.test("RateBudget.run() retries throttling with back-off, for every request, and counts it", async () => {
-  const { budget: b, slept } = budget({ buckets: null });
+Deno.test("RateBudget.run() retries throttling with full-jitter back-off, for every request, and counts it", async () => {
+  const { budget: b, slept, clock } = budget({ buckets: null });
+  assert.equal(b.lastThrottledAtMs, null);
   assert.equal(await b.run("AssignPrivateIpAddresses", CHANGE, failing(3, "throttled")), "ok");
-  assert.deepEqual(slept, [188, 375, 750]);
+  assert.deepEqual(slept, [125, 250, 500], "half of 250, 500 and 1000 ms with the draw at 0.5");
   assert.equal(b.throttled("AssignPrivateIpAddresses"), 3);
-  assert.equal(b.waitedMs("AssignPrivateIpAddresses"), 188 + 375 + 750);
+  assert.equal(b.waitedMs("AssignPrivateIpAddresses"), 125 + 250 + 500);
+  assert.equal(b.lastThrottledAtMs, clock.now() - 500, "when EC2 last said RequestLimitExceeded");
 });
 
 Deno.test("RateBudget.run() gives up after maxRetries with the last error", async () => {

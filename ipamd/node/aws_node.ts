@@ -13,6 +13,7 @@ import {
   createEc2Client,
   Ec2Requests,
   Ec2Sender,
+  type EniDirectory,
   HttpImdsApi,
   HttpImdsClient,
   type ImdsEni,
@@ -163,8 +164,16 @@ async function typeInfo(name: string, directory: SdkEniDirectory): Promise<Insta
   }
 }
 
-/** The subnet's CIDR (from IMDS, else DescribeSubnets), logging how many addresses it has left. */
-async function subnetOf(primary: ImdsEni, directory: SdkEniDirectory, log: Logger): Promise<string> {
+/**
+ * The subnet's CIDR: from IMDS, which costs no EC2 call, else DescribeSubnets
+ * (logging how many addresses the subnet has left).
+ */
+export async function subnetOf(
+  primary: Pick<ImdsEni, "subnetId" | "subnetCidr">,
+  directory: Pick<EniDirectory, "describeSubnet">,
+  log: Logger,
+): Promise<string> {
+  if (primary.subnetCidr !== "") return primary.subnetCidr;
   const subnet = await directory.describeSubnet(primary.subnetId);
   if (subnet !== null) {
     log.info("node subnet", {
