@@ -35,6 +35,11 @@ export interface PolicyInput {
   readonly limits: InstanceLimits;
   readonly settings: PoolSettings;
   readonly nowMs: number;
+  /**
+   * False plans growth for the waiting ADDs alone, as if every warm target were 0
+   * (the account is throttled, so spare addresses wait); default true.
+   */
+  readonly spare?: boolean;
 }
 
 /** The policy's arithmetic for one node and one instant. */
@@ -80,7 +85,7 @@ export function planPool(snapshot: PoolSnapshot, input: PolicyInput): PoolPlan {
   return { actions, stats, shortIps, blocked: null, nextWakeMs: wake.ms };
 }
 
-function shapeOf({ limits, settings }: PolicyInput, waitingAdds: number): Shape {
+function shapeOf({ limits, settings, spare }: PolicyInput, waitingAdds: number): Shape {
   const unitSize = settings.prefixDelegation ? 16 : 1;
   const unitsPerEni = Math.max(limits.ipv4PerEni - 1, 0);
   const maxEnis = settings.maxEni > 0 ? Math.min(settings.maxEni, limits.maxEnis) : limits.maxEnis;
@@ -88,7 +93,9 @@ function shapeOf({ limits, settings }: PolicyInput, waitingAdds: number): Shape 
   const eniCap = maxEnis * unitsPerEni * unitSize;
   const warmIp = settings.warmIpTarget > 0 || settings.minimumIpTarget > 0;
   let deficit: Shape["deficit"];
-  if (warmIp) {
+  if (spare === false) {
+    deficit = (usable) => Math.max(waitingAdds - usable, 0);
+  } else if (warmIp) {
     deficit = (usable, total) =>
       Math.max(settings.warmIpTarget + waitingAdds - usable, settings.minimumIpTarget - total, 0);
   } else {

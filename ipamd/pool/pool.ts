@@ -10,7 +10,7 @@
  * @module
  */
 import { type Clock, errorText, type Logger, silentLogger, type Timers } from "../../shared/mod.ts";
-import type { Ec2Port } from "../cloud/mod.ts";
+import type { AccountPressure, Ec2Port } from "../cloud/mod.ts";
 import {
   type Allocation,
   type AllocationKey,
@@ -37,6 +37,10 @@ export interface PoolOptions {
   readonly enis?: EniHooks | undefined;
   /** Growth pause after a full subnet (default 120 s, as the reference). */
   readonly subnetFullHoldMs?: number | undefined;
+  /** When EC2 last throttled the node's requests (the request budget), so spare growth waits for pods. */
+  readonly pressure?: AccountPressure | undefined;
+  /** Draws the jitter of pauses (default Math.random). */
+  readonly random?: (() => number) | undefined;
   /** How long a non-urgent wake-up may wait to be folded into the next pass (default 50 ms). */
   readonly settleMs?: number | undefined;
 }
@@ -78,7 +82,11 @@ export class Pool implements AsyncDisposable {
     this.#log = options.log ?? silentLogger;
     this.enis = options.enis;
     this.datastore = new Datastore({ cooldownMs: settings.ipCooldownMs });
-    this.growth = new GrowthState(clock, { subnetFullHoldMs: options.subnetFullHoldMs });
+    this.growth = new GrowthState(clock, {
+      subnetFullHoldMs: options.subnetFullHoldMs,
+      pressure: options.pressure,
+      random: options.random,
+    });
     this.queue = new AddressQueue({
       datastore: this.datastore,
       growth: this.growth,

@@ -16,7 +16,7 @@ import {
   silentLogger,
   type Timers,
 } from "../../shared/mod.ts";
-import type { AttachedEni, Ec2Port } from "../cloud/mod.ts";
+import { type AttachedEni, CloudError, type Ec2Port } from "../cloud/mod.ts";
 import type { Datastore, EniInfo } from "./datastore.ts";
 import type { GrowthBlock, GrowthBlockReason, GrowthState } from "./growth.ts";
 import { planPool } from "./policy.ts";
@@ -170,8 +170,10 @@ export class Reconciler implements Disposable {
       if (this.#woken) continue; // woken during the pass: look again at once
       const due = outcome.plan.nextWakeMs ?? Infinity;
       const holdEnd = outcome.hold?.untilMs ?? Infinity;
+      const spareEnd = this.#o.growth.spareHeldUntilMs ?? Infinity;
       const nowMs = this.#o.clock.now();
-      this.#nap = this.#timers.nap(Math.max(Math.min(intervalMs, due - nowMs, holdEnd - nowMs), 0));
+      const napMs = Math.min(intervalMs, due - nowMs, holdEnd - nowMs, spareEnd - nowMs);
+      this.#nap = this.#timers.nap(Math.max(napMs, 0));
       await this.#nap.done;
       this.#nap = null;
     }
@@ -186,7 +188,12 @@ export class Reconciler implements Disposable {
     let plan = this.#plan();
     for (let round = 0; round < MAX_PLANS_PER_PASS; round++) {
       const growing = plan.shortIps > 0;
-      const actions = growing && this.#o.growth.hold !== null ? [] : plan.actions;
+      let actions = growing && this.#o.growth.hold !== null ? [] : plan.actions;
+      if (actions.length > 0 && growing && this.#o.growth.spareHeldUntilMs !== null) {
+        // The account is throttled: grow only for the ADDs waiting now.
+        plan = this.#plan(false);
+        actions = plan.shortIps > 0 ? plan.actions : [];
+      }
       if (actions.length === 0) break;
       let ok = true;
       for (const action of actions) {
@@ -210,14 +217,20 @@ export class Reconciler implements Disposable {
     return outcome;
   }
 
-  #plan(): PoolPlan {
+  /** The policy's plan now; `spare` false plans growth for the waiting ADDs alone. */
+  #plan(spare = true): PoolPlan {
     const { datastore, limits, settings, clock } = this.#o;
     const nowMs = clock.now();
     const waitingAdds = this.#o.demand.waiting;
     const { assigned, cooling } = datastore.stats(nowMs);
     const peakDemand = this.#o.window.note(nowMs, assigned + cooling + waitingAdds);
     const snapshot = datastore.snapshot(nowMs, { waitingAdds, lastDecreaseAtMs: this.#lastDecreaseAtMs });
-    return planPool({ ...snapshot, ...(peakDemand ? { peakDemand } : {}) }, { limits, settings, nowMs });
+    return planPool({ ...snapshot, ...(peakDemand ? { peakDemand } : {}) }, {
+      limits,
+      settings,
+      nowMs,
+      spare,
+    });
   }
 
   /** Carries out one action; false when the datastore no longer allows it. */
@@ -227,15 +240,24 @@ export class Reconciler implements Disposable {
     switch (action.kind) {
       case "assign": {
         const cidrs = await ec2.assignAddresses(action.eniId, { count: action.count, prefixes });
-        datastore.addCidrs(action.eniId, cidrs);
-        this.#grew("assigned addresses", { eniId: action.eniId, count: cidrs.length });
+        const added = this.#keep(action.eniId, cidrs);
+        if (added.length === 0) {
+          // Growing again at once would ask again at once: pause as after a failure.
+          throw new CloudError(
+            "unavailable",
+            "EmptyAnswer",
+            `AssignPrivateIpAddresses on "${action.eniId}" brought no address the pool can use`,
+          );
+        }
+        this.#grew("assigned addresses", { eniId: action.eniId, count: added.length });
         return true;
       }
       case "create-eni": {
         const eni = await ec2.createEni({ count: action.count, prefixes });
-        datastore.adoptEni({ ...eni, createdAtMs: clock.now() });
-        await this.#o.enis?.added(eni);
-        this.#grew("created ENI", { eniId: eni.eniId, device: eni.deviceNumber, count: eni.cidrs.length });
+        datastore.addEni({ ...eni, createdAtMs: clock.now() });
+        const added = this.#keep(eni.eniId, eni.cidrs);
+        await this.#o.enis?.added({ ...eni, cidrs: added });
+        this.#grew("created ENI", { eniId: eni.eniId, device: eni.deviceNumber, count: added.length });
         return true;
       }
       case "release": {
@@ -265,6 +287,23 @@ export class Reconciler implements Disposable {
         return true;
       }
     }
+  }
+
+  /**
+   * Adds what fits of EC2's answer for `eniId` and returns it; the rest (an address
+   * the ENI already owns as its own, one another ENI holds) is logged and left out,
+   * never a reason to drop the answer and ask EC2 again.
+   */
+  #keep(eniId: string, cidrs: readonly string[]): string[] {
+    const { added, misfits } = this.#o.datastore.addFitting(eniId, cidrs);
+    if (misfits.length > 0) {
+      this.#log.warn("EC2's answer holds addresses the pool cannot take; keeping the rest", {
+        eniId,
+        kept: added.length,
+        left: misfits.join("; "),
+      });
+    }
+    return added;
   }
 
   #grew(msg: string, fields: Record<string, string | number>): void {
