@@ -177,7 +177,12 @@ export class SdkEc2Port implements Ec2Port {
     const seen = await waitForImdsEni(
       this.#imds,
       { mac: eni.mac, minIps: eni.cidrs.length - prefixes, minPrefixes: prefixes },
-      { timeoutMs: waitMs, clock: this.#clock, sleep: this.#sleep },
+      {
+        timeoutMs: waitMs,
+        clock: this.#clock,
+        sleep: this.#sleep,
+        ...(this.#o.random === undefined ? {} : { random: this.#o.random }),
+      },
     );
     if (seen.eni === null) {
       // It stays attached (and is deleted with the instance); node reconciliation adopts it once IMDS shows it.

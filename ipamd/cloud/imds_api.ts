@@ -146,6 +146,8 @@ export interface ImdsWaitOptions {
   readonly backoff?: BackoffPolicy;
   readonly clock?: Clock;
   readonly sleep?: (ms: number) => Promise<void>;
+  /** Draws the jitter (default Math.random). */
+  readonly random?: () => number;
 }
 
 /** Between looks at IMDS for a new ENI: 100 ms, 200 ms, … up to 2 s (the reference starts at 100 ms too). */
@@ -179,6 +181,6 @@ export async function waitForImdsEni(
     }
     const leftMs = options.timeoutMs - (clock.now() - startMs);
     if (leftMs <= 0) return { eni, complete: false, waitedMs: clock.now() - startMs };
-    await sleep(Math.min(leftMs, backoffMs(options.backoff ?? IMDS_WAIT_BACKOFF, attempt)));
+    await sleep(Math.min(leftMs, backoffMs(options.backoff ?? IMDS_WAIT_BACKOFF, attempt, options.random)));
   }
 }

@@ -56,8 +56,11 @@ interface Hold extends GrowthBlock {
 const THROTTLE_HOLD_MS = [1_000, 2_000, 4_000, 8_000, 16_000, 30_000];
 /** The longest pause after the n-th other transient cloud failure in a row (full jitter). */
 const ERROR_HOLD_MS = [1_000, 2_000, 4_000, 8_000, 16_000, 30_000];
-/** After the account last throttled a request, spare growth waits a random while of up to this. */
-export const SPARE_QUIET_MS = 20_000;
+/**
+ * After the account last throttled a request, spare growth waits a random while of
+ * up to this: a fleet's demand goes first, and its spares spread out after it.
+ */
+export const SPARE_QUIET_MS = 60_000;
 
 /** What a growth state works with besides its clock. */
 export interface GrowthOptions {

@@ -13,6 +13,7 @@ import {
   type Logger,
   type Nap,
   realTimers,
+  settleAll,
   silentLogger,
   type Timers,
 } from "../../shared/mod.ts";
@@ -196,14 +197,25 @@ export class Reconciler implements Disposable {
       }
       if (actions.length === 0) break;
       let ok = true;
-      for (const action of actions) {
-        try {
-          if (await this.#apply(action)) applied.push(action);
-        } catch (error) {
-          ok = false;
-          failed.push({ action, error: errorText(error) });
-          this.#onFailure(action, error);
-          if (growing) break;
+      const fail = (action: PoolAction, error: unknown) => {
+        ok = false;
+        failed.push({ action, error: errorText(error) });
+        this.#onFailure(action, error);
+      };
+      if (growing) {
+        // Growth steps go out together (an Assign and new ENIs), so a burst waits for the slowest, not the sum.
+        const results = await settleAll(this.#timers, actions.map((action) => () => this.#apply(action)));
+        results.forEach((result, i) => {
+          if (result.status === "rejected") fail(actions[i]!, result.reason);
+          else if (result.value) applied.push(actions[i]!);
+        });
+      } else {
+        for (const action of actions) {
+          try {
+            if (await this.#apply(action)) applied.push(action);
+          } catch (error) {
+            fail(action, error);
+          }
         }
       }
       plan = this.#plan();
