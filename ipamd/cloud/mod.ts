@@ -27,6 +27,7 @@ export {
   backoffMs,
   type BackoffPolicy,
   type BudgetWaits,
+  type CallShape,
   parseRequestBudget,
   RateBudget,
   REQUEST_BUDGET_ACCEPTS,

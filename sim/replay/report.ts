@@ -5,8 +5,9 @@
  *
  * @module
  */
+import type { GrowthBlockReason } from "../../ipamd/pool/mod.ts";
 import type { Ec2Action } from "../ec2/mod.ts";
-import type { NodeResult, ReplayPolicy, ReplayResult } from "./engine.ts";
+import { addressCapacity, type NodeResult, type ReplayPolicy, type ReplayResult } from "./engine.ts";
 import type { PodRecord } from "./kubelet.ts";
 
 /** Waits in ms; null when no pod was served. */
@@ -29,9 +30,13 @@ export interface NodeSummary {
   readonly unserved: number;
   readonly waitMs: WaitStats | null;
   readonly failedAdds: number;
-  /** Failed ADDs whose reason names EC2 throttling. */
+  /** Failed ADDs whose reason is EC2 throttling. */
   readonly failedAddsThrottled: number;
-  readonly failedByReason: Readonly<Record<string, number>>;
+  /** Failed ADDs that came while the node's pods fit its address capacity (the rest: more pods than it can address). */
+  readonly failedAddsWithCapacity: number;
+  readonly failedByReason: Readonly<Partial<Record<GrowthBlockReason, number>>>;
+  /** Pods that did not get their address at once (they waited, or an ADD failed). */
+  readonly podsWaited: number;
   /** When the last pod got its address (ms from start); null if some pod never did. */
   readonly allServedMs: number | null;
   readonly startFailures: number;
@@ -44,7 +49,9 @@ export interface ReplayReport {
   readonly about: string;
   readonly instanceType: string;
   readonly seed: number;
-  readonly settings: Readonly<Record<string, number | boolean>>;
+  readonly settings: Readonly<Record<string, number | boolean | string>>;
+  /** Addresses one node can hold for pods (its ENIs' room, capped by max pods). */
+  readonly capacity: number;
   readonly windowMs: number;
   readonly endMs: number;
   readonly total: NodeSummary;
@@ -70,12 +77,13 @@ export function buildReport(result: ReplayResult): ReplayReport {
       WARM_ENI_TARGET: settings.warmEniTarget,
       WARM_IP_TARGET: settings.warmIpTarget,
       MINIMUM_IP_TARGET: settings.minimumIpTarget,
-      MAX_ENI: settings.maxEni,
+      MAX_ENI: settings.maxEni > 0 ? settings.maxEni : "unset",
       ENABLE_PREFIX_DELEGATION: settings.prefixDelegation,
       WARM_PREFIX_TARGET: settings.warmPrefixTarget,
       IP_COOLDOWN_PERIOD: settings.ipCooldownMs / 1000,
       MAX_PODS: options.limits.maxPods,
     },
+    capacity: addressCapacity(options.limits, settings),
     windowMs: result.windowMs,
     endMs: result.endMs,
     total,
@@ -86,12 +94,12 @@ export function buildReport(result: ReplayResult): ReplayReport {
 
 function summarise(name: string, nodes: readonly NodeResult[], pods: readonly PodRecord[]): NodeSummary {
   const ec2Calls: Partial<Record<Ec2Action, number>> = {};
-  const failedByReason: Record<string, number> = {};
+  const failedByReason: Partial<Record<GrowthBlockReason, number>> = {};
   for (const node of nodes) {
     for (const [action, count] of Object.entries(node.tally.calls) as [Ec2Action, number][]) {
       ec2Calls[action] = (ec2Calls[action] ?? 0) + count;
     }
-    for (const [reason, count] of Object.entries(node.failures)) {
+    for (const [reason, count] of Object.entries(node.failures.byReason) as [GrowthBlockReason, number][]) {
       failedByReason[reason] = (failedByReason[reason] ?? 0) + count;
     }
   }
@@ -115,9 +123,14 @@ function summarise(name: string, nodes: readonly NodeResult[], pods: readonly Po
       p99: percentile(waits, 99),
       max: waits.at(-1)!,
     },
-    failedAdds: reasons.reduce((total, [, count]) => total + count, 0),
-    failedAddsThrottled: reasons.filter(([r]) => r.includes("throttled")).reduce((t, [, c]) => t + c, 0),
+    failedAdds: reasons.reduce((total, [, count]) => total + (count ?? 0), 0),
+    failedAddsThrottled: failedByReason.throttled ?? 0,
+    failedAddsWithCapacity: sum((node) => node.failures.withCapacity),
     failedByReason,
+    podsWaited: pods.filter((pod) =>
+      pod.failedAdds > 0 ||
+      (pod.servedMs !== null && pod.firstAddMs !== null && pod.servedMs > pod.firstAddMs)
+    ).length,
     allServedMs: unserved > 0 ? null : Math.max(0, ...pods.map((pod) => pod.servedMs ?? 0)),
     startFailures: sum((node) => node.startFailures),
   };
