@@ -12,7 +12,7 @@
  * @module
  */
 import { cidrContains, formatIpv4, parseCidr, parseIpv4 } from "../../shared/mod.ts";
-import { type LaunchInstanceResult, SeededRandom } from "../ec2/mod.ts";
+import { type LaunchInstanceResult, type NetworkInterfaceView, SeededRandom } from "../ec2/mod.ts";
 import { CloudError } from "../../ipamd/cloud/mod.ts";
 import {
   Datastore,
@@ -169,10 +169,7 @@ export class ReferenceNode implements ReplayNode {
         deviceNumber: view.attachment?.deviceIndex ?? 0,
         mac: view.macAddress,
         primaryIp: view.privateIpAddress,
-        cidrs: [
-          ...view.privateIpAddresses.filter((ip) => !ip.primary).map((ip) => `${ip.privateIpAddress}/32`),
-          ...view.ipv4Prefixes.map((prefix) => prefix.ipv4Prefix),
-        ],
+        cidrs: cidrsOf(view),
       };
       for (let tries = 1;; tries++) {
         if (await this.#setupEni(eni, eni.deviceNumber === 0)) break;
@@ -281,6 +278,15 @@ export class ReferenceNode implements ReplayNode {
           this.#record("assign", true);
           return;
         } catch (error) {
+          if (error instanceof CloudError && error.kind === "ip-limit") {
+            // "the data store is out of sync": GetIPv4sFromEC2 and take what EC2 says the ENI holds.
+            const [view] = await this.#ec2.describeEnis([target.eniId], { tries: 1 });
+            if (view !== undefined && this.datastore.getEni(target.eniId) !== null) {
+              this.datastore.addFitting(target.eniId, cidrsOf(view));
+            }
+            this.#record("assign", true);
+            return;
+          }
           this.#record("assign", false, error);
           if (!insufficient(error)) throw error;
         }
@@ -386,4 +392,12 @@ export class ReferenceNode implements ReplayNode {
 
 function insufficient(error: unknown): boolean {
   return error instanceof CloudError && (error.kind === "subnet-full" || error.kind === "no-cidr-blocks");
+}
+
+/** An ENI's secondary IPs (as /32s) and prefixes, as EC2 describes them. */
+function cidrsOf(view: NetworkInterfaceView): string[] {
+  return [
+    ...view.privateIpAddresses.filter((ip) => !ip.primary).map((ip) => `${ip.privateIpAddress}/32`),
+    ...view.ipv4Prefixes.map((prefix) => prefix.ipv4Prefix),
+  ];
 }
