@@ -155,9 +155,8 @@ export class SdkEc2Port implements Ec2Port {
       } else await this.#undo(eni.eniId, null, error);
       throw error;
     }
-    const { attachmentId, deviceIndex } = attached;
+    const { attachmentId } = attached;
     this.#attachments.set(eni.eniId, attachmentId);
-    this.#devices.set(eni.eniId, deviceIndex);
     try {
       await this.#requests.markDeleteOnTermination(eni.eniId, attachmentId);
     } catch (error) {
@@ -238,24 +237,37 @@ export class SdkEc2Port implements Ec2Port {
    * EC2 says it is taken after all, asks DescribeInstances and tries once more.
    */
   async #attach(eniId: string): Promise<{ attachmentId: string; deviceIndex: number }> {
-    const { instanceId } = this.#o.node;
-    const used = new Set([
-      ...(await this.#imds.enis()).map((eni) => eni.deviceNumber),
-      ...this.#devices.values(),
-    ]);
-    const first = firstFree(used);
+    const listed = (await this.#imds.enis()).map((eni) => eni.deviceNumber);
+    const first = this.#reserve(eniId, listed);
     try {
-      return {
-        attachmentId: await this.#requests.attach(eniId, { instanceId, deviceIndex: first }),
-        deviceIndex: first,
-      };
+      return { attachmentId: await this.#attachAt(eniId, first), deviceIndex: first };
     } catch (error) {
+      this.#devices.delete(eniId);
       if (!deviceTaken(error)) throw error;
     }
     // EC2 is ahead of IMDS both ways (attaches and detaches): ask it which indexes are taken.
-    const described = await this.#requests.usedDeviceIndexes(instanceId);
-    const deviceIndex = firstFree(new Set([...described, ...this.#devices.values(), first]));
-    return { attachmentId: await this.#requests.attach(eniId, { instanceId, deviceIndex }), deviceIndex };
+    const described = await this.#requests.usedDeviceIndexes(this.#o.node.instanceId);
+    const deviceIndex = this.#reserve(eniId, [...described, first]);
+    try {
+      return { attachmentId: await this.#attachAt(eniId, deviceIndex), deviceIndex };
+    } catch (error) {
+      this.#devices.delete(eniId);
+      throw error;
+    }
+  }
+
+  /**
+   * Holds for `eniId` the first index free of `taken` and of this port's other ENIs,
+   * attached or attaching (creates run side by side).
+   */
+  #reserve(eniId: string, taken: readonly number[]): number {
+    const deviceIndex = firstFree(new Set([...taken, ...this.#devices.values()]));
+    this.#devices.set(eniId, deviceIndex);
+    return deviceIndex;
+  }
+
+  #attachAt(eniId: string, deviceIndex: number): Promise<string> {
+    return this.#requests.attach(eniId, { instanceId: this.#o.node.instanceId, deviceIndex });
   }
 
   /** Marks the ENIs whose mark failed before; those that still fail wait for the next create. */
