@@ -130,12 +130,13 @@ export const POOL_ENV: PoolEnvRows = Object.freeze({
   scaleDownWindowMs: row(
     {
       name: "POOL_SCALE_DOWN_WINDOW",
-      parser: seconds(0),
-      default: "300",
+      parser: orUnset(seconds(0), null),
+      default: "",
       flag: "--scale-down-window",
       referenceName: "none (frees at once)",
     },
-    "Seconds a demand peak keeps the pool from shrinking below it; 0 shrinks as soon as the targets allow.",
+    "Seconds a demand peak keeps the pool from shrinking below it; 0 shrinks as soon as the targets allow; " +
+      "unset = 300 with WARM_ENI_TARGET, 180 with IP targets or prefix delegation.",
   ),
 });
 

@@ -22,7 +22,7 @@ const DEFAULTS: IpamdConfig = {
     ipCooldownMs: 30_000,
     minEniAgeMs: 60_000,
     decreaseIntervalMs: 30_000,
-    scaleDownWindowMs: 300_000,
+    scaleDownWindowMs: null,
   },
   enableIpv4: true,
   enableIpv6: false,

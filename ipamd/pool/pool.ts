@@ -19,6 +19,7 @@ import {
   type EniInput,
 } from "./datastore.ts";
 import { GrowthState } from "./growth.ts";
+import { scaleDownWindowMs } from "./policy.ts";
 import { type EniHooks, type PassOutcome, Reconciler } from "./reconciler.ts";
 import { ScaleDownWindow } from "./scale_down_window.ts";
 import type { InstanceLimits, PoolSettings } from "./types.ts";
@@ -101,7 +102,7 @@ export class Pool implements AsyncDisposable {
       datastore: this.datastore,
       demand: this.queue,
       growth: this.growth,
-      window: new ScaleDownWindow(settings.scaleDownWindowMs),
+      window: new ScaleDownWindow(scaleDownWindowMs(settings)),
       ec2: options.ec2,
       limits: options.limits,
       settings,
