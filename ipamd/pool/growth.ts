@@ -60,7 +60,7 @@ const ERROR_HOLD_MS = [1_000, 2_000, 4_000, 8_000, 16_000, 30_000];
  * After the account last throttled a request, spare growth waits a random while of
  * up to this: a fleet's demand goes first, and its spares spread out after it.
  */
-export const SPARE_QUIET_MS = 60_000;
+export const SPARE_QUIET_MS = 120_000;
 
 /** What a growth state works with besides its clock. */
 export interface GrowthOptions {

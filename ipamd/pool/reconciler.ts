@@ -75,6 +75,8 @@ export interface ReconcilerOptions {
 }
 
 const MAX_PLANS_PER_PASS = 64;
+/** Spare growth waits until the pool has been short this long (a pod that leaves at once costs nothing). */
+const SPARE_SETTLE_MS = 10_000;
 
 /** Runs passes of snapshot → policy → EC2 → datastore, one at a time; disposing drops a pending wake-up. */
 export class Reconciler implements Disposable {
@@ -87,6 +89,8 @@ export class Reconciler implements Disposable {
   #nap: Nap | null = null;
   #cancelSoon: (() => void) | undefined;
   #woken = false;
+  /** Since when the pool has been short of spare addresses alone (no ADD waiting), or null. */
+  #spareShortSinceMs: number | null = null;
   readonly #settleMs: number;
   readonly #timers: Timers;
 
@@ -171,9 +175,8 @@ export class Reconciler implements Disposable {
       if (this.#woken) continue; // woken during the pass: look again at once
       const due = outcome.plan.nextWakeMs ?? Infinity;
       const holdEnd = outcome.hold?.untilMs ?? Infinity;
-      const spareEnd = this.#o.growth.spareHeldUntilMs ?? Infinity;
       const nowMs = this.#o.clock.now();
-      const napMs = Math.min(intervalMs, due - nowMs, holdEnd - nowMs, spareEnd - nowMs);
+      const napMs = Math.min(intervalMs, due - nowMs, holdEnd - nowMs);
       this.#nap = this.#timers.nap(Math.max(napMs, 0));
       await this.#nap.done;
       this.#nap = null;
@@ -189,12 +192,9 @@ export class Reconciler implements Disposable {
     let plan = this.#plan();
     for (let round = 0; round < MAX_PLANS_PER_PASS; round++) {
       const growing = plan.shortIps > 0;
+      if (!growing || this.#o.demand.waiting > 0) this.#spareShortSinceMs = null;
       let actions = growing && this.#o.growth.hold !== null ? [] : plan.actions;
-      if (actions.length > 0 && growing && this.#o.growth.spareHeldUntilMs !== null) {
-        // The account is throttled: grow only for the ADDs waiting now.
-        plan = this.#plan(false);
-        actions = plan.shortIps > 0 ? plan.actions : [];
-      }
+      if (actions.length > 0 && growing) actions = this.#demandFirst(plan);
       if (actions.length === 0) break;
       let ok = true;
       const fail = (action: PoolAction, error: unknown) => {
@@ -223,10 +223,44 @@ export class Reconciler implements Disposable {
     }
     const { growth } = this.#o;
     growth.passEnded({ blocked: plan.blocked, shortIps: plan.shortIps, failures: failed.length });
+    plan = this.#withSpareWake(plan);
     const outcome: PassOutcome = { plan, applied, failed, blocked: plan.blocked, hold: growth.hold };
     this.#last = outcome;
     this.#o.onPass?.(outcome);
     return outcome;
+  }
+
+  /**
+   * Growth for waiting ADDs goes first: only the calls they need (each still asks
+   * for what the targets want, so spare addresses ride along at no extra call).
+   * Growth for spare addresses alone comes once the pool has been short for
+   * `SPARE_SETTLE_MS` while it still has an address to hand out (a pod that leaves
+   * at once costs nothing), and waits while the account throttles
+   * (`GrowthState.spareHeldUntilMs`).
+   */
+  #demandFirst(plan: PoolPlan): readonly PoolAction[] {
+    if (this.#o.demand.waiting > 0) {
+      const demand = this.#plan(false);
+      return demand.shortIps > 0 ? plan.actions.slice(0, demand.actions.length) : plan.actions;
+    }
+    const nowMs = this.#o.clock.now();
+    this.#spareShortSinceMs ??= nowMs;
+    if (plan.stats.usable > 0 && nowMs < this.#spareShortSinceMs + SPARE_SETTLE_MS) return [];
+    return this.#o.growth.spareHeldUntilMs === null ? plan.actions : [];
+  }
+
+  /** `plan` with a wake-up when waiting spare growth comes due. */
+  #withSpareWake(plan: PoolPlan): PoolPlan {
+    if (plan.shortIps === 0 || plan.actions.length === 0 || this.#o.demand.waiting > 0) return plan;
+    const settleEnd = this.#spareShortSinceMs === null || plan.stats.usable === 0
+      ? null
+      : this.#spareShortSinceMs + SPARE_SETTLE_MS;
+    const nowMs = this.#o.clock.now();
+    const due = [settleEnd, this.#o.growth.spareHeldUntilMs].filter((ms): ms is number =>
+      ms !== null && ms > nowMs
+    );
+    if (plan.nextWakeMs !== null) due.push(plan.nextWakeMs);
+    return due.length === 0 ? plan : { ...plan, nextWakeMs: Math.min(...due) };
   }
 
   /** The policy's plan now; `spare` false plans growth for the waiting ADDs alone. */
@@ -234,8 +268,8 @@ export class Reconciler implements Disposable {
     const { datastore, limits, settings, clock } = this.#o;
     const nowMs = clock.now();
     const waitingAdds = this.#o.demand.waiting;
-    const { assigned, cooling } = datastore.stats(nowMs);
-    const peakDemand = this.#o.window.note(nowMs, assigned + cooling + waitingAdds);
+    // Demand is what pods hold or wait for (cooling addresses count toward the warm target instead).
+    const peakDemand = this.#o.window.note(nowMs, datastore.stats(nowMs).assigned + waitingAdds);
     const snapshot = datastore.snapshot(nowMs, { waitingAdds, lastDecreaseAtMs: this.#lastDecreaseAtMs });
     return planPool({ ...snapshot, ...(peakDemand ? { peakDemand } : {}) }, {
       limits,

@@ -178,10 +178,12 @@ const COMMON_ASSUMPTIONS = [
 ];
 
 const OUR_ASSUMPTIONS = [
-  "aws-cni: the daemon's own Pool (datastore, policy, reconciler, waiting-ADD queue) over its own EC2 adapter (SdkEc2Port) and request budget: client-side buckets, throttled calls retried up to 5 times with full-jitter back-off, then growth pauses (full jitter)",
+  "aws-cni: the daemon's own Pool (datastore, policy, reconciler, waiting-ADD queue) over its own EC2 adapter (SdkEc2Port) and request budget: client-side buckets, throttled calls retried up to 5 times with full-jitter back-off, then growth pauses (full jitter); the steps of one growth plan go out side by side",
   "aws-cni: a new ENI is attached at a device index read from IMDS and awaited in IMDS (no EC2 call); an ENI whose attach was throttled is kept and attached by the next create",
   "aws-cni: start-up reads the node from IMDS (a fresh node makes no EC2 call), retrying with back-off; the daemon is never restarted; node reconciliation runs every 60 s",
-  "aws-cni: an ADD waits in ipamd up to ADD_WAIT_TIMEOUT (60 s) for an address, first come first served; growth for waiting ADDs goes first, spare growth waits up to 60 s after the node last saw EC2 throttle",
+  "aws-cni: an ADD waits in ipamd up to ADD_WAIT_TIMEOUT (60 s) for an address, first come first served; growth for waiting ADDs goes first (spare addresses ride along in its calls), spare growth alone waits 10 s of shortfall and up to 2 min after the node last saw EC2 throttle",
+  "aws-cni: after a throttle, the node paces that action's calls (0.7 × per throttle, down to a fifth of the bucket's refill, recovering with answers and after a minute)",
+  "aws-cni: cooling addresses count toward the warm target; an ADD waits for one only if its cooldown ends within 5 s, else the pool grows",
 ];
 
 const REFERENCE_ASSUMPTIONS = [
