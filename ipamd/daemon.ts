@@ -101,6 +101,8 @@ export async function startDaemon(config: IpamdConfig, deps: DaemonDeps): Promis
       enis: network,
       subnetFullHoldMs,
       pressure,
+      // Nodes launched together would all pre-warm at once; ADDs never wait for it.
+      spareWaitsAtStart: true,
     }),
   );
   const health = new DaemonHealth(pool);

@@ -70,6 +70,11 @@ export interface GrowthOptions {
   readonly pressure?: AccountPressure | undefined;
   /** Draws the pauses (default Math.random). */
   readonly random?: (() => number) | undefined;
+  /**
+   * Start as if the account had just throttled: spare growth waits a random while
+   * of up to `SPARE_QUIET_MS` (nodes started together would all pre-warm at once).
+   */
+  readonly spareWaitsAtStart?: boolean | undefined;
 }
 
 /** The pool's growth: paused after cloud failures, stopped by a limit, or free. */
@@ -91,6 +96,7 @@ export class GrowthState {
     this.#subnetFullHoldMs = options.subnetFullHoldMs ?? 120_000;
     this.#pressure = options.pressure;
     this.#random = options.random ?? Math.random;
+    if (options.spareWaitsAtStart === true) this.#lastThrottledAtMs = clock.now();
   }
 
   /**

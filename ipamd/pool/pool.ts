@@ -42,6 +42,12 @@ export interface PoolOptions {
   readonly pressure?: AccountPressure | undefined;
   /** Draws the jitter of pauses (default Math.random). */
   readonly random?: (() => number) | undefined;
+  /**
+   * Spare growth waits a random while after the start, as after a throttle (the
+   * daemon's choice: a fleet launched together would otherwise pre-warm at once);
+   * ADDs never wait for it, their growth asks for the warm target too.
+   */
+  readonly spareWaitsAtStart?: boolean | undefined;
   /** How long a non-urgent wake-up may wait to be folded into the next pass (default 50 ms). */
   readonly settleMs?: number | undefined;
 }
@@ -87,6 +93,7 @@ export class Pool implements AsyncDisposable {
       subnetFullHoldMs: options.subnetFullHoldMs,
       pressure: options.pressure,
       random: options.random,
+      spareWaitsAtStart: options.spareWaitsAtStart,
     });
     this.queue = new AddressQueue({
       datastore: this.datastore,

@@ -124,6 +124,7 @@ export class OurNode implements ReplayNode {
       timers: schedulerTimers(scheduler),
       pressure: this.budget,
       random: this.#random,
+      spareWaitsAtStart: true, // as startDaemon() builds it
     });
   }
 
