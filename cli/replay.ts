@@ -39,6 +39,8 @@ const USAGE =
   scenario: --pods N (burst/launch: per node; churn: mean) --lifetime S --duration S (churn)
   timing:   --attach-latency M --detach-latency M --imds-lag M (fixed:MS | uniform:MIN:MAX |
             lognormal:MEDIAN:SIGMA:MAX) --call-latency-ms N
+  --attach-wait imds|link: how aws-cni awaits a new ENI (default imds, as the daemon does; link: until its
+            network link shows, without IMDS's lag)
   --progress draws a progress bar on stderr (on by default when stderr is a terminal)
 `;
 
@@ -56,6 +58,7 @@ const STRING_FLAGS = [
   "detach-latency",
   "imds-lag",
   "call-latency-ms",
+  "attach-wait",
 ];
 
 /** `Io` plus file access. */
@@ -181,7 +184,11 @@ async function resolveOptions(
     imdsLag: model("imds-lag", DEFAULT_TIMING.imdsLag),
     callLatencyMs: integer("call-latency-ms", 0) ?? DEFAULT_TIMING.callLatencyMs,
   };
-  return { instanceType, limits, settings, policy, workload, seed, timing };
+  const attachWait = text("attach-wait") ?? "imds";
+  if (attachWait !== "imds" && attachWait !== "link") {
+    throw new UsageError(`Invalid --attach-wait "${attachWait}": expected imds or link`);
+  }
+  return { instanceType, limits, settings, policy, workload, seed, timing, attachWait };
 }
 
 async function workloadOf(
