@@ -34,6 +34,7 @@ import {
   type InstanceLimits,
   openJournal,
   Pool,
+  SPARE_WAIT_AT_START_MS,
 } from "./pool/mod.ts";
 import { discoverManagedEnis, type NodeLifecycle, type NodeNetwork } from "./node/mod.ts";
 import { type BudgetWaits, DaemonOps } from "./ops/mod.ts";
@@ -102,7 +103,7 @@ export async function startDaemon(config: IpamdConfig, deps: DaemonDeps): Promis
       subnetFullHoldMs,
       pressure,
       // Nodes launched together would all pre-warm at once; ADDs never wait for it.
-      spareWaitsAtStart: true,
+      spareWaitsAtStartMs: SPARE_WAIT_AT_START_MS,
     }),
   );
   const health = new DaemonHealth(pool);

@@ -53,11 +53,11 @@ Deno.test("GrowthState counts its own throttled failures as pressure too", () =>
   equal(growth.spareHeldUntilMs, SPARE_QUIET_MS / 2);
 });
 
-Deno.test("GrowthState with spareWaitsAtStart holds spare growth a random while after the start, as after a throttle", () => {
+Deno.test("GrowthState with spareWaitsAtStartMs holds spare growth a random while after the start, as after a throttle", () => {
   const clock = new ManualClock(5_000);
   equal(new GrowthState(clock, { random: () => 0.25 }).spareHeldUntilMs, null);
-  const growth = new GrowthState(clock, { random: () => 0.25, spareWaitsAtStart: true });
-  equal(growth.spareHeldUntilMs, 5_000 + SPARE_QUIET_MS / 4);
-  clock.advance(SPARE_QUIET_MS / 4);
+  const growth = new GrowthState(clock, { random: () => 0.25, spareWaitsAtStartMs: 20_000 });
+  equal(growth.spareHeldUntilMs, 10_000);
+  clock.advance(5_000);
   equal(growth.spareHeldUntilMs, null);
 });

@@ -241,7 +241,8 @@ export class Reconciler implements Disposable {
   #demandFirst(plan: PoolPlan): readonly PoolAction[] {
     if (this.#o.demand.waiting > 0) {
       const demand = this.#plan(false);
-      return demand.shortIps > 0 ? plan.actions.slice(0, demand.actions.length) : plan.actions;
+      // Waiting ADDs that cooling addresses will serve within COOLING_WAIT_MS need no growth.
+      if (demand.shortIps > 0) return plan.actions.slice(0, demand.actions.length);
     }
     const nowMs = this.#o.clock.now();
     this.#spareShortSinceMs ??= nowMs;
