@@ -17,14 +17,11 @@ import { ConfigError, parseIpamdConfig } from "../ipamd/config/mod.ts";
 import {
   CONFLIST_NAME,
   isOurConflist,
-  NODE_PATHS,
   pathExists,
-  renderEnvTemplate,
-  renderUnit,
-  UNIT_NAME,
   writeConflist,
   writeFileAtomic,
 } from "../ipamd/ops/mod.ts";
+import { NODE_PATHS, renderEnvTemplate, renderUnit, UNIT_NAME } from "./systemd_unit.ts";
 
 const INSTALL_USAGE = `usage: aws-cni install [--prefix DIR] [--write-conflist] [--binary FILE]
        aws-cni uninstall [--prefix DIR]

@@ -11,7 +11,8 @@
 import { parseArgs } from "node:util";
 import { errorText, type Io } from "../shared/mod.ts";
 import { IPAMD_ENV_TABLE } from "../ipamd/config/mod.ts";
-import { type PoolReport, renderStatus } from "../ipamd/ops/mod.ts";
+import type { PoolReport } from "../ipamd/ops/mod.ts";
+import { renderStatus } from "./status_text.ts";
 
 const STATUS_USAGE = `usage: aws-cni status [--json] [--introspection ADDR]
 

@@ -1,7 +1,11 @@
 /**
- * ADD: the veth pair is made while ipamd picks the address (it needs none);
- * then the host routes and rules and the pod side go in two `ip` batches at
- * once. If anything fails, everything done so far is undone and the address is
+ * ADD: two `ip` sessions start at once, one on the host and one in the pod's
+ * netns, and make the veth pair and the pod side that needs no address while
+ * ipamd picks the address (the pod side only once the pod end is seen outside
+ * the node's namespace, when the plugin could not look at CNI_NETNS itself);
+ * then the host route and rules and the pod's address go to both sessions at
+ * once, which are left to exit on their own.
+ * If anything fails, everything done so far is undone and the address is
  * released (or queued).
  *
  * @module
@@ -10,14 +14,14 @@ import {
   CniError,
   CniErrorCode,
   errorText,
-  type IpCommand,
-  type IpRunner,
+  type IpLineFailure,
   NetnsNotFoundError,
   NotNetnsError,
   parseIpv4,
 } from "../shared/mod.ts";
 import type { IpAllocationMetadata } from "../shared/rpc/mod.ts";
 import type { VerbContext } from "./deps.ts";
+import type { IpSession } from "./ip_session.ts";
 import { cniErrorFromIpamd } from "./ipamd_api.ts";
 import {
   hostRouteCommands,
@@ -26,8 +30,9 @@ import {
   hostVethName,
   pairSetupCommands,
   POD_GATEWAY,
+  podAddressCommands,
+  podLinkCommands,
   type PodPair,
-  podSetupCommands,
   type PodWiring,
   randomMac,
   routeTableFor,
@@ -42,23 +47,27 @@ import { type CniResult, mergeResults, ROUTE_TABLE_ENTRY } from "./result.ts";
 export async function cmdAdd(ctx: VerbContext): Promise<CniResult> {
   const { env, conf, deps, log } = ctx;
   const started = deps.now();
+  // The request goes out first; the `ip` sessions start while ipamd picks the address.
+  const replying = ctx.ipamd.addNetwork(addRequest(env, conf), deps.deadlines.addMs);
+  replying.catch(() => {}); // awaited below
   const p = await pair(ctx);
-  const made = applyAfterCleanup(deps.ip, staleLinkCommands(p), pairSetupCommands(p));
+  const sessions: Sessions = { host: deps.ip.open(), pod: deps.ip.open({ netns: env.netns }) };
+  const made = makePair(ctx, sessions, p);
   made.catch(() => {}); // awaited below; a failure is handled there
   let reply;
   try {
-    reply = await ctx.ipamd.addNetwork(addRequest(env, conf), deps.deadlines.addMs);
+    reply = await replying;
     if (!reply.success) {
       throw new CniError(CniErrorCode.INTERNAL, "Cannot get an address: ipamd answered success=false");
     }
   } catch (error) {
-    await dropPair(ctx, p, made);
+    await dropPair(ctx, p, made, sessions);
     throw error instanceof CniError ? error : cniErrorFromIpamd(error, "get an address from ipamd");
   }
   const allocation = reply.ipAllocations.find((a) => a.ipv4Addr !== "");
   const wiring = allocation === undefined ? undefined : plan(p, allocation);
   if (wiring === undefined) {
-    await dropPair(ctx, p, made);
+    await dropPair(ctx, p, made, sessions);
     await rollback(ctx, undefined, reply.ipAllocations.map((a) => a.ipv4Addr));
     throw new CniError(CniErrorCode.INTERNAL, "Cannot wire the pod: ipamd returned no usable IPv4 address", {
       details: JSON.stringify(reply.ipAllocations),
@@ -67,9 +76,9 @@ export async function cmdAdd(ctx: VerbContext): Promise<CniResult> {
   const ipamdMs = deps.now() - started;
   try {
     await made;
-    await checkPodEndElsewhere(ctx, p);
-    await wireAddress(deps.ip, wiring);
+    await wireAddress(sessions, wiring);
   } catch (error) {
+    await Promise.all([sessions.host.end(), sessions.pod.end()]);
     log.error("wiring failed; rolling back", { error: errorText(error), hostVeth: wiring.hostVeth });
     await rollback(ctx, wiring, [wiring.podIp]);
     if (error instanceof CniError) throw error;
@@ -146,31 +155,51 @@ function plan(p: PodPair, allocation: IpAllocationMetadata): PodWiring | undefin
   };
 }
 
-/** One `-force` batch: `cleanup` may fail (nothing stale to remove), any failure in `setup` throws. */
-async function applyAfterCleanup(
-  ip: IpRunner,
-  cleanup: readonly IpCommand[],
-  setup: readonly IpCommand[],
-): Promise<void> {
-  const failures = await ip.applyAll([...cleanup, ...setup]);
-  const fatal = failures.find((f) => f.index < 0 || f.index >= cleanup.length);
+/** The `ip` sessions of one ADD: the host's and the pod netns'. */
+interface Sessions {
+  readonly host: IpSession;
+  readonly pod: IpSession;
+}
+
+/** Throws the first failure of a step, except in its first `cleanup` commands (nothing stale to remove). */
+function throwFatal(failures: readonly IpLineFailure[], cleanup = 0): void {
+  const fatal = failures.find((f) => f.index < 0 || f.index >= cleanup);
   if (fatal !== undefined) throw fatal.error;
 }
 
-/** With the pair in place: host route and rules, and the pod side, as two batches at once. */
-export async function wireAddress(ip: IpRunner, w: PodWiring): Promise<void> {
-  const results = await Promise.allSettled([
-    applyAfterCleanup(ip, staleAddressCommands(w), hostRouteCommands(w)),
-    ip.apply(podSetupCommands(w), { netns: w.netns }),
-  ]);
-  const failed = results.find((r) => r.status === "rejected");
-  if (failed !== undefined) throw failed.reason;
+/**
+ * The pair (after removing a stale host veth of the same name), then, once the
+ * pod end is known to be elsewhere than the node's namespace, the pod side that
+ * needs no address.
+ */
+async function makePair(ctx: VerbContext, { host, pod }: Sessions, p: PodPair): Promise<void> {
+  const stale = staleLinkCommands(p);
+  throwFatal(await host.step([...stale, ...pairSetupCommands(p)]), stale.length);
+  await checkPodEndElsewhere(ctx, p);
+  throwFatal(await pod.step(podLinkCommands(p)));
 }
 
-/** Removes the pair made for an ADD that gets no address. Never throws. */
-async function dropPair(ctx: VerbContext, p: PodPair, made: Promise<void>): Promise<void> {
+/**
+ * With the pair in place: host route and rules (after any stale ones), and the
+ * pod's address, at once. Once both steps ran, the sessions are left to exit
+ * on their own.
+ */
+async function wireAddress({ host, pod }: Sessions, w: PodWiring): Promise<void> {
+  const stale = staleAddressCommands(w);
+  const [onHost, inPod] = await Promise.all([
+    host.step([...stale, ...hostRouteCommands(w)]),
+    pod.step(podAddressCommands(w)),
+  ]);
+  throwFatal(onHost, stale.length);
+  throwFatal(inPod);
+  host.detach([]);
+  pod.detach([]);
+}
+
+/** Ends the sessions of an ADD that gets no address, removing the pair. Never throws. */
+async function dropPair(ctx: VerbContext, p: PodPair, made: Promise<void>, s: Sessions): Promise<void> {
   await made.catch(() => {});
-  const left = await ctx.deps.ip.applyAll([["link", "del", p.hostVeth]]).catch((error) => [{ error }]);
+  const [left] = await Promise.all([s.host.end([["link", "del", p.hostVeth]]), s.pod.end()]);
   for (const f of left) ctx.log.debug("no pair to remove", { error: errorText(f.error) });
 }
 

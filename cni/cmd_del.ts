@@ -1,13 +1,22 @@
 /**
  * DEL: idempotent. Releases the address through ipamd (queued when ipamd is
  * unreachable), removes the pod interface (which takes the veth pair and the
- * host route with it) and the host rules. Anything already gone is success.
+ * host route with it; the kernel finishes that after DEL answered) and the
+ * host route and rules. Anything already gone is success.
  *
  * @module
  */
-import { CniError, CniErrorCode, errorText, NotFoundError } from "../shared/mod.ts";
+import {
+  CniError,
+  CniErrorCode,
+  errorText,
+  type IpCommand,
+  type IpLineFailure,
+  NotFoundError,
+} from "../shared/mod.ts";
 import type { VerbContext } from "./deps.ts";
-import { hostTeardownCommands, podTeardownCommands } from "./pod_net.ts";
+import type { IpSession } from "./ip_session.ts";
+import { doomedName, hostTeardownCommands, podTeardownCommands } from "./pod_net.ts";
 import { releaseOrQueue } from "./release.ts";
 import { delRequest } from "./requests.ts";
 import { findAttachment } from "./result.ts";
@@ -40,7 +49,13 @@ export async function cmdDel(ctx: VerbContext): Promise<void> {
   }
 }
 
-/** Pod end and host rules, in parallel; returns the failures that are not "already gone". */
+/**
+ * Pod end and host rules, in parallel; returns the failures that are not
+ * "already gone". The pod end is renamed, then deleted by an `ip` left to
+ * finish after DEL has answered: the kernel takes 15-30 ms to delete a veth
+ * pair, and by then the pod's interface name is free and its address,
+ * route and rules are gone.
+ */
 export async function teardown(
   ctx: VerbContext,
   podIps: readonly string[],
@@ -49,9 +64,9 @@ export async function teardown(
   const { env, deps } = ctx;
   const podSide =
     options.podSide !== false && env.netns !== "" && (await deps.checkNetns(env.netns)).problem === undefined
-      ? deps.ip.applyAll(podTeardownCommands(env.ifName), { netns: env.netns })
+      ? removePodEnd(ctx)
       : Promise.resolve([]);
-  const hostSide = deps.ip.applyAll(hostTeardownCommands(podIps));
+  const hostSide = runAndLeave(deps.ip.open(), hostTeardownCommands(podIps));
   const results = await Promise.allSettled([podSide, hostSide]);
   const problems: Error[] = [];
   for (const result of results) {
@@ -65,4 +80,21 @@ export async function teardown(
     }
   }
   return problems;
+}
+
+/** Runs `commands` as one step, then `after` without waiting for it (nor for `ip` to exit). */
+async function runAndLeave(
+  session: IpSession,
+  commands: readonly IpCommand[],
+  after: readonly IpCommand[] = [],
+): Promise<readonly IpLineFailure[]> {
+  const failures = await session.step(commands);
+  session.detach(failures.length === 0 ? after : []);
+  return failures;
+}
+
+/** Renames the pod end, then leaves its deletion to `ip`. */
+function removePodEnd({ env, deps }: VerbContext): Promise<readonly IpLineFailure[]> {
+  const { rename, remove } = podTeardownCommands(env.ifName, doomedName(deps.randomBytes));
+  return runAndLeave(deps.ip.open({ netns: env.netns }), rename, remove);
 }

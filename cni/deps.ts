@@ -6,6 +6,7 @@
  */
 import type { IpRunner, Logger, ReleaseQueue } from "../shared/mod.ts";
 import type { CniEnv } from "./env.ts";
+import type { IpSessions } from "./ip_session.ts";
 import type { IpamdApi } from "./ipamd_api.ts";
 import type { NetConf } from "./netconf.ts";
 import type { NetnsVerdict } from "./netns_check.ts";
@@ -14,7 +15,8 @@ import type { NetnsVerdict } from "./netns_check.ts";
 export interface PluginDeps {
   /** Opens the ipamd API for a socket path (no I/O until the first call). */
   readonly ipamd: (socketPath: string) => IpamdApi;
-  readonly ip: IpRunner;
+  /** One-shot batches, and sessions: `ip` started before its commands are known. */
+  readonly ip: IpRunner & IpSessions;
   /** The durable queue for releases ipamd could not take, by queue path. */
   readonly releaseQueue: (path: string) => ReleaseQueue;
   /** Checks a path as a pod's network namespace (CNI_NETNS; netns_check.ts). */

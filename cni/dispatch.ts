@@ -94,6 +94,8 @@ export async function dispatch(io: Io, deps: PluginDeps): Promise<number> {
     }
     log = deps.openLog(conf, io.stderr).with({ op: verb, containerId: env.containerId, ifName: env.ifName });
     ipamd = deps.ipamd(conf.ipamdSocket);
+    // Connected now, each verb's first request goes out as it is made, before any `ip` starts.
+    await ipamd.connect();
     const ctx: VerbContext = { env, conf, ipamd, deps, log, netnsLooked: netns.looked };
     if (verb === "ADD") emit(renderResult(await cmdAdd(ctx), cniVersion));
     else if (verb === "DEL") await cmdDel(ctx);

@@ -8,7 +8,7 @@ Deno.test("dispatch() ADD, CHECK, DEL, DEL wires the pod, checks it, and leaves 
   const f = createFakes();
   const add = await invoke(f, podEnv("ADD"), netconf());
   assert.equal(add.status, 0, JSON.stringify(add.json));
-  assert.equal(f.ip.execs, 3, "the pair while ipamd answers, then host routes and pod side at once");
+  assert.equal(f.ip.execs, 2, "two ip sessions, host and pod, started while ipamd answers");
   const result = add.json!;
   assert.equal(result["cniVersion"], "1.0.0");
   const interfaces = result["interfaces"] as Record<string, unknown>[];
@@ -252,5 +252,25 @@ Deno.test("dispatch() ADD checks where the pod end landed when it may not look a
   };
   const add = await invoke(fakes, podEnv("ADD", { CNI_NETNS: netns }), netconf());
   assert.equal(add.status, 0, JSON.stringify(add.json));
-  assert.equal(f.ip.execs, 4, "one more query: the host end's peer is in another namespace");
+  assert.equal(f.ip.execs, 3, "the two sessions and one query: the host end's peer is in another namespace");
+});
+
+Deno.test("dispatch() ADD does nothing in a CNI_NETNS it could not look at that turns out to be the node's own", async () => {
+  const f = createFakes();
+  const netns = "/proc/4242/ns/net";
+  f.ip.namespaces.set(netns, f.ip.host); // the process at that path lives in the node's namespace
+  const refused = () => Promise.reject(new Deno.errors.NotCapable("Requires all access"));
+  const fakes = {
+    ...f,
+    deps: { ...f.deps, checkNetns: (path: string) => checkNetns(path, { stat: refused, lstat: refused }) },
+  };
+  const add = await invoke(fakes, podEnv("ADD", { CNI_NETNS: netns }), netconf());
+  assert.equal(add.json?.["code"], 4);
+  assert.equal(
+    add.json?.["msg"],
+    `Invalid environment: CNI_NETNS "${netns}" is the node's own network namespace`,
+  );
+  assert.deepEqual(f.ip.history.filter((line) => line.startsWith(netns)), [], "nothing ran in it");
+  assert.ok(f.ip.host.isEmpty(), "the pair is gone");
+  assert.equal(f.ipamd.held.size, 0, "the address went back");
 });

@@ -50,13 +50,15 @@ export interface IpamdApi {
   listAllocations(networkName: string, deadlineMs: number): Promise<readonly Allocation[]>;
   /** Readiness for STATUS; rejects when ipamd cannot be reached. */
   poolStatus(deadlineMs: number): Promise<PoolReadiness>;
+  /** Opens the connection ahead of the first call (which reports any failure); never rejects. */
+  connect(): Promise<void>;
   /** Closes the connection. */
   close(): Promise<void>;
 }
 
 export { POOL_HEALTH_SERVICE };
 
-/** `IpamdApi` over `IpamdClient` (node:http2, no grpc-js). */
+/** `IpamdApi` over `IpamdClient` (our own small HTTP/2 client; no node:http2, no grpc-js). */
 export class RpcIpamdApi implements IpamdApi {
   readonly #client: IpamdClient;
 
@@ -90,6 +92,10 @@ export class RpcIpamdApi implements IpamdApi {
     return status === ServingStatus.SERVING
       ? { ready: true, reason: "" }
       : { ready: false, reason: "the address pool is empty and cannot grow" };
+  }
+
+  connect(): Promise<void> {
+    return this.#client.connect();
   }
 
   close(): Promise<void> {

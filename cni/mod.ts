@@ -6,9 +6,10 @@
  *
  * @module
  */
-import { CommandIpRunner, FileReleaseQueue, type Io, narrowPlugin } from "../shared/mod.ts";
+import { FileReleaseQueue, type Io, narrowPlugin } from "../shared/mod.ts";
 import type { PluginDeps } from "./deps.ts";
 import { dispatch } from "./dispatch.ts";
+import { SessionIpRunner } from "./ip_session.ts";
 import { RpcIpamdApi } from "./ipamd_api.ts";
 import { checkNetns } from "./netns_check.ts";
 import { openPluginLog } from "./plugin_log.ts";
@@ -35,7 +36,7 @@ export const IPAMD_DEADLINES = { addMs: 65_000, delMs: 5_000, queryMs: 5_000 } a
 export function defaultPluginDeps(): PluginDeps {
   return {
     ipamd: (socketPath) => new RpcIpamdApi(socketPath),
-    ip: new CommandIpRunner(),
+    ip: new SessionIpRunner(),
     releaseQueue: (path) => new FileReleaseQueue(path),
     checkNetns: (path) => checkNetns(path),
     randomBytes: (bytes) => void crypto.getRandomValues(bytes),

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import type { IpCommand, IpRunner } from "../shared/ip_cmd.ts";
+import type { IpSessions } from "./ip_session.ts";
 import { LinkNotFoundError } from "../shared/ip_cmd.ts";
 import { silentLogger } from "../shared/log.ts";
 import { createFakes, POD_NETNS } from "../testing/plugin_deps.ts";
@@ -7,8 +8,11 @@ import { addressesFromInterfaces } from "./pod_addresses.ts";
 import type { CniEnv } from "./env.ts";
 
 /** An `IpRunner` that answers queries from a table keyed by "<netns or host>: <command>". */
-function answering(table: Record<string, unknown>): IpRunner {
+function answering(table: Record<string, unknown>): IpRunner & IpSessions {
   return {
+    open: () => {
+      throw new Error("not used");
+    },
     apply: () => Promise.reject(new Error("not used")),
     applyAll: () => Promise.reject(new Error("not used")),
     query: (commands: readonly IpCommand[], target = {}) => {
@@ -21,7 +25,7 @@ function answering(table: Record<string, unknown>): IpRunner {
   };
 }
 
-function ctx(ip: IpRunner) {
+function ctx(ip: IpRunner & IpSessions) {
   const env = { netns: POD_NETNS, ifName: "eth0" } as CniEnv;
   return { env, deps: { ...createFakes().deps, ip }, log: silentLogger };
 }

@@ -1,7 +1,9 @@
 /**
  * The `ip` commands that wire and unwire one pod interface, as data. Nothing
  * here runs anything; cmd_add, cmd_del and cmd_check hand these lists to the
- * `IpRunner` as a few batches (ADD: the pair, then host routes and pod side at once).
+ * `IpRunner` as a few batches, or as the steps of two `ip` sessions (ADD: the pair and the
+ * pod side that needs no address while ipamd answers, then the host route and rules and the
+ * pod's address).
  *
  * Host side: veth `<prefix><sha1(ns.pod)[:11]>` with a random locally
  * administered MAC, route `<ip>/32 dev <veth> scope link`, rule `to <ip>
@@ -113,15 +115,22 @@ export function hostRouteCommands(w: PodWiring): IpCommand[] {
   return commands;
 }
 
-/** Pod-side setup, run inside the pod netns. The neighbour comes last: `ip` exits on its failure. */
-export function podSetupCommands(w: PodWiring): IpCommand[] {
+/**
+ * Pod-side setup that needs no address, run inside the pod netns while ipamd
+ * picks one. The neighbour comes last: `ip` exits on its failure.
+ */
+export function podLinkCommands(p: PodPair): IpCommand[] {
   return [
-    ["addr", "add", `${w.podIp}/32`, "dev", w.ifName],
-    ["link", "set", w.ifName, "up"],
-    ["route", "add", `${POD_GATEWAY}/32`, "dev", w.ifName, "scope", "link"],
-    ["route", "add", "default", "via", POD_GATEWAY, "dev", w.ifName],
-    ["neigh", "replace", POD_GATEWAY, "lladdr", w.hostMac, "dev", w.ifName, "nud", "permanent"],
+    ["link", "set", p.ifName, "up"],
+    ["route", "add", `${POD_GATEWAY}/32`, "dev", p.ifName, "scope", "link"],
+    ["route", "add", "default", "via", POD_GATEWAY, "dev", p.ifName],
+    ["neigh", "replace", POD_GATEWAY, "lladdr", p.hostMac, "dev", p.ifName, "nud", "permanent"],
   ];
+}
+
+/** The pod's address, once ipamd gave it. */
+export function podAddressCommands(w: PodWiring): IpCommand[] {
+  return [["addr", "add", `${w.podIp}/32`, "dev", w.ifName]];
 }
 
 /** Undoes `pairSetupCommands` and `hostRouteCommands` (rollback); deleting the host veth removes the pod end and its routes. */
@@ -150,7 +159,21 @@ export function hostTeardownCommands(podIps: readonly string[]): IpCommand[] {
   ]);
 }
 
-/** Pod teardown for DEL, inside the pod netns: deleting our end removes the pair. */
-export function podTeardownCommands(ifName: string): IpCommand[] {
-  return [["link", "del", ifName]];
+/**
+ * Pod teardown for DEL, inside the pod netns, in two steps: our end takes a
+ * name of its own at once (so the pod's interface name is free again), then
+ * deleting it removes the pair, which the kernel takes 15-30 ms to finish.
+ */
+export function podTeardownCommands(
+  ifName: string,
+  doomed: string,
+): { rename: IpCommand[]; remove: IpCommand[] } {
+  return { rename: [["link", "set", ifName, "name", doomed]], remove: [["link", "del", doomed]] };
+}
+
+/** A name for a pod end being deleted: "gone" and 8 random hex digits from `fill`. */
+export function doomedName(fill: (bytes: Uint8Array) => void): string {
+  const bytes = new Uint8Array(4);
+  fill(bytes);
+  return "gone" + Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
 }

@@ -1,10 +1,13 @@
 import assert from "node:assert/strict";
 import {
+  doomedName,
   hostRouteCommands,
   hostVethKey,
   hostVethName,
   pairSetupCommands,
-  podSetupCommands,
+  podAddressCommands,
+  podLinkCommands,
+  podTeardownCommands,
   type PodWiring,
   randomMac,
   routeTableFor,
@@ -61,13 +64,23 @@ Deno.test("hostRouteCommands() adds the host route and both rules", () => {
   );
 });
 
-Deno.test("podSetupCommands() ends with the neighbour, which ip -batch cannot continue after", () => {
-  const lines = podSetupCommands(WIRING).map((c) => c.join(" "));
-  assert.deepEqual(lines, [
-    "addr add 10.0.1.5/32 dev eth0",
+Deno.test("podLinkCommands() needs no address and ends with the neighbour, which ip -batch cannot continue after", () => {
+  assert.deepEqual(podLinkCommands(WIRING).map((c) => c.join(" ")), [
     "link set eth0 up",
     "route add 169.254.1.1/32 dev eth0 scope link",
     "route add default via 169.254.1.1 dev eth0",
     "neigh replace 169.254.1.1 lladdr 02:00:00:00:00:01 dev eth0 nud permanent",
+  ]);
+  assert.deepEqual(podAddressCommands(WIRING).map((c) => c.join(" ")), ["addr add 10.0.1.5/32 dev eth0"]);
+});
+
+Deno.test("podTeardownCommands() renames the pod end to a fresh name, then deletes it by that name", () => {
+  const doomed = doomedName((bytes) => bytes.set([0xde, 0xad, 0x0b, 0x01]));
+  assert.equal(doomed, "gonedead0b01");
+  assert.ok(doomed.length <= 15, "an interface name has at most 15 bytes");
+  const { rename, remove } = podTeardownCommands("eth0", doomed);
+  assert.deepEqual([...rename, ...remove].map((c) => c.join(" ")), [
+    "link set eth0 name gonedead0b01",
+    "link del gonedead0b01",
   ]);
 });

@@ -2,45 +2,36 @@
  * `aws-cni --daemon`: ipamd as a host service.
  *
  * ```
- * aws-cni --daemon [--socket PATH] [--checkpoint PATH] [--simulate INSTANCE_TYPE
- *   [--simulate-state FILE] [--subnet-cidr CIDR] [--simulate-latency-ms MS] [--listen HOST:PORT]
- *   [--simulate-api-latency-ms ACTION=MS,…] [--host-network]]
+ * aws-cni --daemon [--socket PATH] [--checkpoint PATH] [--write-conflist DIR]
  * ```
+ *
+ * One code path: IMDS at `AWS_EC2_METADATA_SERVICE_ENDPOINT`, EC2 at
+ * `AWS_EC2_ENDPOINT` or `AWS_ENDPOINT_URL_EC2` (else the region's endpoint),
+ * credentials from the AWS SDK's default chain, and host networking in the
+ * daemon's network namespace. Tests run it so against the simulated cloud
+ * (sim/cloud), a process of its own standing in for the instance.
  *
  * @module
  */
 import { parseArgs } from "node:util";
-import { createLogger, errorText, type Io, parseCidr, systemClock } from "../shared/mod.ts";
+import { createLogger, errorText, type Io, systemClock } from "../shared/mod.ts";
 import { ConfigError, describeConfig, type IpamdConfig, parseIpamdConfig } from "./config/mod.ts";
 import { outsidePermissions, type PermissionQueries } from "./permitted.ts";
 import { roleMayUse } from "../shared/mod.ts";
 import { startDaemon } from "./daemon.ts";
-import { instanceLimits, lookupInstanceType } from "./limits/mod.ts";
+import { instanceLimits } from "./limits/mod.ts";
 import { FileCheckpointStore } from "./pool/mod.ts";
-import type { Ec2Port } from "./cloud/mod.ts";
-import { type AwsNode, NodeNetwork, openAwsNode } from "./node/mod.ts";
+import { NodeNetwork, openAwsNode } from "./node/mod.ts";
 import { HostNetwork } from "./node/host/mod.ts";
 import { announceReady } from "./ops/mod.ts";
-import {
-  openSimulatedNode,
-  SimLinkPort,
-  SIMULATED_CREDENTIALS,
-  type SimulatedInstance,
-} from "../sim/node/mod.ts";
 import { StartupError } from "./startup_error.ts";
 
-const DAEMON_USAGE = `usage: aws-cni --daemon [--socket PATH] [--checkpoint PATH] [--simulate INSTANCE_TYPE
-  [--simulate-state FILE] [--subnet-cidr CIDR] [--simulate-latency-ms MS] [--listen HOST:PORT]
-  [--simulate-api-latency-ms ACTION=MS,...] [--host-network]]
+const DAEMON_USAGE = `usage: aws-cni --daemon [--socket PATH] [--checkpoint PATH] [--write-conflist DIR]
 
-Without --simulate, ipamd runs on an EC2 node: IMDS at AWS_EC2_METADATA_SERVICE_ENDPOINT,
-EC2 at AWS_EC2_ENDPOINT or AWS_ENDPOINT_URL_EC2 (else the region's endpoint), credentials
-from the AWS SDK's default chain. --simulate serves a simulated EC2 and IMDS in-process
-(--listen: EC2 on PORT, IMDS on PORT + 1) and runs the same daemon against it over HTTP.
-
-With --simulate, host networking (per-ENI links, tables, rules and SNAT) is set up only
-with --host-network, on stand-in links in the daemon's own network namespace: run it
-inside a namespace made for it, never on a real node's root namespace.
+ipamd runs on an EC2 node: IMDS at AWS_EC2_METADATA_SERVICE_ENDPOINT, EC2 at
+AWS_EC2_ENDPOINT or AWS_ENDPOINT_URL_EC2 (else the region's endpoint), credentials
+from the AWS SDK's default chain; it sets up the node's host networking (per-ENI
+links, tables, rules and SNAT) in its own network namespace.
 
 --write-conflist DIR writes DIR/10-aws.conflist once the socket serves, so kubelet sees
 the network as ready only then; under systemd (NOTIFY_SOCKET) READY=1 follows.
@@ -64,13 +55,6 @@ export async function runDaemon(io: Io): Promise<number> {
       options: {
         socket: { type: "string" },
         checkpoint: { type: "string" },
-        simulate: { type: "string" },
-        "simulate-state": { type: "string" },
-        "subnet-cidr": { type: "string" },
-        "simulate-latency-ms": { type: "string" },
-        "simulate-api-latency-ms": { type: "string" },
-        listen: { type: "string" },
-        "host-network": { type: "boolean" },
         "write-conflist": { type: "string" },
       },
       strict: true,
@@ -88,9 +72,6 @@ export async function runDaemon(io: Io): Promise<number> {
     return 1;
   }
   const outside = outsidePermissions(config, {
-    simulated: values.simulate !== undefined,
-    simulateState: values["simulate-state"],
-    listen: values.listen,
     conflistDir: values["write-conflist"],
     checkpointFlag: (values.checkpoint ?? "") !== "",
   }, PERMISSIONS);
@@ -106,57 +87,17 @@ export async function runDaemon(io: Io): Promise<number> {
     prefixDelegation: config.pool.prefixDelegation,
     maxPods: config.maxPods ?? undefined,
   };
-  let simulated: SimulatedInstance | null = null;
-  let aws: AwsNode | null = null;
   let started = false;
   try {
     await using stack = new AsyncDisposableStack();
-    if (values.simulate !== undefined) {
-      const info = lookupInstanceType(values.simulate);
-      simulated = await openSimulatedNode({
-        instanceType: info.name,
-        limits: instanceLimits(info, limitOptions),
-        stateFile: values["simulate-state"],
-        subnetCidr: values["subnet-cidr"],
-        latencyMs: values["simulate-latency-ms"] === undefined
-          ? undefined
-          : Number(values["simulate-latency-ms"]),
-        listen: values.listen,
-        apiLatency: values["simulate-api-latency-ms"],
-        clock: systemClock,
-      });
-      stack.use(simulated);
-      const { ec2Endpoint, imdsEndpoint } = simulated.emulator;
-      log.info("simulated EC2 and IMDS serving", { ec2Endpoint, imdsEndpoint });
-    }
-    const emulator = simulated?.emulator;
-    aws = await openAwsNode(config, {
-      clock: systemClock,
-      log,
-      ...(emulator === undefined ? {} : {
-        ec2Endpoint: emulator.ec2Endpoint,
-        imdsEndpoint: emulator.imdsEndpoint,
-        credentials: SIMULATED_CREDENTIALS,
-      }),
-    });
-    stack.use(aws);
+    const aws = stack.use(await openAwsNode(config, { clock: systemClock, log }));
     const limits = instanceLimits(aws.instanceType, limitOptions);
     await ensureDir(config.socketPath);
     await ensureDir(config.checkpointPath);
-    let ec2: Ec2Port = aws.ec2;
-    let network: NodeNetwork | undefined;
-    // A real node always gets host networking; a simulated one only with --host-network, on stand-in links.
-    if (simulated === null || values["host-network"] === true) {
-      if (simulated !== null) {
-        const linked = new SimLinkPort(aws.ec2);
-        await linked.attachExisting((eni) => parseCidr(eni.subnetCidr).bits);
-        ec2 = linked;
-      }
-      const host = new HostNetwork({ log: log.with({ op: "host" }), eniMtu: config.eniMtu });
-      network = new NodeNetwork(host, { config, vpcCidrs: aws.vpcCidrs, log: log.with({ op: "host" }) });
-    }
+    const host = new HostNetwork({ log: log.with({ op: "host" }), eniMtu: config.eniMtu });
+    const network = new NodeNetwork(host, { config, vpcCidrs: aws.vpcCidrs, log: log.with({ op: "host" }) });
     await using _daemon = await startDaemon(config, {
-      ec2,
+      ec2: aws.ec2,
       limits,
       checkpoint: new FileCheckpointStore(config.checkpointPath),
       clock: systemClock,
@@ -164,7 +105,7 @@ export async function runDaemon(io: Io): Promise<number> {
       budget: aws.budget,
       node: aws.lifecycle,
       shutdownGraceMs: SHUTDOWN_GRACE_MS,
-      ...(network === undefined ? {} : { network }),
+      network,
     });
     started = true;
     const ready = await announceReady(config, {

@@ -19,12 +19,6 @@ export interface PermissionQueries {
 
 /** How this ipamd runs, besides its settings. */
 export interface DaemonRun {
-  /** `--simulate`: the emulator stands for EC2 and IMDS, so their endpoints are not used. */
-  readonly simulated: boolean;
-  /** `--simulate-state FILE`. */
-  readonly simulateState?: string | undefined;
-  /** `--listen HOST:PORT`: the emulator's EC2 on PORT, IMDS on PORT + 1. */
-  readonly listen?: string | undefined;
   /** `--write-conflist DIR`. */
   readonly conflistDir?: string | undefined;
   /** Whether `--checkpoint` named the checkpoint (else AWS_VPC_K8S_CNI_BACKING_STORE did). */
@@ -74,27 +68,18 @@ export function outsidePermissions(config: IpamdConfig, run: DaemonRun, may: Per
       `listen on ${config.introspectionBindAddress}`,
     );
   }
-  if (!run.simulated) {
-    const ec2 = config.ec2Endpoint !== null
-      ? ["AWS_EC2_ENDPOINT", config.ec2Endpoint] as const
-      : config.ec2EndpointUrl !== null
-      ? ["AWS_ENDPOINT_URL_EC2", config.ec2EndpointUrl] as const
-      : null;
-    if (ec2 !== null && !net(urlHost(ec2[1]))) refuse(ec2[0], ec2[1], `connect to ${urlHost(ec2[1])}`);
-    if (!net(urlHost(config.imdsEndpoint))) {
-      refuse(
-        "AWS_EC2_METADATA_SERVICE_ENDPOINT",
-        config.imdsEndpoint,
-        `connect to ${urlHost(config.imdsEndpoint)}`,
-      );
-    }
-  }
-  if (run.simulateState !== undefined && !files(run.simulateState, "read", "write")) {
-    refuse("--simulate-state", run.simulateState, `keep the simulated cloud in ${run.simulateState}`);
-  }
-  const listen = /^([0-9.]+):([0-9]{1,5})$/.exec(run.listen ?? "");
-  if (listen !== null && (!net(listen[0]) || !net(`${listen[1]}:${Number(listen[2]) + 1}`))) {
-    refuse("--listen", listen[0], `listen on ${listen[0]}`);
+  const ec2 = config.ec2Endpoint !== null
+    ? ["AWS_EC2_ENDPOINT", config.ec2Endpoint] as const
+    : config.ec2EndpointUrl !== null
+    ? ["AWS_ENDPOINT_URL_EC2", config.ec2EndpointUrl] as const
+    : null;
+  if (ec2 !== null && !net(urlHost(ec2[1]))) refuse(ec2[0], ec2[1], `connect to ${urlHost(ec2[1])}`);
+  if (!net(urlHost(config.imdsEndpoint))) {
+    refuse(
+      "AWS_EC2_METADATA_SERVICE_ENDPOINT",
+      config.imdsEndpoint,
+      `connect to ${urlHost(config.imdsEndpoint)}`,
+    );
   }
   if (run.conflistDir !== undefined) {
     const conflist = `${run.conflistDir.replace(/\/+$/, "")}/${CONFLIST_NAME}`;

@@ -37,8 +37,8 @@ Deno.test("the defaults, listeners on port 61678/61679 anywhere and the regional
     AWS_EC2_ENDPOINT: "https://ec2.us-east-1.amazonaws.com",
     AWS_VPC_K8S_CNI_LOG_FILE: "/var/log/aws-routed-eni/ipamd.log",
   });
-  assert.deepEqual(outsidePermissions(config, { simulated: false, conflistDir: "/etc/cni/net.d" }, NODE), []);
-  assert.deepEqual(outsidePermissions(parseIpamdConfig({}), { simulated: false }, NODE), []);
+  assert.deepEqual(outsidePermissions(config, { conflistDir: "/etc/cni/net.d" }, NODE), []);
+  assert.deepEqual(outsidePermissions(parseIpamdConfig({}), {}, NODE), []);
 });
 
 Deno.test("each setting outside the set is one line naming the setting and its value", () => {
@@ -51,12 +51,7 @@ Deno.test("each setting outside the set is one line naming the setting and its v
     AWS_EC2_ENDPOINT: "https://ec2.example.com:8443",
     AWS_EC2_METADATA_SERVICE_ENDPOINT: "http://[fd00:ec2::254]",
   }, { socket: "/run/aws-node/other.sock" });
-  const lines = outsidePermissions(config, {
-    simulated: false,
-    simulateState: "/tmp/ec2.json",
-    listen: "127.0.0.2:7000",
-    conflistDir: "/tmp/net.d/",
-  }, NODE);
+  const lines = outsidePermissions(config, { conflistDir: "/tmp/net.d/" }, NODE);
   const why = ' (README, "Permissions")';
   assert.deepEqual(lines, [
     `--socket="/run/aws-node/other.sock": the binary may not serve a socket at /run/aws-node/other.sock${why}`,
@@ -69,13 +64,11 @@ Deno.test("each setting outside the set is one line naming the setting and its v
     `AWS_EC2_ENDPOINT="https://ec2.example.com:8443": the binary may not connect to ec2.example.com:8443${why}`,
     `AWS_EC2_METADATA_SERVICE_ENDPOINT="http://[fd00:ec2::254]": the binary may not connect to ` +
     `[fd00:ec2::254]:80${why}`,
-    `--simulate-state="/tmp/ec2.json": the binary may not keep the simulated cloud in /tmp/ec2.json${why}`,
-    `--listen="127.0.0.2:7000": the binary may not listen on 127.0.0.2:7000${why}`,
     `--write-conflist="/tmp/net.d/": the binary may not write /tmp/net.d/10-aws.conflist${why}`,
   ]);
 });
 
-Deno.test("disabled listeners, a simulated cloud and the --checkpoint flag are taken into account", () => {
+Deno.test("disabled listeners, an EC2 endpoint on loopback and the --checkpoint flag are taken into account", () => {
   const config = parseIpamdConfig({
     METRICS_BIND_ADDRESS: "0.0.0.0:9100",
     DISABLE_METRICS: "true",
@@ -83,11 +76,20 @@ Deno.test("disabled listeners, a simulated cloud and the --checkpoint flag are t
     DISABLE_INTROSPECTION: "true",
     AWS_ENDPOINT_URL_EC2: "http://ec2.example.com",
   }, { checkpoint: "/tmp/ipam.json" });
-  assert.deepEqual(outsidePermissions(config, { simulated: true, checkpointFlag: true }, NODE), [
+  assert.deepEqual(outsidePermissions(config, { checkpointFlag: true }, NODE), [
     '--checkpoint="/tmp/ipam.json": the binary may not keep a checkpoint at /tmp/ipam.json (README, "Permissions")',
+    'AWS_ENDPOINT_URL_EC2="http://ec2.example.com": the binary may not connect to ec2.example.com:80 ' +
+    '(README, "Permissions")',
   ]);
+  // The simulated cloud listens on loopback inside the node: its endpoints are granted.
+  const loopback = grants([], ["127.0.0.1:41000", "127.0.0.1:41001"]);
+  const cloud = parseIpamdConfig({
+    AWS_EC2_ENDPOINT: "http://127.0.0.1:41000",
+    AWS_EC2_METADATA_SERVICE_ENDPOINT: "http://127.0.0.1:41001",
+  });
+  assert.deepEqual(outsidePermissions(cloud, {}, loopback).filter((line) => line.includes("AWS_EC2")), []);
   assert.deepEqual(
-    outsidePermissions(config, { simulated: false }, NODE).filter((line) => line.includes("EC2")),
+    outsidePermissions(config, {}, NODE).filter((line) => line.includes("EC2")),
     [
       'AWS_ENDPOINT_URL_EC2="http://ec2.example.com": the binary may not connect to ec2.example.com:80 ' +
       '(README, "Permissions")',

@@ -257,17 +257,10 @@ export class CommandIpRunner implements IpRunner {
     target: IpTarget,
   ): Promise<{ success: boolean; stdout: string; stderr: string }> {
     const input = new TextEncoder().encode(batchText(commands));
-    const [program, ...lead] = this.argv(target);
     // AbortSignal.timeout, not setTimeout: Deno's first setTimeout costs ~7 ms, once per plugin run.
     const deadline = AbortSignal.timeout(this.#timeoutMs);
     try {
-      const child = childCommand(program, {
-        args: [...lead, ...options],
-        stdin: "piped",
-        stdout: "piped",
-        stderr: "piped",
-        signal: deadline,
-      }).spawn();
+      const child = this.spawn(options, target, "piped", deadline);
       const writer = child.stdin.getWriter();
       await writer.write(input).catch(() => {}); // a dead child shows in its exit status
       await writer.close().catch(() => {});
@@ -282,14 +275,42 @@ export class CommandIpRunner implements IpRunner {
       }
       return { success: out.success, stdout: decoder.decode(out.stdout), stderr };
     } catch (error) {
-      if (error instanceof Deno.errors.NotFound) {
-        throw new IpCommandError(`Cannot run "${program}": not installed`, {
-          command: "",
-          index: -1,
-          cause: error,
-        });
-      }
-      throw error;
+      throw notInstalled(error, this.argv(target)[0]);
     }
   }
+
+  /**
+   * Starts `ip` for `target` with `options`, to read its batch from stdin, in a
+   * clean environment (`childCommand`), killed when `signal` aborts (by default
+   * after the runner's timeout). A program not installed is an `IpCommandError`.
+   */
+  spawn(
+    options: readonly string[],
+    target: IpTarget,
+    stdout: "piped" | "null",
+    signal: AbortSignal = AbortSignal.timeout(this.#timeoutMs),
+  ): Deno.ChildProcess {
+    const [program, ...lead] = this.argv(target);
+    try {
+      return childCommand(program, {
+        args: [...lead, ...options],
+        stdin: "piped",
+        stdout,
+        stderr: "piped",
+        signal,
+      }).spawn();
+    } catch (error) {
+      throw notInstalled(error, program);
+    }
+  }
+}
+
+/** A missing program as an `IpCommandError`; other errors as they are. */
+function notInstalled(error: unknown, program: string): unknown {
+  if (!(error instanceof Deno.errors.NotFound)) return error;
+  return new IpCommandError(`Cannot run "${program}": not installed`, {
+    command: "",
+    index: -1,
+    cause: error,
+  });
 }

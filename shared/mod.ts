@@ -16,11 +16,15 @@ export {
 } from "./errors.ts";
 export type { Io } from "./io.ts";
 export {
+  batchText,
   CommandIpRunner,
   EntryExistsError,
   EntryNotFoundError,
   type IpCommand,
+  ipErrorFromStderr,
+  type IpLineFailure,
   type IpRunner,
+  type IpTarget,
   LinkNotFoundError,
   NetnsNotFoundError,
   NotNetnsError,

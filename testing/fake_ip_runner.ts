@@ -17,6 +17,7 @@ import {
   LinkNotFoundError,
   NetnsNotFoundError,
 } from "../shared/ip_cmd.ts";
+import type { IpSession, IpSessions } from "../cni/ip_session.ts";
 
 /** One link in a fake namespace. */
 export interface FakeLink {
@@ -46,7 +47,7 @@ export class FakeNetns {
 type Ctx = { ns: FakeNetns; key: string; command: string; index: number };
 
 /** The fake runner. */
-export class FakeIpRunner implements IpRunner {
+export class FakeIpRunner implements IpRunner, IpSessions {
   readonly namespaces = new Map<string, FakeNetns>([["", new FakeNetns()]]);
   /** Every command run, as "<netns or host>: <words>". */
   readonly history: string[] = [];
@@ -87,6 +88,27 @@ export class FakeIpRunner implements IpRunner {
     }
   }
 
+  /**
+   * A session runs each step at once, on to the end of it (`-force`); a
+   * missing namespace fails every step, as `ip -n` does before any command.
+   */
+  open(target: IpTarget = {}): IpSession {
+    this.execs++;
+    const run = (commands: readonly IpCommand[]): readonly IpLineFailure[] => {
+      if (commands.length === 0) return [];
+      try {
+        return this.#run(commands, target, false, false);
+      } catch (error) {
+        return [{ index: -1, error: error as IpLineFailure["error"] }];
+      }
+    };
+    return {
+      step: (commands) => Promise.resolve(run(commands)),
+      end: (commands = []) => Promise.resolve(run(commands)),
+      detach: (commands) => void run(commands),
+    };
+  }
+
   query(commands: readonly IpCommand[], target: IpTarget = {}): Promise<unknown[]> {
     this.execs++;
     try {
@@ -106,8 +128,8 @@ export class FakeIpRunner implements IpRunner {
     return ns;
   }
 
-  #run(commands: readonly IpCommand[], target: IpTarget, stopAtFirst: boolean): IpLineFailure[] {
-    this.execs++;
+  #run(commands: readonly IpCommand[], target: IpTarget, stopAtFirst: boolean, exec = true): IpLineFailure[] {
+    if (exec) this.execs++;
     const key = target.netns ?? "";
     const ns = this.#ns(key);
     const failures: IpLineFailure[] = [];
@@ -141,6 +163,9 @@ export class FakeIpRunner implements IpRunner {
     };
     if (object === "link" && verb === "add") return this.#addVeth(c, w);
     if (object === "link" && verb === "del") return this.#deleteLink(c.ns, needLink(w[2]));
+    if (object === "link" && verb === "set" && arg("name") !== undefined) {
+      return this.#rename(c, needLink(w[2]), arg("name")!);
+    }
     if (object === "link" && verb === "set") return void (needLink(w[2]).up = w.includes("up"));
     if (object === "addr" && verb === "add") {
       needLink(arg("dev"));
@@ -219,6 +244,22 @@ export class FakeIpRunner implements IpRunner {
     });
   }
 
+  /** Renames a link; what refers to it by name (its peer, addresses, routes, neighbours) follows. */
+  #rename(c: Ctx, link: FakeLink, name: string): void {
+    if (c.ns.links.has(name)) throw new EntryExistsError("RTNETLINK answers: File exists", c);
+    const old = link.name;
+    c.ns.links.delete(old);
+    link.name = name;
+    c.ns.links.set(name, link);
+    const peer = link.peer === undefined
+      ? undefined
+      : this.namespaces.get(link.peer.ns)?.links.get(link.peer.name);
+    if (peer?.peer !== undefined) peer.peer = { ns: peer.peer.ns, name };
+    for (const list of [c.ns.addrs, c.ns.routes, c.ns.neighs]) {
+      for (const entry of list) if (entry.dev === old) entry.dev = name;
+    }
+  }
+
   #deleteLink(ns: FakeNetns, link: FakeLink): void {
     ns.links.delete(link.name);
     this.#forget(ns, link.name);
@@ -295,4 +336,4 @@ export class FakeIpRunner implements IpRunner {
   }
 }
 
-const _check: IpRunner = new FakeIpRunner();
+const _check: IpRunner & IpSessions = new FakeIpRunner();

@@ -50,6 +50,10 @@ export class FakeIpamdApi implements IpamdApi {
     this.free = [...addresses];
   }
 
+  connect(): Promise<void> {
+    return Promise.resolve();
+  }
+
   addNetwork(request: AddNetworkRequest, _deadlineMs: number): Promise<AddNetworkReply> {
     return this.#call("addNetwork", () => {
       const key = `${request.containerId}/${request.ifName}`;

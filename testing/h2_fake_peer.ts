@@ -10,13 +10,31 @@ import { tempDir } from "./rpc_sockets.ts";
 import {
   CLIENT_PREFACE,
   encodeFrame,
-  encodeSettings,
   Flag,
   type Frame,
   FrameReader,
   FrameType,
 } from "../cni/rpc/h2/frame.ts";
 import { encodeHeaderBlock, type HeaderList, HpackDecoder } from "../cni/rpc/h2/hpack.ts";
+
+/** A SETTINGS frame with `[id, value]` pairs. */
+export function encodeSettings(settings: readonly (readonly [number, number])[]): Uint8Array {
+  const payload = new Uint8Array(6 * settings.length);
+  const view = new DataView(payload.buffer);
+  settings.forEach(([id, value], i) => {
+    view.setUint16(6 * i, id);
+    view.setUint32(6 * i + 2, value);
+  });
+  return encodeFrame(FrameType.SETTINGS, 0, 0, payload);
+}
+
+/** The `[id, value]` pairs of a SETTINGS payload. */
+export function readSettings(payload: Uint8Array): [number, number][] {
+  const view = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
+  const out: [number, number][] = [];
+  for (let i = 0; i + 6 <= payload.length; i += 6) out.push([view.getUint16(i), view.getUint32(i + 2)]);
+  return out;
+}
 
 /** A request as the fake server received it. */
 export interface ReceivedRequest {

@@ -161,6 +161,22 @@ export async function canCreateNodeMounts(): Promise<boolean> {
 }
 
 /**
+ * Reads again until `read` finds nothing or `timeoutMs` has passed; returns the
+ * last reading. For links a DEL leaves behind: it answers before the kernel has
+ * finished deleting the pod's veth pair (15-30 ms), which the `ip` it started
+ * finishes. Routes and rules are read once, before any link goes.
+ */
+export async function untilGone<T>(read: () => Promise<T[]>, timeoutMs = 2_000): Promise<T[]> {
+  const until = Date.now() + timeoutMs;
+  let found = await read();
+  while (found.length > 0 && Date.now() < until) {
+    await new Promise((resolve) => setTimeout(resolve, 20));
+    found = await read();
+  }
+  return found;
+}
+
+/**
  * Creates `awscni-<label>-<pid>-<n>`; disposing deletes it (and every link
  * inside). With `mounts`, `exec` runs programs in that mount namespace too.
  */

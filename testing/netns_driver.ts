@@ -1,6 +1,6 @@
 /**
- * Test driver: runs `HostNetwork` and the stand-in link helpers in the process's
- * own network namespace, as the daemon would. Tests start it under
+ * Test driver: runs `HostNetwork` in the process's own network namespace, as the
+ * daemon does. Tests start it under
  * `ip netns exec <node>`; it reads `{ options, steps }` as JSON on stdin and
  * writes `{ results, logs }` as JSON on stdout. A failed step ends the run.
  *
@@ -9,7 +9,6 @@
 import { createLogger } from "../shared/log.ts";
 import { HostNetwork, type HostNetworkOptions } from "../ipamd/node/host/host_net.ts";
 import { CommandIptables } from "../ipamd/node/host/iptables_cmd.ts";
-import { createSimLink, deleteSimLink } from "../sim/node/sim_links.ts";
 import type { EniSetup, EniTeardown, HostSetup } from "../ipamd/node/host/types.ts";
 
 /** One thing to do. */
@@ -17,9 +16,7 @@ export type DriverStep =
   | { readonly op: "setupHost"; readonly host: HostSetup }
   | { readonly op: "setupEni"; readonly eni: EniSetup }
   | { readonly op: "teardownEni"; readonly eni: EniTeardown }
-  | { readonly op: "syncEnis"; readonly enis: readonly EniSetup[] }
-  | { readonly op: "createSimLink"; readonly mac: string; readonly name: string; readonly address?: string }
-  | { readonly op: "deleteSimLink"; readonly mac: string };
+  | { readonly op: "syncEnis"; readonly enis: readonly EniSetup[] };
 
 /** Knobs for the run. */
 export interface DriverOptions {
@@ -81,14 +78,6 @@ async function runStep(host: HostNetwork, step: DriverStep): Promise<unknown> {
         deviceNumber: f.deviceNumber,
         error: f.error.message,
       }));
-    case "createSimLink":
-      return await createSimLink(
-        step.mac,
-        step.name,
-        step.address === undefined ? {} : { address: step.address },
-      );
-    case "deleteSimLink":
-      return await deleteSimLink(step.mac);
   }
 }
 

@@ -1,25 +1,24 @@
 /**
- * A simulated node for real container runtimes (root only): a network
- * namespace and private node mounts (`createNodeMounts`), ipamd running there as
- * on a node (`aws-cni --daemon --simulate … --host-network --write-conflist
- * /etc/cni/net.d`), and the runtime's namespaces inside it (`RuntimeNamespaces`).
- * Disposing kills everything in those, then ipamd, then removes the namespaces:
+ * A test node for real container runtimes (root only): the test node of
+ * testing/node.ts (namespaces, private node mounts, the simulated cloud, ipamd
+ * as `aws-cni --daemon --write-conflist /etc/cni/net.d` against it), and the
+ * runtime's namespaces inside it (`RuntimeNamespaces`). Disposing kills
+ * everything in those, then ipamd and the cloud, then removes the namespaces:
  * nothing survives a failed test. ipamd is started in one place, `startIpamd`.
  *
  * @module
  */
-import { AWS_CNI, NODE_FILES, spawnNodeDaemon, waitServing } from "./ipamd_requests.ts";
 import {
   canCreateNetns,
   canCreateNodeMounts,
-  createNetns,
-  createNodeMounts,
   createTempDir,
   mustRun,
   type Netns,
   type NodeMounts,
   run,
+  untilGone,
 } from "./netns.ts";
+import { AWS_CNI, startNode, type TestNode } from "./node.ts";
 import { RuntimeNamespaces } from "./runtime_ns.ts";
 
 export { serviceEnv } from "./runtime_ns.ts";
@@ -74,55 +73,58 @@ function expand(cidr: string): string[] {
   });
 }
 
-/** The test node. */
+/** The test node and the runtime's namespaces in it. */
 export class RuntimeNode implements AsyncDisposable {
-  readonly mounts: NodeMounts;
-  readonly netns: Netns;
+  readonly node: TestNode;
   /** A host directory for the runtime's roots and config (removed on dispose). */
   readonly dir: string;
   /** The CNI plugin directory runtimes are pointed at: aws-cni plus the reference plugins the runtime needs. */
   readonly binDir: string;
   readonly #stack: AsyncDisposableStack;
-  readonly #instanceType: string;
-  #ipamd: Deno.ChildProcess | undefined;
-  #ipamdStderr = "";
-  #ipamdDrained: Promise<void> = Promise.resolve();
   /** The runtime's PID and mount namespaces inside the node. */
   runtime!: RuntimeNamespaces;
 
-  private constructor(stack: AsyncDisposableStack, parts: {
-    mounts: NodeMounts;
-    netns: Netns;
-    dir: string;
-    instanceType: string;
-  }) {
+  private constructor(stack: AsyncDisposableStack, node: TestNode, dir: string) {
     this.#stack = stack;
-    this.mounts = parts.mounts;
-    this.netns = parts.netns;
-    this.dir = parts.dir;
-    this.binDir = `${parts.dir}/cni-bin`;
-    this.#instanceType = parts.instanceType;
+    this.node = node;
+    this.dir = dir;
+    this.binDir = `${dir}/cni-bin`;
   }
 
-  /** Builds the node and the runtime's namespace; ipamd is started with `startIpamd`. */
+  /** The node's private mounts. */
+  get mounts(): NodeMounts {
+    return this.node.mounts;
+  }
+
+  /** The node's network namespace. */
+  get netns(): Netns {
+    return this.node.netns;
+  }
+
+  /** Builds the node (its cloud a c5.large by default) and the runtime's namespace; ipamd is started with `startIpamd`. */
   static async create(label: string, options: { instanceType?: string } = {}): Promise<RuntimeNode> {
     const stack = new AsyncDisposableStack();
     try {
       const dir = stack.use(await createTempDir(`aws-cni-${label}-`)).path;
-      const mounts = stack.use(await createNodeMounts());
-      const netns = stack.use(await createNetns(label, mounts));
+      const node = stack.use(
+        await startNode({
+          label,
+          cloud: {
+            instanceType: options.instanceType ?? "c5.large",
+            attachLatencyMs: 20,
+            detachLatencyMs: 20,
+          },
+          start: false,
+        }),
+      );
       // Pods reach each other through the node: forwarding on, in the node's namespace only.
-      await mustRun("ip", ["netns", "exec", netns.name, "sysctl", "-q", "-w", "net.ipv4.ip_forward=1"]);
-      const node = new RuntimeNode(stack, {
-        mounts,
-        netns,
-        dir,
-        instanceType: options.instanceType ?? "c5.large",
-      });
-      stack.defer(() => node.killIpamd());
-      await node.#linkPlugins(["loopback"]);
-      node.runtime = stack.use(await RuntimeNamespaces.create(mounts, netns, { binDir: node.binDir }));
-      return node;
+      await mustRun("ip", ["netns", "exec", node.netns.name, "sysctl", "-q", "-w", "net.ipv4.ip_forward=1"]);
+      const made = new RuntimeNode(stack, node, dir);
+      await made.#linkPlugins(["loopback"]);
+      made.runtime = stack.use(
+        await RuntimeNamespaces.create(node.mounts, node.netns, { binDir: made.binDir }),
+      );
+      return made;
     } catch (error) {
       await stack.disposeAsync();
       throw error;
@@ -155,63 +157,23 @@ export class RuntimeNode implements AsyncDisposable {
   }
 
   /**
-   * Starts ipamd as the node runs it: simulated EC2 and IMDS, host networking on
-   * stand-in links in the node's namespace, the conflist written once it serves;
-   * with containerd's loader variables in its environment. Resolves when it serves
-   * and the conflist is there.
+   * Starts ipamd as the node runs it: against the cloud, host networking in the
+   * node's namespace, the conflist written once it serves; with containerd's
+   * loader variables in its environment. Resolves when it serves and the conflist is there.
    */
   async startIpamd(): Promise<void> {
-    if (this.#ipamd !== undefined) throw new Error("ipamd is running already");
-    const daemon = spawnNodeDaemon(this.mounts, [
-      "--simulate",
-      this.#instanceType,
-      "--simulate-state",
-      NODE_FILES.simulateState,
-      "--simulate-latency-ms",
-      "20",
-      "--host-network",
-      "--write-conflist",
-      CNI_CONF_DIR,
-    ], {
-      netns: this.netns,
-      env: { AWS_VPC_K8S_CNI_LOG_FILE: NODE_FILES.log, ...LOADER_ENV },
-      stderr: "piped",
-    });
-    this.#ipamd = daemon;
-    this.#ipamdStderr = "";
-    this.#ipamdDrained = (async () => {
-      for await (const text of daemon.stderr.pipeThrough(new TextDecoderStream())) {
-        this.#ipamdStderr = (this.#ipamdStderr + text).slice(-8192);
-      }
-    })().catch(() => {});
-    const exited = daemon.status.then(async (status) => {
-      await this.#ipamdDrained;
-      throw new Error(`ipamd exited (${JSON.stringify(status)}) before it served: ${this.#ipamdStderr}`);
-    });
-    exited.catch(() => {});
-    await Promise.race([waitServing(this.mounts.outside(NODE_FILES.socket), 60_000), exited]);
+    await this.node.daemon.start({ ...LOADER_ENV }, ["--write-conflist", CNI_CONF_DIR]);
     await waitFor("the conflist", () => Deno.stat(this.mounts.outside(`${CNI_CONF_DIR}/10-aws.conflist`)));
   }
 
   /** Kills ipamd with SIGKILL, by its PID, and waits for it. */
   async killIpamd(): Promise<void> {
-    const daemon = this.#ipamd;
-    if (daemon === undefined) return;
-    this.#ipamd = undefined;
-    try {
-      Deno.kill(daemon.pid, "SIGKILL");
-    } catch {
-      // It exited already.
-    }
-    await daemon.status;
-    await this.#ipamdDrained;
+    await this.node.daemon.kill9();
   }
 
-  /** The pool, from `aws-cni status --json` run in the node. */
+  /** The pool, from ipamd's introspection (what `aws-cni status --json` prints). */
   async pool(): Promise<PoolView> {
-    const result = await this.netns.exec(AWS_CNI, ["status", "--json"]);
-    if (result.code !== 0) throw new Error(`aws-cni status failed: ${result.stderr}`);
-    const report = JSON.parse(result.stdout) as { pool: { assigned: number }; enis: { cidrs: string[] }[] };
+    const report = await this.node.pool();
     return {
       addresses: new Set(report.enis.flatMap((eni) => eni.cidrs.flatMap(expand))),
       assigned: report.pool.assigned,
@@ -220,24 +182,29 @@ export class RuntimeNode implements AsyncDisposable {
 
   /** ipamd's checkpoint: container ID to address, for every pod it holds. */
   async allocations(): Promise<Map<string, string>> {
-    const text = await Deno.readTextFile(this.mounts.outside(NODE_FILES.checkpoint));
-    const saved = JSON.parse(text) as { allocations: { containerID: string; ipv4: string }[] };
-    return new Map(saved.allocations.map((a) => [a.containerID, a.ipv4]));
+    const text = await this.node.readFile(this.node.paths.checkpoint) ?? "{}";
+    const saved = JSON.parse(text) as { allocations?: { containerID: string; ipv4: string }[] };
+    return new Map((saved.allocations ?? []).map((a) => [a.containerID, a.ipv4]));
   }
 
-  /** What pods leave in the node's namespace: veths, pod rules (prio 512, 1536), /32 routes to `podIps`. */
+  /**
+   * What pods leave in the node's namespace: pod rules (prio 512, 1536), /32 routes to `podIps`, and
+   * veths once they settle (`untilGone`).
+   */
   async podLeftovers(podIps: readonly string[]): Promise<string[]> {
-    const links = await this.netns.ipJson("-d", "link", "show");
-    const veths = links.filter((l) =>
-      (l["linkinfo"] as { info_kind?: string } | undefined)?.info_kind === "veth"
-    )
-      .map((l) => `link ${l["ifname"]}`);
     const rules = (await this.netns.ipJson("rule", "show"))
       .filter((r) => r["priority"] === 512 || r["priority"] === 1536)
       .map((r) => `rule ${JSON.stringify(r)}`);
     const routes = (await this.netns.ipJson("route", "show", "table", "all"))
       .filter((r) => podIps.includes(String(r["dst"])))
       .map((r) => `route ${JSON.stringify(r)}`);
+    // The ENIs' own links (eth<device>, plugged by the cloud) are veths too: they are not the pods'.
+    const veths = await untilGone(async () =>
+      (await this.netns.ipJson("-d", "link", "show")).filter((l) =>
+        (l["linkinfo"] as { info_kind?: string } | undefined)?.info_kind === "veth" &&
+        !/^eth\d+$/.test(String(l["ifname"]))
+      ).map((l) => `link ${l["ifname"]}`)
+    );
     return [...veths, ...rules, ...routes];
   }
 

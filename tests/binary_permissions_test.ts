@@ -9,8 +9,7 @@
  */
 import assert from "node:assert/strict";
 import { createTempDir, mustRun, run } from "../testing/netns.ts";
-import { pluginEnv } from "../testing/netns_node.ts";
-import { BINARY, IpamdNode, nodesReady } from "./reliability/_ipamd_node.ts";
+import { AWS_CNI as BINARY, nodesReady, pluginEnv, startNode, type TestNode } from "../testing/node.ts";
 
 const ready = await nodesReady();
 const built = (await run("test", ["-x", BINARY])).code === 0;
@@ -19,7 +18,7 @@ const built = (await run("test", ["-x", BINARY])).code === 0;
 const NODE_ADDRESS = "192.0.2.10";
 
 /** GETs `url` from inside the node's network namespace, with the pinned Deno; returns the status and body. */
-async function getInside(node: IpamdNode, url: string): Promise<{ status: number; body: string }> {
+async function getInside(node: TestNode, url: string): Promise<{ status: number; body: string }> {
   const code = `const r = await fetch(${JSON.stringify(url)}); ` +
     "console.log(JSON.stringify({ status: r.status, body: await r.text() }));";
   const result = await run("nsenter", [`--net=${node.netns.path}`, Deno.execPath(), "eval", code]);
@@ -28,9 +27,11 @@ async function getInside(node: IpamdNode, url: string): Promise<{ status: number
 }
 
 /** `aws-cni status --json --introspection ADDR` inside the node. */
-async function statusAt(node: IpamdNode, address?: string): Promise<Record<string, unknown>> {
-  const args = ["status", "--json", ...(address === undefined ? [] : ["--introspection", address])];
-  const result = await node.netns.exec(BINARY, args, { env: pluginEnv({}), clearEnv: true });
+async function statusAt(node: TestNode, address?: string): Promise<Record<string, unknown>> {
+  const result = await node.status([
+    "--json",
+    ...(address === undefined ? [] : ["--introspection", address]),
+  ]);
   assert.equal(result.code, 0, result.stderr);
   return JSON.parse(result.stdout);
 }
@@ -41,7 +42,7 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
-    await using node = await IpamdNode.create("listen", { instanceType: "t3.small" });
+    await using node = await startNode({ label: "listen", start: false });
     await mustRun("nsenter", [
       `--net=${node.netns.path}`,
       "ip",
@@ -51,7 +52,7 @@ Deno.test({
       "dev",
       "lo",
     ]);
-    await node.start({
+    await node.daemon.start({
       METRICS_BIND_ADDRESS: "0.0.0.0:61678",
       INTROSPECTION_BIND_ADDRESS: `${NODE_ADDRESS}:61679`,
       WARM_IPS_TARGET: "3",
@@ -68,17 +69,17 @@ Deno.test({
       log,
       /WARM_IPS_TARGET is not a setting of aws-cni or the reference.*did you mean WARM_IP_TARGET\?/,
     );
-    const first = await node.stop();
+    const first = await node.daemon.stop();
     assert.equal(first.code, 0, first.stderr);
 
-    await node.start({
+    await node.daemon.start({
       METRICS_BIND_ADDRESS: `${NODE_ADDRESS}:61678`,
       INTROSPECTION_BIND_ADDRESS: "0.0.0.0:61679",
     });
     assert.equal((await getInside(node, `http://${NODE_ADDRESS}:61678/metrics`)).status, 200);
     assert.ok("pool" in await statusAt(node), "status asks 127.0.0.1 for a wildcard address");
     assert.ok("pool" in await statusAt(node, `${NODE_ADDRESS}:61679`));
-    const second = await node.stop();
+    const second = await node.daemon.stop();
     assert.equal(second.code, 0, second.stderr);
   },
 });
@@ -101,11 +102,11 @@ Deno.test({
   sanitizeOps: false,
   async fn() {
     const unclear: string[] = [];
+    await using node = await startNode({ label: "refuse", start: false });
     for (const [label, env] of REFUSED) {
-      await using node = await IpamdNode.create("refuse", { instanceType: "t3.small", env });
-      const child = node.spawn();
+      const child = node.daemon.spawn(env);
       const running = setTimeout(() => child.kill("SIGKILL"), 20_000); // it started: stop it
-      const exit = await node.exit();
+      const exit = await node.daemon.exit();
       clearTimeout(running);
       const [name, value] = Object.entries(env)[0]!;
       const lines = exit.stderr.trim().split("\n");
@@ -124,8 +125,8 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
-    await using node = await IpamdNode.create("endpoint", { instanceType: "t3.small" });
-    // A real node's start (no --simulate), inside the test node: IMDS points at a closed loopback port.
+    await using node = await startNode({ label: "endpoint", start: false });
+    // Inside the test node, without its cloud's endpoints: IMDS points at a closed loopback port.
     const child = new Deno.Command("nsenter", {
       args: [...node.enter(), BINARY, "--daemon"],
       env: pluginEnv({

@@ -2,11 +2,13 @@
  * ipamd's host setup in a real "node" namespace (root only). `HostNetwork` runs
  * in a child Deno process under `ip netns exec`, exactly as in the daemon's own
  * namespace; the test reads the result back with `ip -j` and `iptables-save` in
- * that namespace. ENIs are stand-in links made by `createSimLink`. Nothing
- * outside the namespaces the test creates is touched.
+ * that namespace. ENIs are links as the simulated cloud plugs them (sim/cloud's
+ * `VethLinks`: veths with the ENIs' MACs whose peers sit in a "VPC" namespace).
+ * Nothing outside the namespaces the test creates is touched.
  */
 import assert from "node:assert/strict";
 import { driveInNetns, type DriverOptions, type DriverStep, mustDrive } from "../testing/netns_driver.ts";
+import { type EniLink, VethLinks } from "../sim/cloud/mod.ts";
 import type { HostSetup } from "../ipamd/node/host/types.ts";
 import { canCreateNetns, createNetns, type Netns, run } from "../testing/netns.ts";
 
@@ -53,10 +55,10 @@ const HOST: HostSetup = {
   vethPrefix: "eni",
   eniMtu: 9001,
 };
-const LINKS: DriverStep[] = [
-  { op: "createSimLink", mac: PRIMARY_MAC, name: "eth0", address: "10.0.0.5/24" },
-  { op: "createSimLink", mac: ENI1.mac, name: "eth1" },
-  { op: "createSimLink", mac: ENI2.mac, name: "eth2" },
+const LINKS: EniLink[] = [
+  { mac: PRIMARY_MAC, deviceIndex: 0, address: "10.0.0.5/24" },
+  { mac: ENI1.mac, deviceIndex: 1 },
+  { mac: ENI2.mac, deviceIndex: 2 },
 ];
 const SETUP: DriverStep[] = [
   { op: "setupHost", host: HOST },
@@ -130,12 +132,49 @@ async function snapshot(node: Netns, save = "iptables-save"): Promise<Record<str
 
 const DEFAULT_RULES = ["0: from all -> local", "32766: from all -> main", "32767: from all -> default"];
 
+/** A node namespace and the ENI links plugged into it, with their VPC side; disposing removes all. */
+interface EniNode extends AsyncDisposable {
+  readonly node: Netns;
+  readonly links: VethLinks;
+  /** Plugs `links` in order; returns their names. */
+  plug(...links: EniLink[]): Promise<string[]>;
+}
+
+async function enisNode(): Promise<EniNode> {
+  const stack = new AsyncDisposableStack();
+  try {
+    const node = stack.use(await createNetns("hostnet"));
+    const vpc = stack.use(await createNetns("vpc"));
+    const links = await VethLinks.open({
+      vpcNetns: vpc.path,
+      nodeNetns: node.path,
+      routers: ["10.0.0.1/24"],
+    });
+    stack.defer(() => links.close());
+    const moved = stack.move();
+    return {
+      node,
+      links,
+      async plug(...wanted) {
+        const names: string[] = [];
+        for (const link of wanted) names.push(await links.plug(link));
+        return names;
+      },
+      [Symbol.asyncDispose]: () => moved.disposeAsync(),
+    };
+  } catch (error) {
+    await stack.disposeAsync();
+    throw error;
+  }
+}
+
 netnsTest(
   "setupHost() and setupEni() configure a node namespace exactly, and again changes nothing",
   async () => {
-    await using node = await createNetns("hostnet");
-    const first = await mustDrive(node.name, [...LINKS, ...SETUP]);
-    assert.deepEqual(first.values.slice(0, 3), ["eth0", "eth1", "eth2"]);
+    await using t = await enisNode();
+    const { node } = t;
+    assert.deepEqual(await t.plug(...LINKS), ["eth0", "eth1", "eth2"]);
+    await mustDrive(node.name, SETUP);
 
     assert.deepEqual(
       await rules(node),
@@ -173,7 +212,8 @@ netnsTest(
     assert.deepEqual(await awsLines(node, "mangle"), MANGLE);
 
     const before = await snapshot(node);
-    const again = await mustDrive(node.name, [...LINKS, ...SETUP]);
+    assert.deepEqual(await t.plug(...LINKS), ["eth0", "eth1", "eth2"], "plugged already");
+    const again = await mustDrive(node.name, SETUP);
     assert.deepEqual(again.logs, [], "nothing to change on the second run");
     assert.deepEqual(await snapshot(node), before);
   },
@@ -182,23 +222,20 @@ netnsTest(
 netnsTest(
   "teardownEni() removes exactly what setupEni() added; syncEnis() removes ENIs no longer listed",
   async () => {
-    await using node = await createNetns("hostnet");
-    await mustDrive(node.name, [...LINKS.slice(0, 2), { op: "setupHost", host: HOST }, {
-      op: "setupEni",
-      eni: ENI1,
-    }]);
+    await using t = await enisNode();
+    const { node } = t;
+    await t.plug(...LINKS.slice(0, 2));
+    await mustDrive(node.name, [{ op: "setupHost", host: HOST }, { op: "setupEni", eni: ENI1 }]);
     const before = await snapshot(node);
-    await mustDrive(node.name, [LINKS[2]!, { op: "setupEni", eni: ENI2 }]);
+    await t.plug(LINKS[2]!);
+    await mustDrive(node.name, [{ op: "setupEni", eni: ENI2 }]);
     assert.ok((await rules(node)).includes("32765: from 10.0.0.7 -> 3"));
     const { logs } = await mustDrive(node.name, [
       { op: "teardownEni", eni: { deviceNumber: 2, primaryIp: ENI2.primaryIp } },
       { op: "teardownEni", eni: { deviceNumber: 2, primaryIp: ENI2.primaryIp } },
-      { op: "deleteSimLink", mac: ENI2.mac },
-      { op: "deleteSimLink", mac: ENI2.mac },
-    ]).then((r) => {
-      assert.deepEqual(r.values.slice(2), [true, false]);
-      return r;
-    });
+    ]);
+    await t.links.unplug(ENI2.mac);
+    await t.links.unplug(ENI2.mac);
     assert.equal(
       logs.filter((l) => l["msg"] === "ENI network removed").length,
       1,
@@ -209,10 +246,11 @@ netnsTest(
     assert.deepEqual(after.routes, before.routes);
     assert.deepEqual(after.addrs, before.addrs);
     assert.deepEqual(await node.ipJson("link", "show", "dev", "eth1").then((l) => l.length), 1);
-    assert.equal((await node.exec("ip", ["link", "show", "dev", "eth2"])).code, 1, "the stand-in is gone");
+    assert.equal((await node.exec("ip", ["link", "show", "dev", "eth2"])).code, 1, "the ENI's link is gone");
 
     // syncEnis: ENI2 comes back, then the list drops it.
-    await mustDrive(node.name, [LINKS[2]!, { op: "syncEnis", enis: [{ ...ENI1, deviceNumber: 1 }, ENI2] }]);
+    await t.plug(LINKS[2]!);
+    await mustDrive(node.name, [{ op: "syncEnis", enis: [{ ...ENI1, deviceNumber: 1 }, ENI2] }]);
     assert.deepEqual(await routes(node, "3"), [
       "10.0.0.1 dev eth2 scope link",
       "default via 10.0.0.1 dev eth2",
@@ -227,21 +265,15 @@ netnsTest(
   },
 );
 
-netnsTest("deleteSimLink() leaves links that are not stand-ins alone", async () => {
-  await using node = await createNetns("hostnet");
-  await node.ip("link add real0 address 02:00:00:00:09:09 type bridge");
-  const { values } = await mustDrive(node.name, [
-    { op: "deleteSimLink", mac: "02:00:00:00:09:09" },
-    { op: "createSimLink", mac: "02:00:00:00:09:09", name: "other" },
-  ]);
-  assert.deepEqual(values, [false, "real0"]);
-  assert.equal((await node.ipJson("link", "show", "dev", "real0")).length, 1);
-  const clash = await driveInNetns(node.name, [{
-    op: "createSimLink",
-    mac: "02:00:00:00:09:0a",
-    name: "real0",
-  }]);
-  assert.match(clash.results[0]?.ok === false ? clash.results[0].error : "", /EntryExistsError/);
+netnsTest("ENI links remove only links they made, and refuse a name another link has", async () => {
+  await using t = await enisNode();
+  const { node } = t;
+  await node.ip("link add real0 address 02:00:00:00:09:09 type bridge", "link add eth3 type bridge");
+  await t.links.unplug("02:00:00:00:09:09");
+  assert.equal((await node.ipJson("link", "show", "dev", "real0")).length, 1, "not ours: kept");
+  await assert.rejects(t.plug({ mac: "02:00:00:00:09:0a", deviceIndex: 3 }), /EntryExistsError|File exists/);
+  assert.deepEqual(t.links.plugged(), []);
+  assert.equal((await node.ipJson("link", "show", "dev", "eth3")).length, 1);
 });
 
 netnsTest("setupEni() waits for an ENI link that appears late, and fails when it never does", async () => {
@@ -270,8 +302,9 @@ for (const backend of BACKENDS) {
   netnsTest(
     `setupHost() honours external SNAT, node ports and exclude CIDRs, and cleans up old rules (${backend.name})`,
     async () => {
-      await using node = await createNetns("hostnet");
-      await mustDrive(node.name, LINKS.slice(0, 1));
+      await using t = await enisNode();
+      const { node } = t;
+      await t.plug(LINKS[0]!);
       // What the reference's aws-node leaves behind (one chain per CIDR), next to a rule of someone else.
       const seed = [
         "*nat",

@@ -6,7 +6,7 @@
 import { deepStrictEqual, equal, match, ok } from "node:assert/strict";
 import { installCommand } from "../cli/install.ts";
 import { IPAMD_ENV_TABLE } from "../ipamd/config/config.ts";
-import { renderEnvTemplate } from "../ipamd/ops/systemd_unit.ts";
+import { renderEnvTemplate } from "../cli/systemd_unit.ts";
 import { recordedIo } from "../shared/io.ts";
 import { VERSION } from "../shared/version.ts";
 

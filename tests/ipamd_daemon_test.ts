@@ -9,6 +9,7 @@ import { createLogger, type Logger, silentLogger } from "../shared/log.ts";
 import { IpamdClient, RpcCallError, Status } from "../cni/rpc/client.ts";
 import { ServingStatus } from "../shared/rpc/messages.ts";
 import { addRequest, delRequest } from "../testing/ipamd_requests.ts";
+import { GrpcJsClient } from "../testing/rpc_server_fixture.ts";
 import { waitFor } from "../testing/rpc_sockets.ts";
 import { Ec2Simulation } from "../sim/ec2/simulation.ts";
 import { simulatedAccount } from "../testing/sim_account.ts";
@@ -104,7 +105,13 @@ Deno.test("ipamd answers ADD, repeated ADD, DEL, repeated DEL and health over it
 
 Deno.test("ipamd gives 200 concurrent ADDs 200 distinct addresses", async () => {
   await using t = await startTestDaemon({ instanceType: "c5.18xlarge" });
-  const ips = await Promise.all(Array.from({ length: 200 }, (_, i) => addIp(t.client, `burst-${i}`)));
+  // grpc-js multiplexes the 200 calls on one connection; the plugin's client makes one at a time.
+  using grpc = new GrpcJsClient(`${t.dir}/ipamd.sock`);
+  const ips = await Promise.all(Array.from({ length: 200 }, async (_, i) => {
+    const reply = await grpc.addNetwork(addRequest(`burst-${i}`), DEADLINE.deadlineMs);
+    equal(reply.success, true);
+    return reply.ipAllocations[0]!.ipv4Addr;
+  }));
   equal(new Set(ips).size, 200);
   const saved = JSON.parse(await Deno.readTextFile(`${t.dir}/ipam.json`));
   equal(saved.allocations.length, 200);
@@ -224,7 +231,9 @@ Deno.test("ipamd acknowledges a repeated ADD only once the first one's checkpoin
   let firstDone = false, secondDone = false;
   const first = t.client.addNetwork(addRequest("slow"), DEADLINE).then((r) => (firstDone = true, r));
   await waitFor(() => store!.parked === 1, 10_000);
-  const second = t.client.addNetwork(addRequest("slow"), DEADLINE).then((r) => (secondDone = true, r));
+  // A second client, as a second plugin run: the plugin's client makes one call at a time.
+  await using other = new IpamdClient(`${t.dir}/ipamd.sock`);
+  const second = other.addNetwork(addRequest("slow"), DEADLINE).then((r) => (secondDone = true, r));
   try {
     await waitFor(async () => await addRequests(t.daemon) === 2, 10_000);
     // The second ADD is in the daemon and everything it could do without the write has run.
@@ -283,7 +292,9 @@ Deno.test("ipamd cancels a waiting ADD when its DEL arrives first, so no address
   for (let i = 0; i < 3; i++) await addIp(t.client, `busy-${i}`);
   const waiting = t.client.addNetwork(addRequest("late"), DEADLINE);
   await waitFor(() => t.daemon.pool.queue.waiting === 1, 10_000);
-  await t.client.delNetwork(delRequest("late"), DEADLINE);
+  // A second client: the plugin's client makes one call at a time, and this DEL must not wait for the ADD.
+  await using other = new IpamdClient(`${t.dir}/ipamd.sock`);
+  await other.delNetwork(delRequest("late"), DEADLINE);
   await rejects(waiting, (error: unknown) => {
     ok(error instanceof RpcCallError);
     equal(error.code, Status.ABORTED);

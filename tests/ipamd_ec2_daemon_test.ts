@@ -1,90 +1,22 @@
 /**
- * The compiled daemon (`dist/aws-cni --daemon --simulate t3.small`) as a process:
- * it serves the simulated EC2 and IMDS in-process and drives them with the real
- * SDK and IMDS client over HTTP. Pods come and go through its RPC socket; the
+ * The daemon as on a node: `dist/aws-cni --daemon` on a test node against the
+ * simulated cloud of a t3.small (a process of its own, reached over HTTP with
+ * the real SDK and IMDS client). Pods come and go through its RPC socket; the
  * pool is read from its introspection endpoint (`/v1/pool`), never from
- * internals. Checks the seed table's t3.small steady states, and that an ENI a
- * killed daemon leaked is cleaned up by the next one. Each daemon runs in a test
- * node (`createNodeMounts`) with the default socket and checkpoint.
+ * internals, and the account from the cloud's control channel. Checks the seed
+ * table's t3.small steady states, and that an ENI a killed daemon leaked is
+ * cleaned up by the next one, over the same cloud.
  */
 import assert from "node:assert/strict";
 import { IpamdClient } from "../cni/rpc/client.ts";
-import { addRequest, NODE_FILES, spawnNodeDaemon } from "../testing/ipamd_requests.ts";
-import { canCreateNodeMounts, createNodeMounts, type NodeMounts } from "../testing/netns.ts";
+import { addRequest } from "../testing/ipamd_requests.ts";
+import { nodesReady, startNode, type TestNode } from "../testing/node.ts";
 
-/** Root with mount namespaces: the daemon runs in a test node with its default paths. */
-const NODES = await canCreateNodeMounts();
+const ready = await nodesReady();
 
-interface Run {
-  readonly mounts: NodeMounts;
-  readonly socket: string;
-  readonly introspection: string;
-  readonly child: Deno.ChildProcess;
-  readonly client: IpamdClient;
-}
-
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
-}
-
-async function startDaemon(
-  mounts: NodeMounts,
-  env: Record<string, string>,
-  extraArgs: string[] = [],
-): Promise<Run> {
-  const socket = mounts.outside(NODE_FILES.socket);
-  const introspection = `127.0.0.1:${freePort()}`;
-  const child = spawnNodeDaemon(mounts, [
-    "--simulate",
-    "t3.small",
-    "--simulate-latency-ms",
-    "50",
-    ...extraArgs,
-  ], {
-    env: {
-      AWS_VPC_K8S_CNI_LOGLEVEL: "INFO",
-      AWS_VPC_K8S_CNI_LOG_FILE: NODE_FILES.log,
-      INTROSPECTION_BIND_ADDRESS: introspection,
-      DISABLE_METRICS: "true",
-      POOL_RECONCILE_INTERVAL: "1",
-      ...env,
-    },
-    stderr: "piped",
-  });
-  const run = { mounts, socket, introspection, child, client: new IpamdClient(socket) };
-  try {
-    await waitFor("the pool to be served", () => pool(run).then(() => true, () => false), (up) => up, 30_000);
-  } catch (error) {
-    await stopDaemon(run, "SIGKILL");
-    throw error;
-  }
-  return run;
-}
-
-async function stopDaemon(run: Run, signal: Deno.Signal = "SIGTERM"): Promise<Deno.CommandStatus> {
-  await run.client.close();
-  try {
-    run.child.kill(signal);
-  } catch {
-    // already gone
-  }
-  const [status] = await Promise.all([run.child.status, run.child.stderr.cancel()]);
-  return status;
-}
-
-interface PoolDocument {
-  enis: { eniId: string; deviceNumber: number; cidrs: string[] }[];
-  pool: { assigned: number };
-  next: { actions: unknown[] };
-}
-
-async function pool(run: Run): Promise<PoolDocument> {
-  const response = await fetch(`http://${run.introspection}/v1/pool`);
-  if (!response.ok) throw new Error(`GET /v1/pool: ${response.status} ${await response.text()}`);
-  return await response.json() as PoolDocument;
+/** Addresses per ENI in device order, as the daemon reports them. */
+async function ipsPerEni(node: TestNode): Promise<number[]> {
+  return (await node.pool()).enis.map((eni) => eni.cidrs.length);
 }
 
 async function waitFor<T>(
@@ -103,13 +35,14 @@ async function waitFor<T>(
   throw new Error(`Timed out waiting for ${what}; last saw ${JSON.stringify(last)}`);
 }
 
-/** Waits until the pool shows `expected` with nothing left for the next pass to do; returns when. */
-async function steady(run: Run, expected: number[]): Promise<number> {
-  const shape = (doc: PoolDocument) => JSON.stringify(doc.enis.map((eni) => eni.cidrs.length));
-  const done = (doc: PoolDocument) =>
-    shape(doc) === JSON.stringify(expected) && doc.next.actions.length === 0;
-  await waitFor(`IPs per ENI ${JSON.stringify(expected)}, settled`, () => pool(run), done, 30_000);
-  return performance.now();
+/** Waits until the pool shows `expected` and keeps it for 2 reconcile intervals; returns when it got there. */
+async function steady(node: TestNode, expected: number[]): Promise<number> {
+  const same = (seen: number[]) => JSON.stringify(seen) === JSON.stringify(expected);
+  await waitFor(`IPs per ENI ${JSON.stringify(expected)}`, () => ipsPerEni(node), same, 30_000);
+  const reachedMs = performance.now();
+  await new Promise((resolve) => setTimeout(resolve, 2_000));
+  assert.deepEqual(await ipsPerEni(node), expected, "and it stays there");
+  return reachedMs;
 }
 
 const SEED_ROWS: {
@@ -135,94 +68,83 @@ const SEED_ROWS: {
 ];
 
 for (const row of SEED_ROWS) {
-  Deno.test(`aws-cni --daemon --simulate t3.small with ${row.name} reaches the seed table's steady states`, {
-    ignore: !NODES,
+  Deno.test(`aws-cni --daemon on a t3.small with ${row.name} reaches the seed table's steady states`, {
+    ignore: !ready,
   }, async () => {
-    await using mounts = await createNodeMounts();
-    const run = await startDaemon(mounts, row.env);
+    await using node = await startNode({ label: "seed", env: { ...row.env, DISABLE_METRICS: "true" } });
+    const client = new IpamdClient(node.outside(node.paths.socket));
     try {
       let pods = 0;
       const timings: string[] = [];
       for (const [target, expected] of row.steps) {
         const started = performance.now();
         for (; pods < target; pods++) {
-          const reply = await run.client.addNetwork(addRequest(`pod-${pods}`), { deadlineMs: 15_000 });
+          const reply = await client.addNetwork(addRequest(`pod-${pods}`), { deadlineMs: 15_000 });
           assert.equal(reply.success, true);
         }
-        timings.push(`${target} pods: ${Math.round(await steady(run, expected) - started)} ms`);
+        timings.push(`${target} pods: ${Math.round(await steady(node, expected) - started)} ms`);
       }
-      assert.equal((await pool(run)).pool.assigned, 9);
+      assert.equal((await node.pool()).pool.assigned, 9);
       // deno-lint-ignore no-console
       console.log(`    ${row.name}: steady ${timings.join(", ")}`);
-      assert.equal((await stopDaemon(run)).code, 0);
     } finally {
-      await stopDaemon(run, "SIGKILL");
+      await client.close();
     }
+    assert.equal((await node.daemon.stop()).code, 0);
   });
 }
 
-interface SimState {
-  networkInterfaces: { networkInterfaceId: string; attachment: unknown; tags: { key: string }[] }[];
-}
-
-async function readState(path: string): Promise<SimState> {
-  return JSON.parse(await Deno.readTextFile(path)) as SimState;
-}
-
 Deno.test("an ENI leaked by a daemon killed between create and attach is deleted by the next daemon", {
-  ignore: !NODES,
+  ignore: !ready,
 }, async () => {
-  // One node for both daemons: the second starts over the first one's checkpoint and cloud.
-  await using mounts = await createNodeMounts();
-  const state = mounts.outside(NODE_FILES.simulateState);
-  const stateArgs = ["--simulate-state", NODE_FILES.simulateState];
-  const first = await startDaemon(mounts, { WARM_ENI_TARGET: "1" }, [
-    ...stateArgs,
-    "--simulate-api-latency-ms",
-    "AttachNetworkInterface=30000",
-  ]);
-  let second: Run | null = null;
+  // One node for both daemons: the second starts over the first one's checkpoint and the same cloud.
+  await using node = await startNode({
+    label: "leak",
+    env: { WARM_ENI_TARGET: "1" },
+    cloud: { apiLatencyMs: { AttachNetworkInterface: 30_000 } },
+  });
+  const cloud = node.cloud!.control;
+  const client = new IpamdClient(node.outside(node.paths.socket));
   try {
-    await first.client.addNetwork(addRequest("pod-0"), { deadlineMs: 15_000 });
-    // The pool is low now (2 free < 3): the daemon creates an ENI, whose attach hangs for 30 s.
+    await client.addNetwork(addRequest("pod-0"), { deadlineMs: 15_000 });
+    // The pool is low now (2 free < 3): the daemon creates an ENI, whose attach takes 30 s to answer.
     const leaked = await waitFor(
       "an ENI created and not attached",
-      () => readState(state),
-      (s) => s.networkInterfaces.some((eni) => eni.attachment === null),
+      () => cloud.state(),
+      (s) => s.enis.some((eni) => eni.attachment === null),
       15_000,
     );
-    const leakedId = leaked.networkInterfaces.find((eni) => eni.attachment === null)!.networkInterfaceId;
-    assert.equal((await stopDaemon(first, "SIGKILL")).signal, "SIGKILL");
+    const leakedId = leaked.enis.find((eni) => eni.attachment === null)!.eniId;
+    assert.equal((await node.daemon.kill9())?.signal, "SIGKILL");
+    await cloud.setApiLatency("AttachNetworkInterface", 0);
 
     const started = performance.now();
-    second = await startDaemon(mounts, {
-      WARM_ENI_TARGET: "1",
+    await node.daemon.start({
       LEAKED_ENI_CLEANUP_START_DELAY: "0",
       LEAKED_ENI_CLEANUP_INTERVAL: "1",
       LEAKED_ENI_MIN_AGE: "1",
-    }, stateArgs);
+    });
     await waitFor(
       `the leaked ENI ${leakedId} to be deleted`,
-      () => readState(state),
-      (s) => !s.networkInterfaces.some((eni) => eni.networkInterfaceId === leakedId),
+      () => cloud.state(),
+      (s) => !s.enis.some((eni) => eni.eniId === leakedId),
       15_000,
     );
     const cleanedMs = Math.round(performance.now() - started);
-    // The simulated cloud saves the delete before the daemon hears the answer and logs it.
+    // The cloud deletes it before the daemon hears the answer and logs it.
     const logged = new RegExp(`"msg":"deleted a leaked ENI","op":"leaked-enis","eniId":"${leakedId}"`);
     await waitFor(
       "the log line",
-      () => Deno.readTextFile(mounts.outside(NODE_FILES.log)),
+      async () => await node.readFile(node.paths.log) ?? "",
       (log) => logged.test(log),
       5_000,
     );
     // The new daemon still grows the pool as the one pod needs: primary plus one whole ENI.
-    await steady(second, [3, 3]);
+    await steady(node, [3, 3]);
     // deno-lint-ignore no-console
     console.log(`    leaked ENI deleted ${cleanedMs} ms after the second daemon was started`);
-    assert.equal((await stopDaemon(second)).code, 0);
   } finally {
-    await stopDaemon(first, "SIGKILL");
-    if (second !== null) await stopDaemon(second, "SIGKILL");
+    await client.close();
   }
+  assert.equal((await node.daemon.stop()).code, 0);
 });

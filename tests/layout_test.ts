@@ -126,3 +126,37 @@ Deno.test("product folders import each other without a circle", async () => {
   ok(graph.size > 5, "the tree has folders that import each other");
   deepEqual(findCircle(graph), null);
 });
+
+Deno.test("the README's Layout names folders and files that exist, and the symbols it points to are in them", async () => {
+  const readme = await Deno.readTextFile(`${ROOT}README.md`);
+  const section = readme.slice(
+    readme.indexOf("## Layout\n"),
+    readme.indexOf("\n## ", readme.indexOf("## Layout\n") + 1),
+  );
+  const folders = [...section.matchAll(/^ *([a-z]+(?:\/[a-z]+)*)\/ /gm)].map((m) => m[1]!);
+  ok(folders.length >= 10, `the tree lists the folders (found ${folders.length})`);
+  for (const row of section.split("\n").filter((line) => line.startsWith("| where"))) {
+    const names = [...row.matchAll(/`([^`]+)`/g)].map((m) => m[1]!);
+    const file = names.find((name) => name.includes("/"));
+    ok(file !== undefined, `a row names a file: ${row}`);
+    const dir = file.slice(0, file.lastIndexOf("/") + 1);
+    const texts = new Map<string, string>();
+    for (const name of names.filter((name) => name.endsWith(".ts"))) {
+      texts.set(name, await Deno.readTextFile(`${ROOT}${name.includes("/") ? name : dir + name}`));
+    }
+    for (const symbol of names.filter((name) => !name.endsWith(".ts"))) {
+      ok(
+        [...texts.values()].some((text) =>
+          new RegExp(`export (async )?(function|class|const) ${symbol}\\b`).test(text)
+        ),
+        `${symbol} is exported where the row says: ${row}`,
+      );
+    }
+  }
+  for (const folder of folders) {
+    // Indented folders are ipamd's own.
+    const candidates = [`${ROOT}${folder}`, `${ROOT}ipamd/${folder}`];
+    const found = await Promise.all(candidates.map((c) => Deno.stat(c).then(() => true, () => false)));
+    ok(found.some(Boolean), `the Layout's ${folder}/ exists`);
+  }
+});

@@ -1,12 +1,14 @@
 /**
  * `aws-cni --daemon` as systemd runs it (root only): a process in a network
- * namespace of its own, with NOTIFY_SOCKET set and a stand-in `systemd-notify`
+ * namespace of its own, against the simulated cloud serving there (sim/cloud),
+ * with NOTIFY_SOCKET set and a stand-in `systemd-notify`
  * over /usr/local/sbin, the first directory of the PATH it gives children. The conflist must exist before READY=1 is sent, READY=1 must
  * come only once the socket serves, and the log must be JSON lines in the file
  * AWS_VPC_K8S_CNI_LOG_FILE names. The process runs main.ts with `-A`: the
  * compiled permission set does not allow systemd-notify yet.
  */
 import { deepStrictEqual, equal, match, ok } from "node:assert/strict";
+import { startCloudProcess } from "../testing/cloud_process.ts";
 import { canCreateNetns, createNetns, createTempDir } from "../testing/netns.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname;
@@ -32,6 +34,7 @@ Deno.test({
     await using netns = await createNetns("ready");
     await using dir = await createTempDir("aws-cni-ready-");
     const d = dir.path;
+    await using cloud = await startCloudProcess(netns.path, d, { instanceType: "t3.small" });
     await Deno.mkdir(`${d}/bin`);
     await Deno.writeTextFile(
       `${d}/bin/systemd-notify`,
@@ -69,8 +72,6 @@ Deno.test({
         `${ROOT}/deno.json`,
         `${ROOT}/main.ts`,
         "--daemon",
-        "--simulate",
-        "t3.small",
         "--socket",
         `${d}/ipamd.sock`,
         "--checkpoint",
@@ -79,6 +80,7 @@ Deno.test({
         `${d}/net.d`,
       ],
       env: {
+        ...cloud.daemonEnv,
         PATH: `${d}/bin:${Deno.env.get("PATH") ?? "/usr/bin:/bin"}`,
         NOTIFY_SOCKET: `${d}/notify.sock`,
         AWS_VPC_K8S_CNI_LOG_FILE: `${d}/ipamd.log`,

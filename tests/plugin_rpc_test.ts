@@ -12,7 +12,7 @@ import { recordedIo } from "../shared/io.ts";
 import { addNetworkRequestCodec, delNetworkRequestCodec } from "../shared/rpc/codec.ts";
 import { RpcCallError, Status } from "../shared/rpc/status.ts";
 import { createTempDir } from "../testing/netns.ts";
-import { MemoryBackend } from "../testing/netns_node.ts";
+import { MemoryBackend } from "../testing/fake_ipamd.ts";
 
 async function serve(health: HealthStatus) {
   const dir = await createTempDir("aws-cni-rpc-plugin-");

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # `make demo`: aws-cni in under a minute.
 #  1. How the warm pool settles for the reference documentation's examples (`aws-cni plan`).
-#  2. As root: ipamd (`--daemon --simulate t3.small`, 300 ms EC2 latency) in a network
-#     namespace made for it; pods created and deleted through the CNI plugin exactly as
-#     kubelet runs it; `aws-cni status` as the pool grows and shrinks. aws-cni may only use
+#  2. As root: a network namespace made for the node, the simulated cloud of a t3.small in it
+#     (sim/cloud: EC2 and IMDS on loopback, 300 ms attaches, each attached ENI hot-plugged as a
+#     link), and ipamd (`aws-cni --daemon`) against it exactly as on a node; pods created and
+#     deleted through the CNI plugin exactly as kubelet runs it; `aws-cni status` as the pool
+#     grows and shrinks. aws-cni may only use
 #     its own directories (deno.json permissions), so this part runs in a mount namespace
 #     with empty private ones (/run/aws-node, /var/log/aws-routed-eni, /etc/cni/net.d) and
 #     the default paths. Everything the demo makes is removed on exit, even on Ctrl-C.
@@ -11,6 +13,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bin=$PWD/dist/aws-cni
+deno=$PWD/.tools/bin/deno
 if [ ! -x "$bin" ]; then
   echo "demo: $bin is missing; run \`make build\` first" >&2
   exit 1
@@ -50,12 +53,14 @@ node=$tag-node
 dir=$(mktemp -d /tmp/aws-cni-demo.XXXXXX)
 pods=()
 daemon_pid=
+cloud_pid=
 cleanup() {
   set +e
-  if [ -n "$daemon_pid" ]; then
-    kill -TERM "$daemon_pid" 2>/dev/null
-    wait "$daemon_pid" 2>/dev/null
-  fi
+  for pid in "$daemon_pid" "$cloud_pid"; do
+    [ -n "$pid" ] || continue
+    kill -TERM "$pid" 2>/dev/null
+    wait "$pid" 2>/dev/null
+  done
   for pod in "${pods[@]}"; do ip netns del "$pod" 2>/dev/null; done
   ip netns del "$node" 2>/dev/null
   rm -rf "$dir"
@@ -71,19 +76,37 @@ fi
 ip -n "$node" link set lo up
 
 section "2. ipamd on a simulated t3.small in network namespace $node"
+# The simulated cloud stands in for the instance: it serves EC2 and IMDS on loopback in the node's
+# namespace and plugs each ENI it attaches as a link there (a veth whose other end is its "VPC").
+echo "deno run -A sim/cloud/main.ts --instance-type t3.small --attach-latency-ms 300 --detach-latency-ms 300"
+ip netns exec "$node" "$deno" run -A --quiet --frozen sim/cloud/main.ts --instance-type t3.small \
+  --attach-latency-ms 300 --detach-latency-ms 300 --control "$dir/cloud.sock" \
+  </dev/null >"$dir/cloud.out" 2>"$dir/cloud.log" &
+cloud_pid=$!
+for _ in $(seq 1 150); do
+  [ -s "$dir/cloud.out" ] && break
+  if ! kill -0 "$cloud_pid" 2>/dev/null; then
+    echo "demo: the simulated cloud exited:" >&2
+    cat "$dir/cloud.log" >&2
+    cloud_pid=
+    exit 1
+  fi
+  sleep 0.2
+done
+ready=$(head -n 1 "$dir/cloud.out")
+field() { sed -n "s/.*\"$1\":\"\([^\"]*\)\".*/\1/p" <<<"$ready"; }
+cloud_env=(AWS_EC2_ENDPOINT="$(field ec2Endpoint)" AWS_EC2_METADATA_SERVICE_ENDPOINT="$(field imdsEndpoint)"
+  AWS_ACCESS_KEY_ID=AKIDSIMULATEDCLOUD00 AWS_SECRET_ACCESS_KEY=simulated-cloud-secret)
+echo "it serves: ${cloud_env[*]:0:2}; instance $(field instanceId), primary ENI $(field primaryMac) on eth0"
+echo
 # The settings make the pool grow and shrink within the demo: 2 spare IPs, at least 3,
 # released pod IPs rest 3 s, and no scale-down window.
 settings=(WARM_IP_TARGET=2 MINIMUM_IP_TARGET=3 IP_COOLDOWN_PERIOD=3 POOL_SCALE_DOWN_WINDOW=0
   AWS_VPC_K8S_CNI_LOGLEVEL=INFO)
-# With --host-network ipamd also builds each ENI's stand-in link, table and rules in the
-# namespace (port-less bridges: this kernel may lack the dummy module).
-host=()
-usage=$("$bin" --daemon --no-such-flag 2>&1 || true)
-if [[ $usage == *--host-network* ]]; then host=(--host-network); fi
-echo "env ${settings[*]:0:4}"
-echo "aws-cni --daemon --simulate t3.small --simulate-latency-ms 300 ${host[*]} --write-conflist /etc/cni/net.d"
-ip netns exec "$node" env "${settings[@]}" "$bin" --daemon --simulate t3.small --simulate-latency-ms 300 \
-  "${host[@]}" --write-conflist /etc/cni/net.d </dev/null >"$dir/daemon.out" 2>&1 &
+echo "env ${settings[*]:0:4} AWS_EC2_ENDPOINT=… AWS_EC2_METADATA_SERVICE_ENDPOINT=…"
+echo "aws-cni --daemon --write-conflist /etc/cni/net.d"
+ip netns exec "$node" env "${settings[@]}" "${cloud_env[@]}" "$bin" --daemon --write-conflist /etc/cni/net.d \
+  </dev/null >"$dir/daemon.out" 2>&1 &
 daemon_pid=$!
 for _ in $(seq 1 150); do
   [ -f /etc/cni/net.d/10-aws.conflist ] && break
@@ -129,7 +152,7 @@ for i in 1 2 3 4 5; do
 done
 status
 echo
-echo "stand-in ENI links in the node namespace:"
+echo "the ENIs' links the simulated cloud plugged in the node namespace:"
 ip -n "$node" -br link | grep -v '^lo ' | grep -v '^eni' || true
 
 section "4. Four pods go (CNI_COMMAND=DEL); their IPs cool down 3 s, then the pool shrinks"
@@ -151,4 +174,4 @@ echo "(ENIs younger than a minute are kept even when empty; ipamd frees them onc
 
 section "5. Cleaning up"
 cni DEL 1 >/dev/null
-echo "pod web-1 deleted; stopping ipamd and removing the namespaces"
+echo "pod web-1 deleted; stopping ipamd and the simulated cloud, and removing the namespaces"

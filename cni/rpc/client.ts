@@ -1,9 +1,11 @@
 /**
- * The plugin's client for ipamd: gRPC unary calls over our own HTTP/2 client
- * (`./h2/`) on the Unix socket, using only Deno APIs. It loads in a few
- * milliseconds, where `node:http2` and `node:net` cost about 95 ms per plugin
- * run. Same API and status mapping as `IpamdClient` (client.ts); every call
- * has a deadline and failures surface as `RpcCallError` with a gRPC status.
+ * The plugin's client for ipamd: gRPC unary calls over our own small HTTP/2
+ * client (`./h2/`) on the Unix socket, using only Deno APIs (`node:http2` and
+ * `node:net` cost about 95 ms per plugin run). One connection, opened on the
+ * first call and opened again after it fails; calls run one at a time, in
+ * order. Every call has a deadline, which counts from the call (waiting for
+ * earlier calls included), and failures surface as `RpcCallError` with a gRPC
+ * status.
  *
  * @module
  */
@@ -29,7 +31,7 @@ import {
   Status,
   WireFormatError,
 } from "../../shared/rpc/mod.ts";
-import { H2Connection, H2Error, type H2Response, type HeaderList, headerValue } from "./h2/mod.ts";
+import { H2Error, type H2Response, H2Session, type HeaderList, headerValue } from "./h2/mod.ts";
 
 /** Per-call options. */
 export interface CallOptions {
@@ -62,18 +64,33 @@ const STATUS_BY_HTTP_STATUS: ReadonlyMap<number, Status> = new Map([
   [504, Status.UNAVAILABLE],
 ]);
 
-/** A gRPC client of ipamd over one Unix-socket HTTP/2 connection, opened on the first call; disposing closes it. */
+/** A gRPC client of ipamd over one Unix-socket HTTP/2 connection, opened on the first call. */
 export class IpamdClient implements AsyncDisposable {
   readonly #socketPath: string;
-  /** Every connection not yet closed; only the newest takes new calls. */
-  readonly #connections = new Set<H2Connection>();
-  #current: H2Connection | undefined;
-  #connecting: Promise<H2Connection> | undefined;
+  #session: H2Session | undefined;
+  /** Settles when the last call queued so far has ended; never rejects. */
+  #turn: Promise<void> = Promise.resolve();
+  /** Calls started and not ended. */
+  #calls = 0;
+  /** Set by `connect()`. */
+  #opening: Promise<void> | undefined;
   #closed = false;
 
   /** No I/O happens until the first call. */
   constructor(socketPath: string) {
     this.#socketPath = socketPath;
+  }
+
+  /**
+   * Opens the connection ahead of the first call, so that call's request goes
+   * out the moment it is made; a failure is left for that call to report.
+   */
+  connect(): Promise<void> {
+    this.#opening ??= H2Session.connect(this.#socketPath).then((session) => {
+      if (this.#closed || this.#session !== undefined) void session.close();
+      else this.#session = session;
+    }, () => {});
+    return this.#opening;
   }
 
   /** Calls `rpc.CNIBackend/AddNetwork`. */
@@ -110,30 +127,30 @@ export class IpamdClient implements AsyncDisposable {
     return reply.status;
   }
 
-  /** Closes the connection after in-flight calls end; later calls fail with CANCELLED. */
+  /** Lets the call in flight finish, then closes the connection; calls not yet sent fail with CANCELLED. */
   async close(): Promise<void> {
     this.#closed = true;
-    await this.#connecting?.catch(() => {});
-    await Promise.all([...this.#connections].map((connection) => connection.close()));
+    await this.#opening;
+    await this.#turn;
+    await this.#session?.close();
   }
 
+  /** Same as `close()`. */
   [Symbol.asyncDispose](): Promise<void> {
     return this.close();
   }
 
-  /** The open connection, or a new one; concurrent first calls share one connect. */
-  #connection(): H2Connection | Promise<H2Connection> {
-    if (this.#current?.isAvailable) return this.#current;
-    this.#connecting ??= this.#open().finally(() => this.#connecting = undefined);
-    return this.#connecting;
-  }
-
-  async #open(): Promise<H2Connection> {
-    const connection = await H2Connection.connect(this.#socketPath);
-    this.#connections.add(connection);
-    connection.closed.then(() => this.#connections.delete(connection));
-    this.#current = connection;
-    return connection;
+  /** A new connection, the old one closed; one that comes after `deadline` aborted is closed at once. */
+  async #connect(deadline: AbortSignal): Promise<H2Session> {
+    if (this.#closed) throw new RpcCallError(Status.CANCELLED, "Client is closed");
+    if (this.#session !== undefined) await this.#session.close();
+    const connecting = H2Session.connect(this.#socketPath);
+    try {
+      return this.#session = await untilAborted(connecting, deadline);
+    } catch (error) {
+      connecting.then((late) => late.close(), () => {});
+      throw error;
+    }
   }
 
   async #unary<Req, Res>(
@@ -152,24 +169,31 @@ export class IpamdClient implements AsyncDisposable {
     const deadlineAt = Date.now() + deadlineMs;
     // AbortSignal.timeout, not setTimeout: Deno's first setTimeout costs ~7 ms, once per plugin run.
     const deadline = AbortSignal.timeout(deadlineMs);
-    let connected = false;
+    const previous = this.#turn;
+    let done!: () => void;
+    this.#turn = new Promise((resolve) => done = resolve);
+    // The first call connects before returning, so the request goes out while the caller carries on.
+    const first = this.#calls++ === 0;
     try {
-      const pending = this.#connection();
-      const connection = pending instanceof H2Connection ? pending : await untilAborted(pending, deadline);
-      connected = true;
+      if (!first) await untilAborted(previous, deadline);
+      if (this.#opening !== undefined) await this.#opening;
+      const session = this.#session?.isAvailable === true ? this.#session : await this.#connect(deadline);
       if (this.#closed) throw new RpcCallError(Status.CANCELLED, "Client is closed");
       const timeoutMs = Math.max(1, Math.min(MAX_TIMEOUT_MS, Math.ceil(deadlineAt - Date.now())));
-      const response = await connection.request(requestHeaders(path, timeoutMs), body, {
+      const response = await session.request(requestHeaders(path, timeoutMs), body, {
         signal: deadline,
         maxBodyBytes: MAX_REPLY_BYTES,
       });
       return replyCodec.decode(unframe(replyPayload(response), replyCodec.name));
     } catch (error) {
-      if (!connected && this.#closed) throw new RpcCallError(Status.CANCELLED, "Client is closed");
       if (deadline.aborted && !(error instanceof RpcCallError)) {
         throw new RpcCallError(Status.DEADLINE_EXCEEDED, `Deadline exceeded after ${deadlineMs} ms`);
       }
       throw callError(error);
+    } finally {
+      // The next call starts only after the one before this one ended, whatever happened here.
+      previous.then(done);
+      this.#calls--;
     }
   }
 }

@@ -109,17 +109,30 @@ Deno.test("IpamdClient fails with UNAVAILABLE quickly when the socket is missing
   }
 });
 
-Deno.test("IpamdClient runs 200 concurrent calls on one client", async () => {
+Deno.test("IpamdClient runs concurrent calls one at a time, each within a deadline counted from the call", async () => {
   await using t = await startTestServer();
   await using client = clientFor(t.socketPath);
-  t.backend.delayMs = 20;
+  t.backend.delayMs = 100;
   const requests = Array.from(
-    { length: 200 },
+    { length: 3 },
     (_, i) => addNetworkRequestCodec.create({ containerId: `c${i}`, ifName: "eth0" }),
   );
-  const replies = await Promise.all(requests.map((request) => client.addNetwork(request, SHORT)));
-  assert.equal(new Set(replies.map((r) => r.ipAllocations[0]?.ipv4Addr)).size, 200);
-  assert.equal(t.backend.assigned.size, 200);
+  const outcomes = await Promise.all(
+    requests.map((request) =>
+      client.addNetwork(request, { deadlineMs: 250 }).then((r) => r.success, (e) => e)
+    ),
+  );
+  // 100 ms each, one after the other: the third would end at 300 ms, after its deadline.
+  assert.deepEqual(outcomes.slice(0, 2), [true, true]);
+  assert.ok(
+    outcomes[2] instanceof RpcCallError && outcomes[2].code === Status.DEADLINE_EXCEEDED,
+    String(outcomes[2]),
+  );
+  t.backend.delayMs = 0;
+  const many = await Promise.all(
+    Array.from({ length: 50 }, () => client.healthCheck({ deadlineMs: 5000 })),
+  );
+  assert.deepEqual(many, Array(50).fill(ServingStatus.SERVING));
 });
 
 Deno.test("IpamdClient reads a 400 KB reply through HTTP/2 flow control", async () => {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import http2 from "node:http2";
-import { makeStaleSocket, tempDir, withTimeout } from "../../testing/rpc_sockets.ts";
+import { makeStaleSocket, tempDir, waitFor, withTimeout } from "../../testing/rpc_sockets.ts";
 import { IpamdClient } from "./client.ts";
 import {
   addNetworkReplyCodec,
@@ -200,13 +200,36 @@ Deno.test("IpamdClient maps server answers without a good reply to statuses", as
   }
 });
 
-Deno.test("IpamdClient multiplexes 200 concurrent first calls over one connection", async () => {
-  await using server = await rawServer(replyWith(grpcFrame(addNetworkReplyCodec.encode(REPLY))));
-  const replies = await withClient(server.socketPath, (c) => {
-    return Promise.all(Array.from({ length: 200 }, () => c.addNetwork(ADD, { deadlineMs: 5000 })));
+Deno.test("IpamdClient queues 50 concurrent first calls on one connection", async () => {
+  let inFlight = 0;
+  let most = 0;
+  await using server = await rawServer((stream, headers, body) => {
+    most = Math.max(most, ++inFlight);
+    setTimeout(() => {
+      inFlight--;
+      replyWith(grpcFrame(addNetworkReplyCodec.encode(REPLY)))(stream, headers, body);
+    }, 1);
   });
-  assert.deepEqual(replies, Array(200).fill(REPLY));
+  const replies = await withClient(server.socketPath, (c) => {
+    return Promise.all(Array.from({ length: 50 }, () => c.addNetwork(ADD, { deadlineMs: 5000 })));
+  });
+  assert.deepEqual(replies, Array(50).fill(REPLY));
   assert.equal(server.sessionCount(), 1);
+  assert.equal(most, 1, "one call at a time");
+});
+
+Deno.test("IpamdClient.connect() opens the one connection ahead of the first call; a failure is left to that call", async () => {
+  await using server = await rawServer(replyWith(grpcFrame(addNetworkReplyCodec.encode(REPLY))));
+  await withClient(server.socketPath, async (c) => {
+    await c.connect();
+    await waitFor(() => server.sessionCount() === 1);
+    assert.deepEqual(await c.addNetwork(ADD, { deadlineMs: 2000 }), REPLY);
+    assert.equal(server.sessionCount(), 1, "the call used the connection connect() opened");
+  });
+  await withClient("/nonexistent.sock", async (c) => {
+    await c.connect();
+    assert.equal((await callError(c.addNetwork(ADD, { deadlineMs: 1000 }))).code, Status.UNAVAILABLE);
+  });
 });
 
 Deno.test("IpamdClient.close() during the first connect fails the call with CANCELLED", async () => {

@@ -2,9 +2,8 @@
  * The node as AWS shows it, assembled from the config: IMDS tells the instance,
  * region, primary ENI (subnet, security groups, VPC CIDRs); EC2 goes through the
  * SDK within the request budget; the instance type's limits come from the
- * built-in table, or DescribeInstanceTypes for a type it lacks. `--simulate`
- * passes the emulator's endpoints and dummy credentials; a real node takes the
- * endpoints from the env and credentials from the SDK's default chain.
+ * built-in table, or DescribeInstanceTypes for a type it lacks. The endpoints
+ * come from the config (the env), credentials from the SDK's default chain.
  *
  * @module
  */
@@ -21,7 +20,6 @@ import {
   RateBudget,
   SdkEc2Port,
   SdkEniDirectory,
-  type StaticCredentials,
 } from "../cloud/mod.ts";
 import type { IpamdConfig } from "../config/mod.ts";
 import {
@@ -33,13 +31,10 @@ import {
 import { retryStartup } from "./discovery.ts";
 import { NodeLifecycle } from "./lifecycle.ts";
 
-/** Overrides of the config's endpoints and the SDK's credentials. */
+/** What opening the node runs with. */
 export interface AwsNodeOptions {
   readonly clock: Clock;
   readonly log: Logger;
-  readonly imdsEndpoint?: string;
-  readonly ec2Endpoint?: string;
-  readonly credentials?: StaticCredentials;
   /** How startup waits between tries (default: real timers). */
   readonly sleep?: (ms: number) => Promise<void>;
 }
@@ -62,7 +57,7 @@ export async function openAwsNode(config: IpamdConfig, options: AwsNodeOptions):
   const retry = { log, clock, ...(options.sleep === undefined ? {} : { sleep: options.sleep }) };
   const imds = new HttpImdsApi(
     new HttpImdsClient({
-      endpoint: options.imdsEndpoint ?? config.imdsEndpoint,
+      endpoint: config.imdsEndpoint,
       tokenTtlSeconds: config.imdsTokenTtlMs / 1000,
       allowV1: config.imdsAllowV1,
       timeoutMs: config.httpTimeoutMs,
@@ -84,9 +79,8 @@ export async function openAwsNode(config: IpamdConfig, options: AwsNodeOptions):
   });
   const client = createEc2Client({
     region: instance.region,
-    endpoint: options.ec2Endpoint ?? config.ec2Endpoint ?? config.ec2EndpointUrl,
+    endpoint: config.ec2Endpoint ?? config.ec2EndpointUrl,
     timeoutMs: config.httpTimeoutMs,
-    ...(options.credentials === undefined ? {} : { credentials: options.credentials }),
   });
   const sender = new Ec2Sender(client, budget);
   const directory = new SdkEniDirectory(sender);

@@ -1,7 +1,7 @@
 /**
  * ipamd's operations side: Prometheus metrics in the reference's names, the
- * loopback introspection endpoint, readiness (conflist, systemd), and what
- * `aws-cni install` writes.
+ * loopback introspection endpoint (the pool report `aws-cni status` renders),
+ * and readiness (conflist, systemd).
  *
  * @module
  */
@@ -15,6 +15,4 @@ export { type PoolReport, poolReport } from "./pool_report.ts";
 export { announceReady, CNI_BIN_DIR, type ReadyOptions, type ReadyResult } from "./ready.ts";
 export { type NotifyOptions, notifyReady, type NotifyResult } from "./sd_notify.ts";
 export { CONFLIST_NAME, isOurConflist, renderConflist, writeConflist } from "./conflist.ts";
-export { NODE_PATHS, type NodePaths, renderEnvTemplate, renderUnit, UNIT_NAME } from "./systemd_unit.ts";
 export { pathExists, writeFileAtomic } from "./conflist.ts";
-export { renderStatus } from "./status_text.ts";

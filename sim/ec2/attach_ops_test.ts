@@ -54,6 +54,47 @@ Deno.test("Ec2Simulation.attachNetworkInterface() completes after the attach lat
   assert.equal(describeEni(sim, eniId)?.attachment?.attachTime, "2024-01-01T00:00:00.000Z");
 });
 
+Deno.test("knobs.setAttachLatency() replaces the account's attach latency for new attaches; null restores it", () => {
+  const { sim, clock } = simFixture();
+  const node = sim.launchInstance({ instanceType: "m5.large", subnetId: "subnet-a" });
+  const attach = (eniId: string, deviceIndex: number) =>
+    sim.attachNetworkInterface({ networkInterfaceId: eniId, instanceId: node.instanceId, deviceIndex });
+  sim.knobs.setAttachLatency({ kind: "fixed", ms: 8000 });
+  const slow = newEni(sim);
+  attach(slow, 1);
+  clock.advance(7999);
+  assert.equal(describeEni(sim, slow)?.status, "attaching");
+  clock.advance(1);
+  assert.equal(describeEni(sim, slow)?.status, "in-use");
+  sim.knobs.setAttachLatency(null);
+  const usual = newEni(sim);
+  attach(usual, 2);
+  clock.advance(2000);
+  assert.equal(describeEni(sim, usual)?.status, "in-use");
+  assert.throws(() => sim.knobs.setAttachLatency({ kind: "fixed", ms: -1 }), RangeError);
+});
+
+Deno.test("knobs.holdAttaches keeps new attaches attaching until releaseAttaches(), which tells listeners", () => {
+  const { sim, clock } = simFixture();
+  const node = sim.launchInstance({ instanceType: "m5.large", subnetId: "subnet-a" });
+  const mutations: string[] = [];
+  sim.onMutation((mutation) => mutations.push(mutation));
+  sim.knobs.holdAttaches = true;
+  const held = newEni(sim);
+  sim.attachNetworkInterface({ networkInterfaceId: held, instanceId: node.instanceId, deviceIndex: 1 });
+  clock.advance(3_600_000);
+  assert.equal(describeEni(sim, held)?.status, "attaching", "held for an hour");
+  assert.equal(sim.releaseAttaches(), 1);
+  assert.equal(describeEni(sim, held)?.status, "in-use");
+  assert.equal(sim.knobs.holdAttaches, false, "releasing stops holding");
+  assert.equal(mutations.at(-1), "ReleaseAttaches");
+  const next = newEni(sim);
+  sim.attachNetworkInterface({ networkInterfaceId: next, instanceId: node.instanceId, deviceIndex: 2 });
+  clock.advance(2000);
+  assert.equal(describeEni(sim, next)?.status, "in-use");
+  assert.equal(sim.releaseAttaches(), 0);
+});
+
 Deno.test("Ec2Simulation.detachNetworkInterface() leaves the ENI available after the detach latency", () => {
   const { sim, clock } = simFixture();
   const node = sim.launchInstance({ instanceType: "m5.large", subnetId: "subnet-a" });

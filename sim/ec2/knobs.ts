@@ -1,13 +1,16 @@
 /**
  * Fault knobs of the simulation, per EC2 action: forced errors (the next n calls,
  * or a rate drawn from the seeded random stream) and a latency value that
- * transports read and wait out (the core itself never waits).
+ * transports read and wait out (the core itself never waits); and the timing of
+ * attaches: a latency model that replaces the account's, and a hold that keeps
+ * new attaches `attaching` until the simulation releases them.
  *
  * @module
  */
 
 import { Ec2SimError } from "./error.ts";
-import type { SeededRandom } from "./random.ts";
+import type { LatencyModel, SeededRandom } from "./random.ts";
+import type { AttachTiming } from "./state.ts";
 import type { Ec2Action } from "./types.ts";
 
 /** The error a forced fault answers with. */
@@ -26,11 +29,14 @@ interface ArmedFault {
   readonly rate: number;
 }
 
-/** Per-action forced errors and transport latencies. */
-export class Ec2FaultKnobs {
+/** Per-action forced errors and transport latencies, and attach timing. */
+export class Ec2FaultKnobs implements AttachTiming {
   readonly #random: SeededRandom;
   readonly #faults = new Map<Ec2Action, ArmedFault[]>();
   readonly #latencyMs = new Map<Ec2Action, number>();
+  #attachLatency: LatencyModel | null = null;
+  /** Attaches begun while true stay `attaching` until `Ec2Simulation.releaseAttaches()`. */
+  holdAttaches = false;
 
   constructor(random: SeededRandom) {
     this.#random = random;
@@ -65,6 +71,17 @@ export class Ec2FaultKnobs {
     return this.#latencyMs.get(action) ?? 0;
   }
 
+  /** The attach latency model that replaces the account's, or null for the account's own. */
+  get attachLatency(): LatencyModel | null {
+    return this.#attachLatency;
+  }
+
+  /** Replaces the account's attach latency for attaches begun from now on; null restores it. */
+  setAttachLatency(model: LatencyModel | null): void {
+    if (model !== null) checkLatencyModel(model);
+    this.#attachLatency = model;
+  }
+
   /** The forced error for one call of `action`, or null. Called once per call by the gate. */
   draw(action: Ec2Action): Ec2SimError | null {
     const armed = this.#faults.get(action) ?? [];
@@ -82,6 +99,17 @@ export class Ec2FaultKnobs {
   #arm(action: Ec2Action, entry: ArmedFault): void {
     const armed = (this.#faults.get(action) ?? []).filter((old) => old.remaining !== 0);
     this.#faults.set(action, [...armed, entry]);
+  }
+}
+
+function checkLatencyModel(model: LatencyModel): void {
+  const values = model.kind === "fixed"
+    ? [model.ms]
+    : model.kind === "uniform"
+    ? [model.minMs, model.maxMs]
+    : [model.medianMs, model.sigma, model.maxMs];
+  if (!values.every((value) => Number.isFinite(value) && value >= 0)) {
+    throw new RangeError(`Cannot set an attach latency of ${JSON.stringify(model)}`);
   }
 }
 

@@ -11,7 +11,6 @@ export { sampleLatencyMs, SeededRandom } from "./random.ts";
 export { SimEc2Port, sleepOnManualClock } from "./sim_ec2_port.ts";
 export { Ec2Simulation, type LatencyModel } from "./simulation.ts";
 export type { Ec2SimState } from "./snapshot.ts";
-export { openSimulationFile } from "./store.ts";
 export {} from "./throttle.ts";
 export type {
   AttachmentView,

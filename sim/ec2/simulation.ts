@@ -103,6 +103,7 @@ export class Ec2Simulation {
       ids,
       new SeededRandom(options.seed, "latency"),
     );
+    this.#state.attachTiming = this.knobs;
     for (const spec of options.subnets) addSubnet(this.#state, spec);
     for (const spec of options.instanceTypes ?? []) registerInstanceType(this.#state, spec);
   }
@@ -124,6 +125,7 @@ export class Ec2Simulation {
       ownerId: snapshot.vpc.ownerId,
     });
     sim.#state = records;
+    records.attachTiming = sim.knobs;
     sim.#faultRandom.seek(snapshot.random.faults);
     return sim;
   }
@@ -168,6 +170,17 @@ export class Ec2Simulation {
     const result = terminateInstance(this.#state, request.instanceId);
     this.#mutated("TerminateInstance");
     return result;
+  }
+
+  /**
+   * Harness action (not gated): stops holding attaches (`knobs.holdAttaches`) and
+   * completes every held one now; returns how many it completed.
+   */
+  releaseAttaches(): number {
+    this.knobs.holdAttaches = false;
+    const released = this.#state.releaseHeld();
+    this.#mutated("ReleaseAttaches");
+    return released;
   }
 
   createNetworkInterface(request: Req.CreateNetworkInterfaceRequest): Req.CreateNetworkInterfaceResult {

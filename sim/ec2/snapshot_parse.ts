@@ -1,5 +1,5 @@
 /**
- * Checks that untrusted data (a parsed state file) has the shape of an
+ * Checks that untrusted data (a parsed snapshot) has the shape of an
  * `Ec2SimState` of a version this code knows. Cross-references (subnets,
  * instances, addresses) are checked when the state is restored.
  *

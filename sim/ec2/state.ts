@@ -84,6 +84,17 @@ export interface SimSettings {
   readonly maxUnattachedIpv4PerEni: number;
 }
 
+/** Attach timing a harness may turn while the account runs (a fault knob, not part of the state). */
+export interface AttachTiming {
+  /** Replaces the account's attach latency model while set. */
+  readonly attachLatency: LatencyModel | null;
+  /** Attaches begun while set stay `attaching` until released. */
+  readonly holdAttaches: boolean;
+}
+
+/** When a held attach completes: not before it is released. */
+const HELD_MS = Number.MAX_SAFE_INTEGER;
+
 /** Everything the account holds, plus the shared bookkeeping. */
 export class SimState {
   readonly subnets = new Map<string, SubnetRecord>();
@@ -93,7 +104,10 @@ export class SimState {
   readonly enis = new Map<string, EniRecord>();
   readonly attachments = new Map<string, EniRecord>();
   readonly #pending = new Set<EniRecord>();
+  readonly #held = new Set<EniRecord>();
   #seq = 0;
+  /** Set by the simulation to its knobs. */
+  attachTiming: AttachTiming = { attachLatency: null, holdAttaches: false };
 
   constructor(
     readonly settings: SimSettings,
@@ -180,12 +194,32 @@ export class SimState {
     phase: "attaching" | "detaching",
     options: { immediate?: boolean } = {},
   ): void {
-    const model = phase === "attaching" ? this.settings.attachLatency : this.settings.detachLatency;
-    const latencyMs = options.immediate === true ? 0 : sampleLatencyMs(model, this.latencyRandom);
+    const attaching = phase === "attaching";
+    const model = attaching
+      ? this.attachTiming.attachLatency ?? this.settings.attachLatency
+      : this.settings.detachLatency;
+    const held = attaching && this.attachTiming.holdAttaches && options.immediate !== true;
+    const latencyMs = options.immediate === true || held ? 0 : sampleLatencyMs(model, this.latencyRandom);
     eni.attachment.phase = phase;
-    eni.attachment.readyAtMs = this.clock.now() + latencyMs;
+    eni.attachment.readyAtMs = held ? HELD_MS : this.clock.now() + latencyMs;
     this.#pending.add(eni);
+    if (held) this.#held.add(eni);
     this.settle();
+  }
+
+  /** Completes every held attach now; returns how many there were. */
+  releaseHeld(): number {
+    let released = 0;
+    const nowMs = this.clock.now();
+    for (const eni of this.#held) {
+      if (eni.attachment?.phase === "attaching" && eni.attachment.readyAtMs === HELD_MS) {
+        eni.attachment.readyAtMs = nowMs;
+        released++;
+      }
+    }
+    this.#held.clear();
+    this.settle();
+    return released;
   }
 
   /** Tracks a restored ENI whose attach or detach has yet to complete. */
@@ -217,6 +251,7 @@ export class SimState {
     this.attachments.delete(attachment.attachmentId);
     eni.attachment = null;
     this.#pending.delete(eni);
+    this.#held.delete(eni);
   }
 
   /** Deletes an unattached ENI and returns its addresses to the subnet. */

@@ -168,7 +168,8 @@ export type Ec2Mutation =
   | Exclude<Ec2Action, `Describe${string}`>
   | "LaunchInstance"
   | "TerminateInstance"
-  | "RegisterInstanceType";
+  | "RegisterInstanceType"
+  | "ReleaseAttaches";
 
 /** How to build a simulated account. */
 export interface Ec2SimulationOptions {

@@ -21,6 +21,7 @@ export const EC2_API_VERSION = "2016-11-15";
 export class Ec2HttpHandler {
   /** Wire faults: calls that never answer. */
   readonly transport: Ec2TransportKnobs = new Ec2TransportKnobs();
+  readonly #calls = new Map<Ec2Action, number>();
   readonly #sim: Ec2Simulation;
   readonly #context: ActionContext;
   readonly #closing = new AbortController();
@@ -36,6 +37,11 @@ export class Ec2HttpHandler {
     const answer = this.#answer(request);
     this.#inFlight.add(answer);
     return answer.finally(() => this.#inFlight.delete(answer));
+  }
+
+  /** Calls received per action (every well-formed call, throttled, failed and hung ones too). */
+  calls(): Partial<Record<Ec2Action, number>> {
+    return Object.fromEntries(this.#calls);
   }
 
   /** Ends every waiting or hung call (answered 503); resolves once every call has its answer. */
@@ -64,6 +70,7 @@ export class Ec2HttpHandler {
     const body = request.method === "POST" ? await request.text() : "";
     const params = new QueryParams(url.search.slice(1), body);
     const action = checkAction(params);
+    this.#calls.set(action, (this.#calls.get(action) ?? 0) + 1);
     const dryRun = params.boolean("DryRun");
     if (!await this.#wait(this.#sim.knobs.latencyMs(action))) throw unavailable();
     const hang = this.transport.draw(action);

@@ -58,7 +58,7 @@ interface InstanceRecord {
 /** The metadata of one instance of a simulation, `lagMs` behind EC2. */
 export class ImdsView {
   readonly instanceId: string;
-  readonly lagMs: number;
+  #lagMs: number;
   readonly #sim: Ec2Simulation;
   readonly #clock: Clock;
   readonly #history: InstanceRecord[] = [];
@@ -67,9 +67,9 @@ export class ImdsView {
   /** Starts recording; the instance must exist. Call `close()` to stop. */
   constructor(sim: Ec2Simulation, instanceId: string, options: { readonly lagMs?: number } = {}) {
     const lagMs = options.lagMs ?? 0;
-    if (!(lagMs >= 0) || !Number.isFinite(lagMs)) throw new RangeError(`Cannot lag IMDS by ${lagMs} ms`);
+    checkLag(lagMs);
     this.instanceId = instanceId;
-    this.lagMs = lagMs;
+    this.#lagMs = lagMs;
     this.#sim = sim;
     this.#clock = sim.clock;
     const first = this.#take();
@@ -78,6 +78,20 @@ export class ImdsView {
     }
     this.#history.push(first);
     this.#unsubscribe = sim.onMutation(() => this.#record());
+  }
+
+  /** How long a change takes to show. */
+  get lagMs(): number {
+    return this.#lagMs;
+  }
+
+  /**
+   * Changes the lag. A longer lag shows older records only as far back as they
+   * were kept: changes made before it was set may show sooner than the new lag.
+   */
+  set lagMs(lagMs: number) {
+    checkLag(lagMs);
+    this.#lagMs = lagMs;
   }
 
   /** What IMDS shows now: the newest record at least `lagMs` old, as of `lagMs` ago. */
@@ -114,6 +128,10 @@ export class ImdsView {
   #take(): InstanceRecord | null {
     return instanceRecord(this.#sim.exportState(), this.instanceId, this.#clock.now());
   }
+}
+
+function checkLag(lagMs: number): void {
+  if (!(lagMs >= 0) || !Number.isFinite(lagMs)) throw new RangeError(`Cannot lag IMDS by ${lagMs} ms`);
 }
 
 function instanceRecord(state: Ec2SimState, instanceId: string, atMs: number): InstanceRecord | null {

@@ -6,11 +6,11 @@
  * @module
  */
 
-import type { Ec2Simulation } from "../ec2/mod.ts";
+import type { Ec2Action, Ec2Simulation } from "../ec2/mod.ts";
 import { Ec2HttpHandler } from "./ec2_http.ts";
 import type { Ec2TransportKnobs } from "./ec2_transport_knobs.ts";
 import { ImdsView } from "./imds_facts.ts";
-import { ImdsHttpHandler } from "./imds_http.ts";
+import { ImdsHttpHandler, TOKEN_HEADER, TOKEN_TTL_HEADER } from "./imds_http.ts";
 
 export { EC2_API_VERSION, Ec2HttpHandler } from "./ec2_http.ts";
 export { Ec2TransportKnobs, type Hang, type HangOptions } from "./ec2_transport_knobs.ts";
@@ -34,6 +34,18 @@ export interface EmulatorOptions {
   readonly imdsLagMs?: number;
   /** Serve IMDS GETs without a token (default false). */
   readonly allowImdsV1?: boolean;
+  /** Told of every IMDS request before it is answered. */
+  readonly onImdsRequest?: (request: ImdsRequestRecord) => void;
+}
+
+/** One request to IMDS, as it arrived. */
+export interface ImdsRequestRecord {
+  readonly method: string;
+  readonly path: string;
+  /** The session token it carried, or null. */
+  readonly token: string | null;
+  /** The token lifetime it asked for (token requests), or null. */
+  readonly ttl: string | null;
 }
 
 /** A running emulator. */
@@ -44,6 +56,10 @@ export interface Emulator {
   readonly imdsEndpoint: string;
   /** Wire faults of the EC2 side (calls that never answer). */
   readonly ec2Transport: Ec2TransportKnobs;
+  /** What IMDS shows, and how far it lags behind EC2 (settable). */
+  readonly imds: ImdsView;
+  /** EC2 calls received per action. */
+  ec2Calls(): Partial<Record<Ec2Action, number>>;
   /** Ends hung calls, stops both servers and IMDS recording; safe to call twice. */
   close(): Promise<void>;
   /** `close()`. */
@@ -68,7 +84,15 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
   };
   try {
     servers.push(serve(where.hostname, where.ec2Port, (request) => ec2.handle(request)));
-    servers.push(serve(where.hostname, where.imdsPort, (request) => imds.handle(request)));
+    servers.push(serve(where.hostname, where.imdsPort, (request) => {
+      options.onImdsRequest?.({
+        method: request.method,
+        path: new URL(request.url).pathname,
+        token: request.headers.get(TOKEN_HEADER),
+        ttl: request.headers.get(TOKEN_TTL_HEADER),
+      });
+      return imds.handle(request);
+    }));
   } catch (error) {
     await close();
     throw error;
@@ -78,6 +102,8 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
     ec2Endpoint: endpoint(where.hostname, ec2Server!.addr.port),
     imdsEndpoint: endpoint(where.hostname, imdsServer!.addr.port),
     ec2Transport: ec2.transport,
+    imds: view,
+    ec2Calls: () => ec2.calls(),
     close,
     [Symbol.asyncDispose]: close,
   };

@@ -76,3 +76,42 @@ Deno.test("startEmulator() picks free ports by default and refuses what it canno
   await assert.rejects(startEmulator({ sim, instanceId, imdsLagMs: -1 }), RangeError);
   await assert.rejects(startEmulator({ sim, instanceId, ec2Port: 70000 }), RangeError);
 });
+
+Deno.test("startEmulator() counts EC2 calls per action, tells of IMDS requests, and lets IMDS lag change", async () => {
+  const { sim } = simFixture();
+  const { instanceId } = sim.launchInstance({ instanceType: "m5.large", subnetId: "subnet-a" });
+  const seen: { method: string; path: string; token: string | null; ttl: string | null }[] = [];
+  const emulator = await startEmulator({ sim, instanceId, onImdsRequest: (request) => seen.push(request) });
+  const client = new EC2Client({
+    endpoint: emulator.ec2Endpoint,
+    region: "us-west-2",
+    credentials: { accessKeyId: "a", secretAccessKey: "b" },
+    maxAttempts: 1,
+  });
+  try {
+    sim.knobs.failNext("DescribeSubnets", { code: "InternalError", httpStatus: 500 });
+    await assert.rejects(client.send(new DescribeSubnetsCommand({})));
+    await client.send(new DescribeSubnetsCommand({}));
+    assert.deepEqual(emulator.ec2Calls(), { DescribeSubnets: 2 }, "failed calls count too");
+    const put = await fetch(`${emulator.imdsEndpoint}/latest/api/token`, {
+      method: "PUT",
+      headers: { "x-aws-ec2-metadata-token-ttl-seconds": "10" },
+    });
+    const token = await put.text();
+    const get = await fetch(`${emulator.imdsEndpoint}/latest/meta-data/instance-id`, {
+      headers: { "x-aws-ec2-metadata-token": token },
+    });
+    assert.equal(await get.text(), instanceId);
+    assert.deepEqual(seen, [
+      { method: "PUT", path: "/latest/api/token", token: null, ttl: "10" },
+      { method: "GET", path: "/latest/meta-data/instance-id", token, ttl: null },
+    ]);
+    assert.equal(emulator.imds.lagMs, 0);
+    emulator.imds.lagMs = 5_000;
+    assert.equal(emulator.imds.lagMs, 5_000);
+    assert.throws(() => emulator.imds.lagMs = -1, RangeError);
+  } finally {
+    client.destroy();
+    await emulator.close();
+  }
+});

@@ -4,7 +4,4 @@
  *
  * @module
  */
-export { openSimulatedNode, SIMULATED_CREDENTIALS, type SimulatedInstance } from "./daemon_node.ts";
 export { type PlanRow, simulatePlan } from "./plan_run.ts";
-export { SimLinkPort } from "./sim_link_port.ts";
-export { createSimLink, deleteSimLink, SIM_LINK_ALIAS, simLinkName } from "./sim_links.ts";

@@ -1,22 +1,17 @@
 /**
  * ipamd over its socket: AddNetwork+DelNetwork pairs per second and their latency
  * with 16 concurrent clients, and the daemon's resident memory holding 250
- * allocations. The daemon runs in a test node (`createNodeMounts`, so as root)
- * with its default socket and checkpoint. The reference in the same run is the
+ * allocations. The daemon runs on a test node (testing/node.ts, so as root)
+ * against the simulated cloud of a c5.18xlarge, with its default socket and
+ * checkpoint. The reference in the same run is the
  * server's ceiling: bare health checks per second from the same clients, and
  * its resident memory at idle once the pool is warm.
  * Run: `deno run -A tests/bench/ipamd_rpc_bench.ts` after `make build`.
  * Aims: ≥ 2,000 pairs/s, p99 ≤ 10 ms, RSS ≤ 120 MB.
  */
 import { IpamdClient } from "../../cni/rpc/client.ts";
-import {
-  addRequest,
-  delRequest,
-  NODE_FILES,
-  spawnNodeDaemon,
-  waitServing,
-} from "../../testing/ipamd_requests.ts";
-import { createNodeMounts } from "../../testing/netns.ts";
+import { addRequest, delRequest } from "../../testing/ipamd_requests.ts";
+import { startNode } from "../../testing/node.ts";
 
 const CLIENTS = 16;
 const DURATION_MS = Number(Deno.env.get("BENCH_SECONDS") ?? "5") * 1000;
@@ -33,20 +28,20 @@ async function rssMb(pid: number): Promise<number> {
 }
 
 export async function benchIpamdRpc(): Promise<Record<string, number>> {
-  await using mounts = await createNodeMounts();
-  const socket = mounts.outside(NODE_FILES.socket);
-  const child = spawnNodeDaemon(mounts, ["--simulate", "c5.18xlarge", "--simulate-latency-ms", "20"], {
+  await using node = await startNode({
+    label: "bench",
+    cloud: { instanceType: "c5.18xlarge", attachLatencyMs: 20, detachLatencyMs: 20 },
     env: {
       AWS_VPC_K8S_CNI_LOGLEVEL: "ERROR",
       WARM_IP_TARGET: "300",
       // Every pair reuses addresses at once: this measures the RPC, datastore and checkpoint path.
       IP_COOLDOWN_PERIOD: "0",
     },
-    stderr: "inherit",
   });
+  const socket = node.outside(node.paths.socket);
+  const pid = node.daemon.pid!;
   const clients = Array.from({ length: CLIENTS }, () => new IpamdClient(socket));
   try {
-    await waitServing(socket);
     // Let the warm pool fill so the measurement is of warm-pool hits.
     for (let i = 0; i < 100; i++) {
       const probe = await clients[0]!.addNetwork(addRequest("warmup"), { deadlineMs: 20_000 });
@@ -54,7 +49,7 @@ export async function benchIpamdRpc(): Promise<Record<string, number>> {
       if (probe.success) break;
     }
     await new Promise((resolve) => setTimeout(resolve, 1_000));
-    const idleRssMb = await rssMb(child.pid);
+    const idleRssMb = await rssMb(pid);
     const healthUntil = performance.now() + Math.min(DURATION_MS, 2_000);
     const healthStarted = performance.now();
     let healthChecks = 0;
@@ -91,12 +86,10 @@ export async function benchIpamdRpc(): Promise<Record<string, number>> {
       pairsPerSecond: latencies.length / elapsedS,
       p50Ms: percentile(latencies, 50),
       p99Ms: percentile(latencies, 99),
-      rssMbWith250: await rssMb(child.pid),
+      rssMbWith250: await rssMb(pid),
     };
   } finally {
     await Promise.all(clients.map((client) => client.close()));
-    child.kill("SIGTERM");
-    await child.status;
   }
 }
 

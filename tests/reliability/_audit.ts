@@ -8,7 +8,7 @@
  * @module
  */
 import type { Netns } from "../../testing/netns.ts";
-import type { IpamdNode } from "./_ipamd_node.ts";
+import type { TestNode } from "../../testing/node.ts";
 
 /** A pod the runtime believes is running. */
 export interface LivePod {
@@ -35,7 +35,7 @@ export interface SavedAllocation {
 }
 
 /** Reads the checkpoint's allocations (an absent file holds none). */
-export async function savedAllocations(node: IpamdNode): Promise<SavedAllocation[]> {
+export async function savedAllocations(node: TestNode): Promise<SavedAllocation[]> {
   const text = await node.readFile(node.paths.checkpoint);
   if (text === null) return [];
   const saved = JSON.parse(text) as { allocations?: { containerID: string; ifName: string; ipv4: string }[] };
@@ -50,7 +50,7 @@ export interface HostPlumbing {
   readonly toRules: Map<string, number>;
   /** Priority-1536 `from <ip> lookup <table>` rules: address → tables. */
   readonly fromRules: Map<string, string[]>;
-  /** veth links. */
+  /** Pods' host veths (the ENIs' links left out). */
   readonly veths: Set<string>;
 }
 
@@ -82,7 +82,11 @@ export async function hostPlumbing(node: Netns): Promise<HostPlumbing> {
       plumbing.fromRules.set(ip, [...plumbing.fromRules.get(ip) ?? [], String(rule["table"])]);
     }
   }
-  for (const link of links) plumbing.veths.add(String(link["ifname"]));
+  // The ENIs' own links are veths too (the simulated cloud plugs them as eth<device>): they are not pod plumbing.
+  for (const link of links) {
+    const name = String(link["ifname"]);
+    if (!/^eth\d+$/.test(name)) plumbing.veths.add(name);
+  }
   return plumbing;
 }
 
@@ -102,7 +106,7 @@ function counts<T>(items: readonly T[]): Map<T, number> {
 
 /** Audits `node` against `live`; `all` lists every pod namespace (live or not) the test made. */
 export async function auditNode(
-  node: IpamdNode,
+  node: TestNode,
   live: readonly LivePod[],
   all: readonly Netns[],
 ): Promise<Findings> {
@@ -111,12 +115,19 @@ export async function auditNode(
     (await node.readFile(node.paths.queue) ?? "").trim().split("\n")
       .filter((line) => line !== "").length;
   // A running ipamd applies queued releases within a few seconds.
-  for (let waited = 0; node.running && waited < 6_000; waited += 200) {
+  for (let waited = 0; node.daemon.running && waited < 6_000; waited += 200) {
     if (await queued() === 0) break;
     await new Promise((resolve) => setTimeout(resolve, 200));
   }
   const saved = await savedAllocations(node);
-  const host = await hostPlumbing(node.netns);
+  let host = await hostPlumbing(node.netns);
+  // A DEL answers before the kernel has finished deleting the pod's veth pair (the `ip` it started
+  // finishes that): give such veths a moment, routes and rules not.
+  const liveVeths = new Set(live.map((p) => p.hostVeth));
+  for (let waited = 0; waited < 2_000 && [...host.veths].some((v) => !liveVeths.has(v)); waited += 50) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    host = { ...host, veths: (await hostPlumbing(node.netns)).veths };
+  }
   const inPods = await Promise.all(all.map(async (pod) => ({ pod, ips: await podAddresses(pod) })));
   for (const [ip, n] of counts(saved.map((a) => a.ip))) {
     if (n > 1) findings.duplicates.push(`checkpoint holds ${ip} ${n} times`);
@@ -148,7 +159,6 @@ export async function auditNode(
   }
   const liveIds = new Set(live.map((p) => p.containerId));
   const liveIps = new Set(live.map((p) => p.ip));
-  const liveVeths = new Set(live.map((p) => p.hostVeth));
   const liveNetns = new Set(live.map((p) => p.netns));
   for (const a of saved) {
     if (!liveIds.has(a.containerId)) findings.leaks.push(`checkpoint: ${a.containerId} holds ${a.ip}`);
@@ -165,11 +175,11 @@ export async function auditNode(
     }
   }
   const left = await queued();
-  if (node.running && left > 0) {
+  if (node.daemon.running && left > 0) {
     findings.leaks.push(`${left} queued releases not applied by the running ipamd`);
   }
-  if (node.running) {
-    const pool = (await node.pool())["pool"] as { assigned: number };
+  if (node.daemon.running) {
+    const { pool } = await node.pool();
     if (pool.assigned < live.length) {
       findings.lost.push(`ipamd's pool says ${pool.assigned} assigned, the runtime runs ${live.length} pods`);
     } else if (pool.assigned > live.length) {

@@ -2,9 +2,9 @@
  * The reliability suite's sizes, from the environment. The default profile
  * ("ci") keeps the full numbers where they fit a CI run of about two to
  * three minutes on 2 cores (10,000 in-process fuzz cases, 2,000 gRPC cases,
- * 30 s of IMDS lag) and shortens the rest; `RELIABILITY_PROFILE=full` runs all
- * of the full numbers (10 kill rounds of 200 operations, ipamd's own 120 s
- * pause after a full subnet). Each size can be set by its variable too.
+ * 30 s of IMDS lag, ipamd's own 120 s pause after a full subnet) and shortens
+ * the rest; `RELIABILITY_PROFILE=full` runs all of the full numbers (10 kill
+ * rounds of 200 operations). Each size can be set by its variable too.
  *
  * @module
  */
@@ -27,8 +27,6 @@ export interface ReliabilitySizes {
   readonly pluginKills: number;
   /** How long new ENIs take to show in IMDS in the IMDS-lag test. */
   readonly imdsLagMs: number;
-  /** ipamd's growth pause after a full subnet (0: the product's own, 120 s). */
-  readonly subnetFullHoldMs: number;
   /** Seed of every random choice (printed with each failure). */
   readonly seed: number;
 }
@@ -42,7 +40,6 @@ const FULL: ReliabilitySizes = {
   grpcFuzzCases: 2_000,
   pluginKills: 24,
   imdsLagMs: 30_000,
-  subnetFullHoldMs: 0,
   seed: 20261123,
 };
 
@@ -53,7 +50,6 @@ const CI: ReliabilitySizes = {
   opsPerRound: 120,
   binaryFuzzCases: 200,
   pluginKills: 12,
-  subnetFullHoldMs: 10_000,
 };
 
 const NAMES: Record<keyof ReliabilitySizes, string> = {
@@ -65,7 +61,6 @@ const NAMES: Record<keyof ReliabilitySizes, string> = {
   grpcFuzzCases: "RELIABILITY_GRPC_FUZZ_CASES",
   pluginKills: "RELIABILITY_PLUGIN_KILLS",
   imdsLagMs: "RELIABILITY_IMDS_LAG_MS",
-  subnetFullHoldMs: "RELIABILITY_SUBNET_FULL_HOLD_MS",
   seed: "RELIABILITY_SEED",
 };
 

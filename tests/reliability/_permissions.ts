@@ -64,7 +64,11 @@ export const PERMISSIONS: Readonly<Record<PermissionKind, readonly PermissionEnt
     { value: "[fd00:ec2::254]:80", why: "IMDS (IPv6-only instances)" },
     { value: "*.amazonaws.com:443", why: "EC2 regional endpoint (region known only at run time)" },
     { value: "*.amazonaws.com.cn:443", why: "EC2 regional endpoint in the China regions" },
-    { value: "127.0.0.1", why: "listeners on loopback (the default), aws-cni status, --simulate's emulator" },
+    {
+      value: "127.0.0.1",
+      why: "listeners on loopback (the default), aws-cni status; EC2 and IMDS endpoints on loopback " +
+        "(the simulated cloud the tests run ipamd against)",
+    },
     {
       value: "0.0.0.0/0:61678",
       why: "METRICS_BIND_ADDRESS on 0.0.0.0 or a node address, for a Prometheus off the node (Deno grants " +

@@ -9,7 +9,7 @@
  */
 import type { Netns, RunResult } from "../../testing/netns.ts";
 import type { LivePod } from "./_audit.ts";
-import { type IpamdNode, pluginJson, podEnv } from "./_ipamd_node.ts";
+import { pluginJson, podEnv, type TestNode } from "../../testing/node.ts";
 
 /** One pod slot. */
 export interface Slot {
@@ -41,20 +41,20 @@ export function containerIdOf(slot: Slot, prefix: string): string {
 
 /** Drives the plugin for a set of slots on one node. */
 export class Runtime {
-  readonly node: IpamdNode;
+  readonly node: TestNode;
   readonly slots: Slot[];
   readonly #prefix: string;
   /** Every failed plugin run whose stdout was not one CNI error document. */
   readonly malformed: string[] = [];
 
-  constructor(node: IpamdNode, slots: Slot[], prefix = "ctr") {
+  constructor(node: TestNode, slots: Slot[], prefix = "ctr") {
     this.node = node;
     this.slots = slots;
     this.#prefix = prefix;
   }
 
   /** Creates `count` slots with their own pod namespaces. */
-  static async create(node: IpamdNode, count: number, prefix = "ctr"): Promise<Runtime> {
+  static async create(node: TestNode, count: number, prefix = "ctr"): Promise<Runtime> {
     const slots: Slot[] = [];
     for (let index = 0; index < count; index++) {
       const netns = await node.pod(`${prefix}${index}`);

@@ -9,7 +9,7 @@
 import assert from "node:assert/strict";
 import { formatCheckpoint } from "../../ipamd/pool/checkpoint.ts";
 import { auditNode, hostPlumbing, podAddresses } from "./_audit.ts";
-import { IpamdNode, nodesReady, RUNTIME_DIR } from "./_ipamd_node.ts";
+import { nodesReady, RUNTIME_DIR, startNode, type TestNode } from "../../testing/node.ts";
 import { recordResult } from "./_results.ts";
 import { Runtime } from "./_runtime.ts";
 import { createSmallDisk } from "./_small_disk.ts";
@@ -47,9 +47,9 @@ const CORRUPT: readonly { label: string; bytes: Uint8Array; says: RegExp }[] = [
 ];
 
 /** Starts the daemon, which must exit 1 at once with one clear stderr line naming `path`. */
-async function expectRefusal(node: IpamdNode, path: string): Promise<string> {
-  node.spawn();
-  const exit = await node.exit();
+async function expectRefusal(node: TestNode, path: string): Promise<string> {
+  node.daemon.spawn();
+  const exit = await node.daemon.exit();
   assert.equal(exit.code, 1, `ipamd must refuse to start: ${exit.stderr}`);
   const lines = exit.stderr.trim().split("\n");
   assert.equal(lines.length, 1, `one line on stderr: ${exit.stderr}`);
@@ -64,7 +64,11 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
-    await using node = await IpamdNode.create("ckpt");
+    await using node = await startNode({
+      label: "ckpt",
+      cloud: { instanceType: "c5.4xlarge" },
+      start: false,
+    });
     const checkpoint = node.outside(node.paths.checkpoint);
     for (const bad of CORRUPT) {
       await Deno.writeFile(checkpoint, bad.bytes);
@@ -89,7 +93,11 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
-    await using node = await IpamdNode.create("ckro");
+    await using node = await startNode({
+      label: "ckro",
+      cloud: { instanceType: "c5.4xlarge" },
+      start: false,
+    });
     // A small disk over the node's /run/aws-node, where the socket and checkpoint live.
     await using disk = await createSmallDisk(node.mounts.ns, RUNTIME_DIR);
     await disk.exec("sh", ["-c", `printf '%s' "$1" > "$2"`, "sh", VALID, node.paths.checkpoint]);
@@ -118,10 +126,15 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
-    await using node = await IpamdNode.create("ckfull", { env: { IP_COOLDOWN_PERIOD: "1" } });
+    await using node = await startNode({
+      label: "ckfull",
+      cloud: { instanceType: "c5.4xlarge" },
+      env: { IP_COOLDOWN_PERIOD: "1" },
+      start: false,
+    });
     await using disk = await createSmallDisk(node.mounts.ns, RUNTIME_DIR);
     const checkpoint = () => disk.read(node.paths.checkpoint);
-    await node.start();
+    await node.daemon.start();
     const runtime = await Runtime.create(node, 6, "ck");
     const [a, b, c] = runtime.slots as [
       typeof runtime.slots[0],
@@ -150,7 +163,7 @@ Deno.test({
         `${fault}: no route or veth added`,
       );
       assert.deepEqual(await podAddresses(b.netns), [], `${fault}: the pod has no address`);
-      const pool = (await node.pool())["pool"] as { assigned: number };
+      const { pool } = await node.pool();
       assert.equal(pool.assigned, runtime.live().length, `${fault}: ipamd holds nothing for the failed ADD`);
       // DEL of the running pod cannot be made durable: it fails (or is queued), and the runtime retries.
       const del = await runtime.del(a);
@@ -185,8 +198,7 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
-    await using node = await IpamdNode.create("twice", { instanceType: "t3.small" });
-    await node.start();
+    await using node = await startNode({ label: "twice" });
     const runtime = await Runtime.create(node, 1, "tw");
     assert.ok((await runtime.add(runtime.slots[0]!)).ok);
     const checkpoint = node.outside(node.paths.checkpoint);
@@ -194,13 +206,11 @@ Deno.test({
     const text = await Deno.readTextFile(checkpoint);
     const queue = await node.readFile(node.paths.queue);
     // The same node's files (socket, checkpoint, queue); its own network namespace, cloud and log.
-    await using second = await IpamdNode.create("twice2", {
-      instanceType: "t3.small",
+    await using second = await startNode({
+      label: "twice2",
       filesOf: node,
-      paths: {
-        state: "/var/log/aws-routed-eni/simulated-ec2-second.json",
-        log: "/var/log/aws-routed-eni/second.log",
-      },
+      log: "/var/log/aws-routed-eni/second.log",
+      start: false,
     });
     const line = await expectRefusal(second, node.paths.socket);
     assert.match(line, /another server is answering there/);

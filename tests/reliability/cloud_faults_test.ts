@@ -1,6 +1,7 @@
 /**
- * EC2 and IMDS faults through the emulator's knobs, each on its own node with
- * ipamd in this process and the plugin exec'd in a node namespace: throttling,
+ * EC2 and IMDS faults through the simulated cloud's control channel, each on a
+ * test node of its own (`dist/aws-cni --daemon` against the cloud process, the
+ * plugin exec'd in the node as a runtime runs it): throttling,
  * 5xx errors, calls that time out, slow attaches, IMDS lagging behind EC2, a
  * subnet out of addresses and an ENI that never attaches. In each, ipamd stays
  * up and keeps serving the addresses it has, backs off within its budget,
@@ -9,28 +10,28 @@
  * fault clears.
  */
 import assert from "node:assert/strict";
-import type { Ec2Action } from "../../sim/ec2/types.ts";
-import { EC2_ACTIONS } from "../../sim/emulator/ec2_actions.ts";
+import type { CloudControl, FaultSpec } from "../../sim/cloud/mod.ts";
+import { type NodeOptions, nodesReady, startNode, type TestNode } from "../../testing/node.ts";
 import { SIZES } from "./_config.ts";
-import { CloudNode, type CloudNodeOptions, SUBNET_ID } from "./_cloud_node.ts";
-import { nodesReady } from "./_ipamd_node.ts";
 import { recordResult } from "./_results.ts";
 import { type OpOutcome, Runtime } from "./_runtime.ts";
 
 const ready = await nodesReady();
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const ACTIONS = Object.keys(EC2_ACTIONS) as Ec2Action[];
+
+/** ipamd's growth pause after EC2 says the subnet is full (the product's; it is not a setting). */
+const SUBNET_FULL_HOLD_MS = 120_000;
 
 /** One fault: how to start the node, break it, soften it to the target level, and mend it. */
 interface Scenario {
   readonly name: string;
-  readonly node: CloudNodeOptions;
+  readonly node: Pick<NodeOptions, "cloud" | "env">;
   /** Pods beyond what the pool holds at start. */
   readonly extraPods: number;
-  readonly arm: (node: CloudNode) => void | Promise<void>;
+  readonly arm: (cloud: CloudControl) => Promise<unknown>;
   /** The target level of the fault, run before it clears (optional). */
-  readonly soften?: (node: CloudNode) => void;
-  readonly clear: (node: CloudNode) => void | Promise<void>;
+  readonly soften?: (cloud: CloudControl) => Promise<unknown>;
+  readonly clear: (cloud: CloudControl) => Promise<unknown>;
   /** What the plugin's code-11 answers say. */
   readonly says: RegExp;
   /** What `/v1/pool` shows while it lasts (growth block, cloud errors, next actions, waiting ADDs). */
@@ -42,19 +43,21 @@ interface Scenario {
 
 const POOL = { WARM_ENI_TARGET: "0", WARM_IP_TARGET: "1", ADD_WAIT_TIMEOUT: "2", IP_COOLDOWN_PERIOD: "1" };
 
-function failEvery(node: CloudNode, fault: { code: string; httpStatus?: number }, rate: number): void {
-  node.sim.knobs.clearFaults();
-  for (const action of ACTIONS) node.sim.knobs.failAtRate(action, fault, rate);
+async function failEvery(cloud: CloudControl, fault: FaultSpec, rate: number): Promise<void> {
+  await cloud.clearFaults();
+  await cloud.failAtRate("*", fault, rate);
 }
+
+const nothing = () => Promise.resolve();
 
 const SCENARIOS: readonly Scenario[] = [
   {
     name: "throttling",
-    node: { instanceType: "m5.large", env: POOL },
+    node: { cloud: { instanceType: "m5.large" }, env: POOL },
     extraPods: 4,
-    arm: (node) => failEvery(node, { code: "RequestLimitExceeded" }, 1),
-    soften: (node) => failEvery(node, { code: "RequestLimitExceeded" }, 0.5),
-    clear: (node) => node.sim.knobs.clearFaults(),
+    arm: (cloud) => failEvery(cloud, { code: "RequestLimitExceeded" }, 1),
+    soften: (cloud) => failEvery(cloud, { code: "RequestLimitExceeded" }, 0.5),
+    clear: (cloud) => cloud.clearFaults(),
     says: /EC2 throttled/,
     shows: /"reason":"throttled"/,
     showsFirst: true,
@@ -62,11 +65,11 @@ const SCENARIOS: readonly Scenario[] = [
   },
   {
     name: "5xx",
-    node: { instanceType: "m5.large", env: POOL },
+    node: { cloud: { instanceType: "m5.large" }, env: POOL },
     extraPods: 4,
-    arm: (node) => failEvery(node, { code: "InternalError", httpStatus: 500 }, 1),
-    soften: (node) => failEvery(node, { code: "ServiceUnavailable", httpStatus: 503 }, 0.5),
-    clear: (node) => node.sim.knobs.clearFaults(),
+    arm: (cloud) => failEvery(cloud, { code: "InternalError", httpStatus: 500 }, 1),
+    soften: (cloud) => failEvery(cloud, { code: "ServiceUnavailable", httpStatus: 503 }, 0.5),
+    clear: (cloud) => cloud.clearFaults(),
     says: /EC2 error: .*InternalError/,
     shows: /InternalError/,
     showsFirst: true,
@@ -74,10 +77,10 @@ const SCENARIOS: readonly Scenario[] = [
   },
   {
     name: "timeouts",
-    node: { instanceType: "m5.large", env: POOL },
+    node: { cloud: { instanceType: "m5.large" }, env: POOL },
     extraPods: 3,
-    arm: (node) => node.emulator.ec2Transport.hangNext("AssignPrivateIpAddresses", { times: Infinity }),
-    clear: (node) => node.emulator.ec2Transport.clearHangs(),
+    arm: (cloud) => cloud.hang("AssignPrivateIpAddresses", { times: "always" }),
+    clear: (cloud) => cloud.clearHangs(),
     says: /EC2 error: .*(TimeoutError|no usable answer)/,
     shows: /TimeoutError|no usable answer/,
     showsFirst: true,
@@ -85,10 +88,10 @@ const SCENARIOS: readonly Scenario[] = [
   },
   {
     name: "slow attach",
-    node: { instanceType: "t3.small", attachLatencyMs: 8_000, env: POOL },
+    node: { cloud: { instanceType: "t3.small", attachLatencyMs: 8_000 }, env: POOL },
     extraPods: 4,
-    arm: () => {},
-    clear: () => {},
+    arm: nothing,
+    clear: nothing,
     says: /still warming/,
     shows: /"waitingAdds":[1-9]/,
     showsFirst: false,
@@ -96,10 +99,10 @@ const SCENARIOS: readonly Scenario[] = [
   },
   {
     name: "IMDS lag",
-    node: { instanceType: "t3.small", imdsLagMs: SIZES.imdsLagMs, env: POOL },
+    node: { cloud: { instanceType: "t3.small", imdsLagMs: SIZES.imdsLagMs }, env: POOL },
     extraPods: 4,
-    arm: () => {},
-    clear: () => {},
+    arm: nothing,
+    clear: nothing,
     says: /still warming/,
     shows: /"waitingAdds":[1-9]/,
     showsFirst: false,
@@ -107,23 +110,11 @@ const SCENARIOS: readonly Scenario[] = [
   },
   {
     name: "subnet full",
-    node: {
-      instanceType: "m5.large",
-      subnetCidr: "10.0.0.0/27",
-      env: POOL,
-      ...(SIZES.subnetFullHoldMs > 0 ? { subnetFullHoldMs: SIZES.subnetFullHoldMs } : {}),
-    },
+    node: { cloud: { instanceType: "m5.large", subnetCidrs: ["10.0.0.0/27"] }, env: POOL },
     extraPods: 4,
-    arm: (node) => {
-      // Another node's ENI takes every free address of the subnet.
-      const free = node.sim.describeSubnets({}).subnets[0]!.availableIpAddressCount;
-      const eni = node.sim.createNetworkInterface({
-        subnetId: SUBNET_ID,
-        secondaryPrivateIpAddressCount: free - 1,
-      });
-      neighbours.set(node, eni.networkInterface.networkInterfaceId);
-    },
-    clear: (node) => void node.sim.deleteNetworkInterface({ networkInterfaceId: neighbours.get(node)! }),
+    // Another node's ENI takes every free address of the subnet, then goes.
+    arm: async (cloud) => neighbours.set(cloud, await cloud.createEni({ secondaryIps: "all" })),
+    clear: (cloud) => cloud.deleteEni(neighbours.get(cloud)!),
     says: /subnet full/,
     shows: /"reason":"subnet-full"/,
     showsFirst: true,
@@ -131,21 +122,26 @@ const SCENARIOS: readonly Scenario[] = [
   },
   {
     name: "ENI never attaches",
-    node: { instanceType: "t3.small", attachLatencyMs: 1e12, env: POOL },
+    node: { cloud: { instanceType: "t3.small" }, env: POOL },
     extraPods: 4,
-    arm: () => {},
-    clear: (node) => void (node.simClock.offsetMs += 1e12),
+    arm: (cloud) => cloud.holdAttaches(),
+    clear: (cloud) => cloud.releaseAttaches(),
     says: /still warming/,
     shows: /"waitingAdds":[1-9]/,
     showsFirst: false,
-    describe: "a new ENI stays attaching until EC2 is moved on",
+    describe: "new attaches are held attaching until the cloud releases them",
   },
 ];
 
-const neighbours = new Map<CloudNode, string>();
+const neighbours = new Map<CloudControl, string>();
+
+/** EC2 calls the cloud received so far. */
+async function callsSoFar(cloud: CloudControl): Promise<number> {
+  return Object.values((await cloud.state()).calls).reduce((sum, n) => sum + n, 0);
+}
 
 /** The addresses the pool has free once it settled after start. */
-async function settled(node: CloudNode): Promise<number> {
+async function settled(node: TestNode): Promise<number> {
   for (let i = 0; i < 100; i++) {
     const report = await node.pool();
     if (report.next.actions.length === 0 && report.pool.free > 0) return report.pool.free;
@@ -163,17 +159,15 @@ interface Outcome {
 }
 
 async function runScenario(s: Scenario): Promise<Outcome> {
-  await using node = await CloudNode.create(s.name.replace(/\W/g, "").slice(0, 8), s.node);
+  await using node = await startNode({ label: s.name.replace(/\W/g, "").slice(0, 8), ...s.node });
+  const cloud = node.cloud!.control;
   const problems: string[] = [];
-  let calls = 0;
-  const draw = node.sim.knobs.draw.bind(node.sim.knobs);
-  node.sim.knobs.draw = (action) => (calls++, draw(action));
   const free = await settled(node);
-  const runtime = await Runtime.create(node.host, free + s.extraPods, "cf");
+  const runtime = await Runtime.create(node, free + s.extraPods, "cf");
   const [served, waiting] = [runtime.slots.slice(0, free), runtime.slots.slice(free)];
-  await s.arm(node);
+  await s.arm(cloud);
   const faultStart = Date.now();
-  const callsBefore = calls;
+  const callsBefore = await callsSoFar(cloud);
   // What the pool has is served while the fault lasts.
   const firstServed = await Promise.all(served.map((slot) => runtime.add(slot)));
   const ok = firstServed.filter((o) => o.ok).length;
@@ -200,16 +194,16 @@ async function runScenario(s: Scenario): Promise<Outcome> {
   }
   if (!s.shows.test(report)) problems.push(`/v1/pool does not show the fault: ${report}`);
   const faultSeconds = Math.max(1, (Date.now() - faultStart) / 1000);
-  const rate = (calls - callsBefore) / faultSeconds;
+  const rate = (await callsSoFar(cloud) - callsBefore) / faultSeconds;
   if (rate > 20) problems.push(`${rate.toFixed(1)} EC2 calls per second while failing: no back-off`);
   let failures: OpOutcome[] = [];
   if (s.soften !== undefined) {
-    s.soften(node);
+    await s.soften(cloud);
     failures = await runtime.runAll(8_000);
   }
-  await s.clear(node);
-  // The longest wait after a clear: IMDS catching up, or the growth pause after a full subnet (120 s in ipamd).
-  failures.push(...await runtime.runAll(SIZES.imdsLagMs + (SIZES.subnetFullHoldMs || 120_000) + 30_000));
+  await s.clear(cloud);
+  // The longest wait after a clear: IMDS catching up, or ipamd's growth pause after a full subnet.
+  failures.push(...await runtime.runAll(SIZES.imdsLagMs + SUBNET_FULL_HOLD_MS + 30_000));
   const notRunning = runtime.slots.filter((slot) => slot.state !== "running");
   if (notRunning.length > 0) {
     problems.push(`${notRunning.length} pods never got an address after the fault cleared`);

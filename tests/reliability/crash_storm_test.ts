@@ -1,8 +1,8 @@
 /**
- * Crashes and state: ipamd (`--simulate c5.4xlarge --host-network` in a node
- * namespace) is SIGKILLed at a random point of every round of concurrent
- * plugin ADD/DEL execs, and restarted over the same checkpoint and simulated
- * cloud while the storm goes on. After each round the runtime retries DEL for
+ * Crashes and state: ipamd (`dist/aws-cni --daemon` on a test node, against the
+ * simulated cloud of a c5.4xlarge) is SIGKILLed at a random point of every
+ * round of concurrent plugin ADD/DEL execs, and restarted over the same
+ * checkpoint and cloud while the storm goes on. After each round the runtime retries DEL for
  * every uncertain sandbox and runs CNI GC; then no address may be held twice,
  * every acknowledged pod must keep its address, route and rules, and nothing
  * else may hold an address or leave plumbing behind.
@@ -10,7 +10,7 @@
 import assert from "node:assert/strict";
 import { auditNode, type Findings } from "./_audit.ts";
 import { prng, progress, SIZES } from "./_config.ts";
-import { IpamdNode, nodesReady } from "./_ipamd_node.ts";
+import { nodesReady, startNode } from "../../testing/node.ts";
 import { recordResult } from "./_results.ts";
 import { Runtime, type Slot } from "./_runtime.ts";
 
@@ -70,11 +70,12 @@ Deno.test({
   sanitizeOps: false,
   async fn() {
     const rand = prng(SIZES.seed);
-    await using node = await IpamdNode.create("storm", {
+    await using node = await startNode({
+      label: "storm",
+      cloud: { instanceType: "c5.4xlarge" },
       // Short cooldowns make addresses come back during the run, so a double hand-out would show.
       env: { IP_COOLDOWN_PERIOD: "3", WARM_IP_TARGET: "8", MINIMUM_IP_TARGET: "16" },
     });
-    await node.start();
     const runtime = await Runtime.create(node, SIZES.concurrency * 2, "storm");
     const totals = { operations: 0, failed: 0, retries: 0, duplicates: 0, leaks: 0, lost: 0 };
     const problems: string[] = [];
@@ -91,10 +92,10 @@ Deno.test({
         onStart: (n) => {
           if (n !== killAt) return;
           restarted = (async () => {
-            const exit = await node.kill9();
+            const exit = await node.daemon.kill9();
             assert.equal(exit?.signal, "SIGKILL");
             await sleep(restartDelayMs);
-            await node.start();
+            await node.daemon.start();
           })();
         },
       });
@@ -128,7 +129,7 @@ Deno.test({
     totals.lost += end.lost.length;
     problems.push(...describe(end).map((f) => `after deleting every pod: ${f}`));
     problems.push(...runtime.malformed.map((m) => `malformed plugin output: ${m}`));
-    const stopped = await node.stop();
+    const stopped = await node.daemon.stop();
     await recordResult({
       area: "ipamd kill -9 mid-storm (plugin execs, host network)",
       rounds: SIZES.rounds,

@@ -11,7 +11,7 @@ import { addRequest, delRequest } from "../../testing/ipamd_requests.ts";
 import { hostPlumbing } from "./_audit.ts";
 import { SIZES } from "./_config.ts";
 import { h2Cases } from "./_h2_cases.ts";
-import { IpamdNode, nodesReady } from "./_ipamd_node.ts";
+import { nodesReady, startNode } from "../../testing/node.ts";
 import { recordResult } from "./_results.ts";
 
 const ready = await nodesReady();
@@ -46,8 +46,7 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
-    await using node = await IpamdNode.create("grpcfz", { instanceType: "t3.small" });
-    await node.start();
+    await using node = await startNode({ label: "grpcfz" });
     // This process reaches the node's default socket through the node's mount namespace.
     const socket = node.outside(node.paths.socket);
     const client = new IpamdClient(socket);
@@ -57,7 +56,7 @@ Deno.test({
       const state = async () =>
         JSON.stringify([
           await node.readFile(node.paths.checkpoint),
-          ((await node.pool())["pool"] as { assigned: number }).assigned,
+          (await node.pool()).pool.assigned,
           [...(await hostPlumbing(node.netns)).routes],
           [...(await hostPlumbing(node.netns)).toRules],
         ]);
@@ -67,19 +66,19 @@ Deno.test({
       let answered = 0;
       let next = 0;
       const worker = async () => {
-        for (let i = next++; i < cases.length && node.alive; i = next++) {
+        for (let i = next++; i < cases.length && node.daemon.alive; i = next++) {
           const c = cases[i]!;
           try {
             if (await send(socket, c.bytes, 100) > 0) answered++;
           } catch (error) {
             problems.push(`${c.label}: ${(error as Error).message}`);
           }
-          if (!node.alive) problems.push(`ipamd died after "${c.label}"`);
+          if (!node.daemon.alive) problems.push(`ipamd died after "${c.label}"`);
         }
       };
       await Promise.all(Array.from({ length: 16 }, worker));
-      const exit = node.alive ? undefined : await node.exit();
-      assert.ok(node.alive, `ipamd is alive: ${exit?.stderr.slice(-2000) ?? ""}`);
+      const exit = node.daemon.alive ? undefined : await node.daemon.exit();
+      assert.ok(node.daemon.alive, `ipamd is alive: ${exit?.stderr.slice(-2000) ?? ""}`);
       const after = await state();
       // A real client still gets served, and the state is what it was.
       const fresh = await client.addNetwork(addRequest("after-fuzz"), { deadlineMs: 10_000 });

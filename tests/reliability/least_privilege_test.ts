@@ -9,11 +9,10 @@
  */
 import assert from "node:assert/strict";
 import { parseIpamdConfig } from "../../ipamd/config/config.ts";
-import { renderUnit } from "../../ipamd/ops/systemd_unit.ts";
+import { renderUnit } from "../../cli/systemd_unit.ts";
 import { createTempDir, run } from "../../testing/netns.ts";
 import { podAddresses } from "./_audit.ts";
-import { CloudNode } from "./_cloud_node.ts";
-import { IpamdNode, type IpamdNodeOptions, nodesReady, podEnv, RUNTIME_DIR } from "./_ipamd_node.ts";
+import { nodesReady, podEnv, RUNTIME_DIR, startNode } from "../../testing/node.ts";
 import {
   configuredPermissionSet,
   denoPermissionSet,
@@ -63,8 +62,8 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
-    await using node = await IpamdNode.create("lpriv", { instanceType: "t3.small", env: { ...SECRETS } });
-    await node.start();
+    // The AWS credentials among them are the ones the daemon's SDK signs with: the cloud takes any.
+    await using node = await startNode({ label: "lpriv", env: { ...SECRETS } });
     const socket = await Deno.lstat(node.outside(node.paths.socket));
     assert.ok(socket.isSocket, "the socket is a socket");
     assert.equal(socket.mode! & 0o777, 0o600, "socket mode 0600");
@@ -92,10 +91,13 @@ Deno.test({
       0,
       "checkpoint closed to others",
     );
-    const listening = await listeners(node.netns.path);
+    // ipamd's listeners: the node's, less the simulated cloud's EC2 and IMDS (which stand in for AWS).
+    const { ec2Endpoint, imdsEndpoint } = node.cloud!.ready;
+    const cloud = [ec2Endpoint, imdsEndpoint].map((url) => new URL(url).host);
+    const listening = (await listeners(node.netns.path)).filter((l) => !cloud.includes(l));
     const open = listening.filter((l) => !l.startsWith("127.") && !l.startsWith("::1:"));
     const defaults = parseIpamdConfig({});
-    const stopped = await node.stop();
+    const stopped = await node.daemon.stop();
     const texts = [
       await node.readFile(node.paths.log) ?? "",
       await node.readFile(node.paths.pluginLog) ?? "",
@@ -134,19 +136,23 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
-    await using node = await CloudNode.create("imdsv2", {
-      instanceType: "t3.small",
-      recordImds: true,
-      env: { WARM_ENI_TARGET: "1", NODE_RECONCILE_INTERVAL: "1" },
+    await using node = await startNode({
+      label: "imdsv2",
+      env: { WARM_ENI_TARGET: "1", NODE_RECONCILE_INTERVAL: "1", AWS_VPC_K8S_CNI_LOGLEVEL: "DEBUG" },
     });
-    // Let the node reconciler read IMDS a few times.
-    await new Promise((resolve) => setTimeout(resolve, 2_500));
-    const requests = node.imdsRequests;
+    const control = node.cloud!.control;
+    // The node reconciler reads IMDS every second: wait for a few of its rounds.
+    const start = (await control.imdsRequests()).length;
+    for (let i = 0; i < 100 && (await control.imdsRequests()).length < start + 6; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    const requests = await control.imdsRequests();
+    const log = await node.readFile(node.paths.log) ?? "";
     const puts = requests.filter((r) => r.method === "PUT");
     const gets = requests.filter((r) => r.method === "GET");
     const tokenless = gets.filter((r) => r.token === null);
     const tokens = new Set(gets.flatMap((r) => r.token === null ? [] : [r.token]));
-    const logged = [...tokens].filter((token) => node.logs.some((line) => line.includes(token)));
+    const logged = [...tokens].filter((token) => log.includes(token));
     await recordResult({
       area: "Least privilege: IMDSv2 only",
       operations: requests.length,
@@ -154,7 +160,8 @@ Deno.test({
       notes: `${puts.length} token PUTs, ${gets.length} GETs, ${tokenless.length} without a token`,
     });
     assert.ok(puts.length >= 1 && puts.every((r) => r.path === "/latest/api/token" && r.ttl !== null));
-    assert.ok(gets.length > 0);
+    assert.ok(gets.length > 6, `the reconciler read IMDS (${gets.length} GETs)`);
+    assert.ok(log.includes('\\"logLevel\\":\\"debug\\"'), "ipamd logs at debug level");
     assert.deepEqual(tokenless.map((r) => r.path), [], "every IMDS read carries a session token");
     assert.deepEqual(logged, [], "no IMDS token in ipamd's log (debug level)");
   },
@@ -234,7 +241,7 @@ Deno.test("the README's permission table is the documented set", async () => {
 /** One way to point the daemon outside its permission set. */
 interface OutsideCase {
   readonly label: string;
-  readonly options: (dir: string) => IpamdNodeOptions;
+  readonly options: (dir: string) => { env?: Record<string, string>; args?: string[] };
   /** What its refusal must name: the setting and its value. */
   readonly names: (dir: string) => string;
 }
@@ -252,13 +259,13 @@ const OUTSIDE: readonly OutsideCase[] = [
   },
   {
     label: "AWS_VPC_K8S_CNI_LOG_FILE",
-    options: (dir) => ({ paths: { log: `${dir}/ipamd.log` } }),
+    options: (dir) => ({ env: { AWS_VPC_K8S_CNI_LOG_FILE: `${dir}/ipamd.log` } }),
     names: (dir) => `AWS_VPC_K8S_CNI_LOG_FILE="${dir}/ipamd.log"`,
   },
   {
-    label: "--simulate-state",
-    options: (dir) => ({ paths: { state: `${dir}/ec2.json` } }),
-    names: (dir) => `--simulate-state="${dir}/ec2.json"`,
+    label: "AWS_EC2_ENDPOINT off the set",
+    options: () => ({ env: { AWS_EC2_ENDPOINT: "https://ec2.example.com" } }),
+    names: () => `AWS_EC2_ENDPOINT="https://ec2.example.com"`,
   },
   {
     label: "AWS_VPC_K8S_PLUGIN_LOG_FILE",
@@ -290,16 +297,14 @@ Deno.test({
   async fn() {
     const escaped: string[] = [];
     const unclear: string[] = [];
+    await using node = await startNode({ label: "outside", start: false });
     for (const c of OUTSIDE) {
       await using dir = await createTempDir("aws-cni-outside-");
-      await using node = await IpamdNode.create("outside", {
-        instanceType: "t3.small",
-        ...c.options(dir.path),
-      });
-      const child = node.spawn();
+      const { env = {}, args = [] } = c.options(dir.path);
+      const child = node.daemon.spawn(env, args);
       // A daemon that starts anyway (a listener left out, a late refusal) has escaped: stop it.
       const running = setTimeout(() => child.kill("SIGKILL"), 20_000);
-      const exit = await node.exit();
+      const exit = await node.daemon.exit();
       clearTimeout(running);
       const left = [...Deno.readDirSync(dir.path)].map((e) => e.name);
       if (exit.code === 0 || exit.signal !== null) {
@@ -335,8 +340,7 @@ Deno.test({
   sanitizeOps: false,
   async fn() {
     await using dir = await createTempDir("aws-cni-outside-");
-    await using node = await IpamdNode.create("plout", { instanceType: "t3.small" });
-    await node.start();
+    await using node = await startNode({ label: "plout" });
     const runtime = await Runtime.create(node, 1, "plout");
     const socket = `${dir.path}/ipamd.sock`;
     // A socket that answers, outside the set: the plugin must not reach it.
@@ -365,7 +369,7 @@ Deno.test({
       }
       assert.equal(accepted.length, 0, "the plugin did not connect outside its set");
       assert.deepEqual([...Deno.readDirSync(dir.path)].map((e) => e.name), ["ipamd.sock"], "nothing written");
-      assert.equal(((await node.pool())["pool"] as { assigned: number }).assigned, 0, "nothing assigned");
+      assert.equal((await node.pool()).pool.assigned, 0, "nothing assigned");
       assert.deepEqual(await podAddresses(runtime.slots[0]!.netns), [], "the pod was not wired");
     } finally {
       listener.close();

@@ -12,8 +12,8 @@ import { runPlugin } from "../../cni/mod.ts";
 import { recordedIo } from "../../shared/io.ts";
 import { hostPlumbing } from "./_audit.ts";
 import { SIZES } from "./_config.ts";
-import { errorDocumentProblem, hostileCases } from "./_fuzz_cases.ts";
-import { IpamdNode, nodesReady, RUNTIME_DIR } from "./_ipamd_node.ts";
+import { errorDocumentProblem, hostileCases } from "../../testing/plugin_fuzz_cases.ts";
+import { nodesReady, RUNTIME_DIR, startNode } from "../../testing/node.ts";
 import { recordResult } from "./_results.ts";
 
 const ready = await nodesReady();
@@ -51,6 +51,7 @@ Deno.test(`runPlugin() answers ${SIZES.fuzzCases} hostile invocations with one s
     }; ${problems.length} bad answers`,
   });
   assert.deepEqual(problems.slice(0, 20), [], `${problems.length} bad answers`);
+  assert.deepEqual([...codes.keys()].sort((a, b) => a - b), [1, 4, 6, 7], "every input-error code is met");
   assert.equal(touched, 0, "no ip command, allocation or queued release");
   assert.ok(fakes.ip.host.isEmpty());
 });
@@ -62,8 +63,8 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
-    await using node = await IpamdNode.create("fuzz", { instanceType: "t3.small" });
-    await node.start();
+    await using node = await startNode({ label: "fuzz" });
+    await node.settled();
     const pod = await node.pod("fuzzpod");
     // A symlink to a namespace could lead past Deno's /proc guard to the host's own; it is refused.
     // (In a directory the plugin may read, so that it is the symlink, not the permission set, that refuses it.)
@@ -77,7 +78,7 @@ Deno.test({
         await pod.ipJson("addr", "show"),
       ]);
     const before = await snapshot();
-    const poolBefore = (await node.pool())["pool"];
+    const poolBefore = (await node.pool()).pool;
     const target = { netns: pod.path, socket: node.paths.socket, logFile: node.paths.pluginLog };
     // /proc/1/ns/net would be the root namespace if a case ever got through: keep it in-process only.
     // No process can get a NUL byte in its environment; those cases run in-process only.
@@ -110,7 +111,7 @@ Deno.test({
     await Promise.all(Array.from({ length: 4 }, worker));
     const after = await snapshot();
     const plumbing = await hostPlumbing(node.netns);
-    const poolAfter = (await node.pool())["pool"];
+    const poolAfter = (await node.pool()).pool;
     await recordResult({
       area: "Plugin fuzz, dist/aws-cni in a node netns",
       operations: cases.length,

@@ -7,7 +7,7 @@
 import assert from "node:assert/strict";
 import { auditNode, hostPlumbing, savedAllocations } from "./_audit.ts";
 import { prng, SIZES } from "./_config.ts";
-import { IpamdNode, nodesReady, podEnv } from "./_ipamd_node.ts";
+import { nodesReady, podEnv, startNode } from "../../testing/node.ts";
 import { recordResult } from "./_results.ts";
 import { Runtime, type Slot } from "./_runtime.ts";
 import { hostVethKey, hostVethName } from "../../cni/pod_net.ts";
@@ -68,8 +68,11 @@ Deno.test({
   sanitizeOps: false,
   async fn() {
     const rand = prng(SIZES.seed + 1);
-    await using node = await IpamdNode.create("pkill", { env: { IP_COOLDOWN_PERIOD: "1" } });
-    await node.start();
+    await using node = await startNode({
+      label: "pkill",
+      cloud: { instanceType: "c5.4xlarge" },
+      env: { IP_COOLDOWN_PERIOD: "1" },
+    });
     const runtime = await Runtime.create(node, 4, "kill");
     // How long an ADD takes here, so kills spread over the whole of it.
     const timed = runtime.slots[0]!;
@@ -123,14 +126,17 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
-    await using node = await IpamdNode.create("qdel", { env: { IP_COOLDOWN_PERIOD: "1" } });
-    await node.start();
+    await using node = await startNode({
+      label: "qdel",
+      cloud: { instanceType: "c5.4xlarge" },
+      env: { IP_COOLDOWN_PERIOD: "1" },
+    });
     const runtime = await Runtime.create(node, 8, "qdel");
     const [killedMidAdd, ...pods] = runtime.slots;
     for (const slot of pods) assert.ok((await runtime.add(slot)).ok);
     // One sandbox whose ADD never answered: DEL comes without a prevResult.
     const midAdd = await killedAdd(runtime, killedMidAdd!, { point: "veth", randomMs: 0 });
-    await node.kill9();
+    await node.daemon.kill9();
     const before = await savedAllocations(node);
     for (const slot of runtime.slots) {
       assert.ok((await runtime.del(slot)).ok, `DEL of slot ${slot.index} succeeds`);
@@ -140,7 +146,7 @@ Deno.test({
     const unwired = await auditNode(node, [], runtime.slots.map((s) => s.netns));
     // ipamd is down: only its checkpoint may still hold the addresses, until it starts.
     const hostLeft = unwired.leaks.filter((leak) => !leak.startsWith("checkpoint:"));
-    await node.start();
+    await node.daemon.start();
     const findings = await auditNode(node, [], runtime.slots.map((s) => s.netns));
     await recordResult({
       area: "ipamd down during DEL (release queue)",
@@ -165,8 +171,7 @@ Deno.test({
   sanitizeResources: false,
   sanitizeOps: false,
   async fn() {
-    await using node = await IpamdNode.create("gc", { instanceType: "t3.small" });
-    await node.start();
+    await using node = await startNode({ label: "gc" });
     const runtime = await Runtime.create(node, 3, "gc");
     for (const slot of runtime.slots) assert.ok((await runtime.add(slot)).ok);
     // The runtime loses one sandbox: its namespace goes, and no DEL ever comes.

@@ -2,13 +2,13 @@
  * dist/aws-cni run as runtimes run it, with what their environments carry:
  * loader variables (containerd's opt plugin sets LD_LIBRARY_PATH), a PATH that finds
  * neither ip nor nsenter, a /proc/<pid>/ns/net netns and a container name for K8S_POD_NAME.
- * The node and its fake ipamd are testing/netns_node.ts's.
+ * The node and its fake ipamd are testing/node.ts's.
  */
 import assert from "node:assert/strict";
-import { canCreateNetns } from "../../testing/netns.ts";
-import { createNode, pluginBuilt } from "../../testing/netns_node.ts";
+import { canCreateNetns, untilGone } from "../../testing/netns.ts";
+import { binaryBuilt, startNode } from "../../testing/node.ts";
 
-const ready = await canCreateNetns() && await pluginBuilt();
+const ready = await canCreateNetns() && await binaryBuilt();
 if (!ready) {
   // deno-lint-ignore no-console
   console.warn("plugin_env_test: skipped (needs root, `ip netns add`, and `make build` for dist/aws-cni)");
@@ -18,7 +18,7 @@ Deno.test({
   name: "aws-cni ADD and DEL work with LD_LIBRARY_PATH and LD_PRELOAD set, and CNI_NETNS=/proc/<pid>/ns/net",
   ignore: !ready,
   async fn() {
-    await using node = await createNode();
+    await using node = await startNode({ ipamd: "fake" });
     const pod = await node.pod("ldenv");
     const holder = new Deno.Command("ip", {
       args: ["netns", "exec", pod.name, "sh", "-c", "echo ready && exec sleep 120"],
@@ -52,12 +52,12 @@ Deno.test({
         JSON.stringify({ ...conf, prevResult: result }),
       );
       assert.equal(del.code, 0, del.stdout);
-      assert.equal(node.backend.held.size, 0, "the address went back");
-      assert.deepEqual(
-        await pod.ipJson("link", "show", "dev", "eth0").catch(() => []),
-        [],
-        "the pod end is gone",
-      );
+      assert.equal(node.fake!.held.size, 0, "the address went back");
+      // The pod end is renamed before DEL answers, and deleted by an `ip` DEL leaves running, in its clean environment.
+      assert.deepEqual(await pod.ipJson("link", "show", "dev", "eth0").catch(() => []), [], "eth0 is free");
+      const podLinks = async () =>
+        (await pod.ipJson("link", "show")).map((l) => l["ifname"]).filter((n) => n !== "lo");
+      assert.deepEqual(await untilGone(podLinks), [], "the pod end is gone");
     } finally {
       holder.kill("SIGKILL");
       await holder.stdout.cancel().catch(() => {});
@@ -70,7 +70,7 @@ Deno.test({
   name: "aws-cni ADD refuses a /proc/<pid>/ns/net that is the node's own namespace, and leaves nothing",
   ignore: !ready,
   async fn() {
-    await using node = await createNode();
+    await using node = await startNode({ ipamd: "fake" });
     // A process in the node's own namespace: its /proc link names the namespace the plugin runs in.
     const holder = new Deno.Command("ip", {
       args: ["netns", "exec", node.netns.name, "sh", "-c", "echo ready && exec sleep 120"],
@@ -100,7 +100,7 @@ Deno.test({
       );
       const links = (await node.netns.ipJson("link", "show")).map((l) => String(l["ifname"]));
       assert.deepEqual(links.filter((n) => !["lo", "eth0", "eth1"].includes(n)), [], "no veth is left");
-      assert.equal(node.backend.held.size, 0, "the address went back");
+      assert.equal(node.fake!.held.size, 0, "the address went back");
     } finally {
       holder.kill("SIGKILL");
       await holder.stdout.cancel().catch(() => {});

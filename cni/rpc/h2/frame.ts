@@ -1,7 +1,7 @@
 /**
- * HTTP/2 frames (RFC 9113 §4 and §6): the numbers, encoders for the frames a
- * client sends, and `FrameReader`, which cuts a byte stream into frames
- * whatever the read sizes are.
+ * HTTP/2 frames (RFC 9113 §4 and §6): the numbers a client needs, the frame
+ * encoder, and `FrameReader`, which cuts a byte stream into frames whatever
+ * the read sizes are.
  *
  * @module
  */
@@ -34,27 +34,21 @@ export const Flag = {
 export const ErrorCode = {
   NO_ERROR: 0x0,
   PROTOCOL_ERROR: 0x1,
-  INTERNAL_ERROR: 0x2,
   FLOW_CONTROL_ERROR: 0x3,
-  STREAM_CLOSED: 0x5,
   FRAME_SIZE_ERROR: 0x6,
-  REFUSED_STREAM: 0x7,
   CANCEL: 0x8,
   COMPRESSION_ERROR: 0x9,
   ENHANCE_YOUR_CALM: 0xb,
 } as const;
 
-/** SETTINGS parameters. */
+/** SETTINGS parameters the client acts on. */
 export const Setting = {
-  HEADER_TABLE_SIZE: 0x1,
   ENABLE_PUSH: 0x2,
-  MAX_CONCURRENT_STREAMS: 0x3,
   INITIAL_WINDOW_SIZE: 0x4,
   MAX_FRAME_SIZE: 0x5,
-  MAX_HEADER_LIST_SIZE: 0x6,
 } as const;
 
-/** Both the initial flow-control window and our receive window (we never change it). */
+/** The initial flow-control window, and our receive window (we never change it). */
 export const DEFAULT_WINDOW = 65_535;
 /** The largest window and stream id: 2^31 - 1. */
 export const MAX_WINDOW = 0x7fff_ffff;
@@ -95,17 +89,6 @@ export function encodeFrame(
   return out;
 }
 
-/** A SETTINGS frame with `[id, value]` pairs (none for an ACK). */
-export function encodeSettings(settings: readonly (readonly [number, number])[], ack = false): Uint8Array {
-  const payload = new Uint8Array(6 * settings.length);
-  const view = new DataView(payload.buffer);
-  settings.forEach(([id, value], i) => {
-    view.setUint16(6 * i, id);
-    view.setUint32(6 * i + 2, value);
-  });
-  return encodeFrame(FrameType.SETTINGS, ack ? Flag.ACK : 0, 0, payload);
-}
-
 /** A frame whose payload is one 32-bit number: WINDOW_UPDATE or RST_STREAM. */
 export function encodeUint32Frame(type: number, streamId: number, value: number): Uint8Array {
   const payload = new Uint8Array(4);
@@ -116,17 +99,6 @@ export function encodeUint32Frame(type: number, streamId: number, value: number)
 /** The 32-bit big-endian number at `offset`. */
 export function readUint32(bytes: Uint8Array, offset = 0): number {
   return new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getUint32(offset);
-}
-
-/** The `[id, value]` pairs of a SETTINGS payload. */
-export function readSettings(payload: Uint8Array): [number, number][] {
-  if (payload.length % 6 !== 0) {
-    throw protocolError(ErrorCode.FRAME_SIZE_ERROR, `SETTINGS of ${payload.length} bytes`);
-  }
-  const view = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
-  const out: [number, number][] = [];
-  for (let i = 0; i < payload.length; i += 6) out.push([view.getUint16(i), view.getUint32(i + 2)]);
-  return out;
 }
 
 /**

@@ -2,14 +2,12 @@ import assert from "node:assert/strict";
 import { H2Error } from "./error.ts";
 import {
   encodeFrame,
-  encodeSettings,
   encodeUint32Frame,
   Flag,
   type Frame,
   framePayload,
   FrameReader,
   FrameType,
-  readSettings,
 } from "./frame.ts";
 
 function frameOf(type: number, flags: number, payload: number[]): Frame {
@@ -95,12 +93,4 @@ Deno.test("framePayload() strips padding and HEADERS priority fields", async (t)
   await t.step("padded frame without a pad length", () => {
     assert.throws(() => framePayload(frameOf(FrameType.DATA, Flag.PADDED, [])), isProtocolError(0x6));
   });
-});
-
-Deno.test("encodeSettings() and readSettings() round-trip; a partial setting is a FRAME_SIZE_ERROR", () => {
-  const frame = encodeSettings([[2, 0], [4, 1_048_576]]);
-  assert.deepEqual(frame.subarray(0, 9), Uint8Array.of(0, 0, 12, 4, 0, 0, 0, 0, 0));
-  assert.deepEqual(readSettings(frame.subarray(9)), [[2, 0], [4, 1_048_576]]);
-  assert.deepEqual(encodeSettings([], true), Uint8Array.of(0, 0, 0, 4, 1, 0, 0, 0, 0));
-  assert.throws(() => readSettings(new Uint8Array(5)), isProtocolError(0x6));
 });

@@ -1,9 +1,10 @@
 /**
  * HPACK (RFC 7541). `HpackDecoder` reads everything a peer may send: indexed
  * fields, literals with, without and never indexing, dynamic table size
- * updates, and Huffman-coded strings. `encodeHeaderBlock` writes only indexed
- * static entries and literals without indexing, so our dynamic table stays
- * empty and the peer's table size never matters. Names and values are byte
+ * updates, and Huffman-coded strings (a grpc-js server on nghttp2 sends
+ * Huffman-coded literals with incremental indexing, then refers to them by
+ * index). `encodeHeaderBlock` writes literals without indexing only, so the
+ * peer's dynamic table stays empty and its size never matters. Names and values are byte
  * strings: one char per octet (latin1), as HTTP/2 carries them.
  *
  * @module
@@ -142,31 +143,16 @@ export function latin1(bytes: Uint8Array): string {
   return out;
 }
 
-/** Static entries by "name\0value" and by name, for the encoder. */
-let staticIndex: Map<string, number> | undefined;
-
-function buildStaticIndex(): Map<string, number> {
-  const index = new Map<string, number>();
-  STATIC_TABLE.forEach(([name, value], i) => {
-    if (!index.has(name)) index.set(name, i + 1);
-    index.set(`${name}\0${value}`, i + 1);
-  });
-  return index;
-}
-
-/** Encodes a header block: static indexed fields where they match, literals without indexing otherwise. */
+/**
+ * Encodes a header block as literals without indexing, new name (RFC 7541
+ * §6.2.2), no Huffman: the peer's tables are never touched, and a request's
+ * few hundred bytes need nothing smaller.
+ */
 export function encodeHeaderBlock(headers: HeaderList): Uint8Array {
-  const index = staticIndex ??= buildStaticIndex();
   const out: number[] = [];
   for (const [name, value] of headers) {
-    const full = index.get(`${name}\0${value}`);
-    if (full !== undefined) {
-      writeInteger(out, 0x80, 7, full);
-      continue;
-    }
-    const nameIndex = index.get(name);
-    writeInteger(out, 0x00, 4, nameIndex ?? 0);
-    if (nameIndex === undefined) writeString(out, name);
+    out.push(0x00);
+    writeString(out, name);
     writeString(out, value);
   }
   return Uint8Array.from(out);

@@ -1,8 +1,7 @@
 /**
  * ipamd's host-side network setup: the `HostNetworkPort` the daemon calls on
- * start-up and on each reconcile, its real adapter `HostNetwork`, and the
- * stand-in links `--simulate` attaches for simulated ENIs. `FakeHostNetwork`
- * (host_net_fake.ts) is for tests and is not re-exported here.
+ * start-up and on each reconcile, and its real adapter `HostNetwork`.
+ * `FakeHostNetwork` (testing/) is for tests and is not re-exported here.
  *
  * @module
  */
@@ -21,4 +20,3 @@ export {
   type HostSetup,
   type SnatRandomization,
 } from "./types.ts";
-export { normalizeMac, parseAddrs, parseLinks } from "./ip_state.ts";

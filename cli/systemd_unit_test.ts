@@ -1,5 +1,5 @@
 import { equal, match, ok } from "node:assert/strict";
-import { IPAMD_ENV_TABLE, parseIpamdConfig } from "../config/config.ts";
+import { IPAMD_ENV_TABLE, parseIpamdConfig } from "../ipamd/config/mod.ts";
 import { NODE_PATHS, renderEnvTemplate, renderUnit } from "./systemd_unit.ts";
 
 Deno.test("renderEnvTemplate() lists every setting of IPAMD_ENV_TABLE with its default, commented", () => {

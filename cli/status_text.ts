@@ -5,9 +5,9 @@
  *
  * @module
  */
-import { formatIpv4, parseCidr } from "../../shared/mod.ts";
-import { GROWTH_BLOCK_TEXT, type PoolAction } from "../pool/mod.ts";
-import type { PoolReport } from "./pool_report.ts";
+import { formatIpv4, parseCidr } from "../shared/mod.ts";
+import { GROWTH_BLOCK_TEXT, type PoolAction } from "../ipamd/pool/mod.ts";
+import type { PoolReport } from "../ipamd/ops/mod.ts";
 
 /** Pads cells into left-aligned columns two spaces apart. */
 function table(rows: readonly (readonly string[])[]): string {

@@ -1,12 +1,13 @@
 /**
- * Hostile plugin invocations: each breaks one thing in an otherwise valid call
- * (stdin bytes, JSON shape and depth, a netconf field's type or value, a huge
- * value, an env var with path tricks, option-like names or unicode) and names
- * the CNI error code it must produce.
+ * Hostile plugin invocations, the one generator of every plugin fuzz test: each
+ * breaks one thing in an otherwise valid call (stdin bytes, JSON shape and
+ * depth, a netconf field's type or value, a huge value, an env var with path
+ * tricks, option-like names, unicode or random characters) and names the CNI
+ * error code it must produce.
  *
  * @module
  */
-import { prng } from "./_config.ts";
+import { mulberry32 as prng } from "../sim/ec2/random.ts";
 
 /** One hostile invocation. */
 export interface FuzzCase {
@@ -129,6 +130,9 @@ function badNetns(netns: string): string[] {
 export function hostileCases(count: number, seed: number, target: FuzzTarget): FuzzCase[] {
   const rand = prng(seed);
   const pick = <T>(items: readonly T[]): T => items[Math.floor(rand() * items.length)]!;
+  /** `length` random characters below U+0250 (Latin, controls, symbols). */
+  const junk = (length: number): string =>
+    Array.from({ length }, () => String.fromCharCode(Math.floor(rand() * 0x250))).join("");
   const enc = (text: string): Uint8Array => new TextEncoder().encode(text);
   const cases: FuzzCase[] = [];
   for (let i = 0; cases.length < count; i++) {
@@ -176,7 +180,7 @@ export function hostileCases(count: number, seed: number, target: FuzzTarget): F
         enc(shape[1]),
       );
     } else if (kind === 3 || kind === 4) {
-      const [key, value, code] = pick(BAD_FIELDS);
+      const [key, value, code] = rand() < 0.1 ? ["cniVersion", junk(6), 1] as const : pick(BAD_FIELDS);
       if (v110 && key === "cniVersion") continue;
       conf[key] = value;
       add(`netconf ${key}=${JSON.stringify(value)?.slice(0, 40)}`, code);
@@ -185,7 +189,7 @@ export function hostileCases(count: number, seed: number, target: FuzzTarget): F
       add("netconf missing a required key", null);
     } else if (kind === 6 && !v110) {
       const which = pick(["CNI_IFNAME", "CNI_CONTAINERID", "CNI_ARGS"] as const);
-      env[which] = pick(
+      env[which] = which === "CNI_CONTAINERID" && rand() < 0.2 ? `${junk(4)}$` : pick(
         which === "CNI_IFNAME" ? BAD_IFNAMES : which === "CNI_ARGS" ? BAD_CNI_ARGS : BAD_CONTAINER_IDS,
       );
       add(`${which} ${JSON.stringify(env[which]).slice(0, 40)}`, 4);
@@ -193,7 +197,7 @@ export function hostileCases(count: number, seed: number, target: FuzzTarget): F
       env["CNI_NETNS"] = pick(badNetns(target.netns));
       add(`CNI_NETNS ${JSON.stringify(env["CNI_NETNS"]).slice(0, 60)}`, 4);
     } else if (kind === 8) {
-      env["CNI_COMMAND"] = pick(BAD_COMMANDS);
+      env["CNI_COMMAND"] = rand() < 0.2 ? `${junk(5)}!` : pick(BAD_COMMANDS);
       add(`CNI_COMMAND ${JSON.stringify(env["CNI_COMMAND"])}`, 4);
     } else if (kind === 9) {
       if (v110) {

@@ -1,6 +1,6 @@
 import { equal, match, throws } from "node:assert/strict";
-import { CloudFailures } from "./cloud_failures.ts";
-import type { PoolReport } from "./pool_report.ts";
+import { CloudFailures } from "../ipamd/ops/mod.ts";
+import type { PoolReport } from "../ipamd/ops/mod.ts";
 import { addressSummary, describeAction, renderStatus } from "./status_text.ts";
 
 Deno.test("addressSummary() folds consecutive IPs into runs and shortens long lists", () => {

@@ -5,7 +5,7 @@
  *
  * @module
  */
-import { type EnvRow, IPAMD_ENV_TABLE } from "../config/mod.ts";
+import { type EnvRow, IPAMD_ENV_TABLE } from "../ipamd/config/mod.ts";
 
 /** The unit's file name. */
 export const UNIT_NAME = "aws-ipamd.service";
