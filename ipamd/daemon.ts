@@ -34,7 +34,6 @@ import {
   type InstanceLimits,
   openJournal,
   Pool,
-  SPARE_WAIT_AT_START_MS,
 } from "./pool/mod.ts";
 import { discoverManagedEnis, type NodeLifecycle, type NodeNetwork } from "./node/mod.ts";
 import { type BudgetWaits, DaemonOps } from "./ops/mod.ts";
@@ -102,8 +101,6 @@ export async function startDaemon(config: IpamdConfig, deps: DaemonDeps): Promis
       enis: network,
       subnetFullHoldMs,
       pressure,
-      // Nodes launched together would all pre-warm at once; ADDs never wait for it.
-      spareWaitsAtStartMs: SPARE_WAIT_AT_START_MS,
     }),
   );
   const health = new DaemonHealth(pool);

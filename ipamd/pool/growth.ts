@@ -62,13 +62,6 @@ const ERROR_HOLD_MS = [1_000, 2_000, 4_000, 8_000, 16_000, 30_000];
  */
 export const SPARE_QUIET_MS = 120_000;
 
-/**
- * The daemon's spare growth waits a random while of up to this after it starts:
- * nodes launched together spread their warm pools (their first ADDs' calls ask for
- * the warm target anyway).
- */
-export const SPARE_WAIT_AT_START_MS = 120_000;
-
 /** What a growth state works with besides its clock. */
 export interface GrowthOptions {
   /** The pause after a full subnet (default 120 s, as the reference), drawn from half of it to all of it. */
@@ -77,11 +70,6 @@ export interface GrowthOptions {
   readonly pressure?: AccountPressure | undefined;
   /** Draws the pauses (default Math.random). */
   readonly random?: (() => number) | undefined;
-  /**
-   * Spare growth waits a random while of up to this many ms after the start, as
-   * after a throttle (nodes started together would all pre-warm at once); default 0.
-   */
-  readonly spareWaitsAtStartMs?: number | undefined;
 }
 
 /** The pool's growth: paused after cloud failures, stopped by a limit, or free. */
@@ -103,26 +91,23 @@ export class GrowthState {
     this.#subnetFullHoldMs = options.subnetFullHoldMs ?? 120_000;
     this.#pressure = options.pressure;
     this.#random = options.random ?? Math.random;
-    const startWaitMs = options.spareWaitsAtStartMs ?? 0;
-    if (startWaitMs > 0) this.#spare = { afterMs: clock.now(), pauseMs: this.#random() * startWaitMs };
   }
 
   /**
    * Until when growth for spare addresses waits because the account throttled a
    * request lately (a random while of up to `SPARE_QUIET_MS` after the last
-   * throttle, drawn anew for each) or the pool has just started
-   * (`spareWaitsAtStartMs`), or null. Growth for waiting ADDs goes on.
+   * throttle, drawn anew for each), or null. Growth for waiting ADDs goes on.
    */
   get spareHeldUntilMs(): number | null {
     const last = Math.max(
       this.#pressure?.lastThrottledAtMs ?? -Infinity,
       this.#lastThrottledAtMs ?? -Infinity,
     );
-    if (last !== -Infinity && last !== this.#spare?.afterMs) {
+    if (last === -Infinity) return null;
+    if (this.#spare?.afterMs !== last) {
       this.#spare = { afterMs: last, pauseMs: this.#random() * SPARE_QUIET_MS };
     }
-    if (this.#spare === null) return null;
-    const untilMs = this.#spare.afterMs + this.#spare.pauseMs;
+    const untilMs = last + this.#spare.pauseMs;
     return this.#clock.now() < untilMs ? untilMs : null;
   }
 

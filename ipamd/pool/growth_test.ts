@@ -52,12 +52,3 @@ Deno.test("GrowthState counts its own throttled failures as pressure too", () =>
   growth.failed(THROTTLED);
   equal(growth.spareHeldUntilMs, SPARE_QUIET_MS / 2);
 });
-
-Deno.test("GrowthState with spareWaitsAtStartMs holds spare growth a random while after the start, as after a throttle", () => {
-  const clock = new ManualClock(5_000);
-  equal(new GrowthState(clock, { random: () => 0.25 }).spareHeldUntilMs, null);
-  const growth = new GrowthState(clock, { random: () => 0.25, spareWaitsAtStartMs: 20_000 });
-  equal(growth.spareHeldUntilMs, 10_000);
-  clock.advance(5_000);
-  equal(growth.spareHeldUntilMs, null);
-});

@@ -27,7 +27,6 @@ export {
   type GrowthBlock,
   type GrowthBlockReason,
   GrowthState,
-  SPARE_WAIT_AT_START_MS,
 } from "./growth.ts";
 export { CheckpointJournal, openJournal } from "./journal.ts";
 export { type FoundEni, Pool, type PoolLoop, type PoolObserver, type PoolOptions } from "./pool.ts";

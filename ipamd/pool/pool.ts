@@ -42,12 +42,6 @@ export interface PoolOptions {
   readonly pressure?: AccountPressure | undefined;
   /** Draws the jitter of pauses (default Math.random). */
   readonly random?: (() => number) | undefined;
-  /**
-   * Spare growth waits a random while of up to this many ms after the start, as
-   * after a throttle (the daemon's choice: a fleet launched together would otherwise
-   * pre-warm at once); ADDs never wait for it, their growth asks for the warm target too.
-   */
-  readonly spareWaitsAtStartMs?: number | undefined;
   /** How long a non-urgent wake-up may wait to be folded into the next pass (default 50 ms). */
   readonly settleMs?: number | undefined;
 }
@@ -93,7 +87,6 @@ export class Pool implements AsyncDisposable {
       subnetFullHoldMs: options.subnetFullHoldMs,
       pressure: options.pressure,
       random: options.random,
-      spareWaitsAtStartMs: options.spareWaitsAtStartMs,
     });
     this.queue = new AddressQueue({
       datastore: this.datastore,

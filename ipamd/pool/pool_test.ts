@@ -15,7 +15,7 @@ const key = (containerId: string) => ({ networkName: "aws-cni", containerId, ifN
 /** A pool on a fresh simulated t3.small (3 ENIs of 3 addresses), its clock and timers moved by hand. */
 async function setup(
   settings: Partial<PoolSettings> = {},
-  options: { wrap?: (port: Ec2Port) => Ec2Port; random?: () => number; spareWaitsAtStartMs?: number } = {},
+  options: { wrap?: (port: Ec2Port) => Ec2Port; random?: () => number } = {},
 ) {
   const clock = new ManualClock(Date.UTC(2026, 0, 1));
   const sim = new Ec2Simulation({
@@ -41,7 +41,6 @@ async function setup(
     clock,
     timers,
     random: options.random,
-    spareWaitsAtStartMs: options.spareWaitsAtStartMs,
   });
   pool.observe({
     passed: (outcome) => void events.push(`passed ${outcome.applied.map((a) => a.kind).join(",")}`),
@@ -135,13 +134,12 @@ Deno.test("Pool[Symbol.asyncDispose]() stops the loop, ends waiting ADDs and lea
 });
 
 Deno.test("Pool grows no spare address for an ADD that a cooling address serves within 5 s while spare growth waits", async () => {
-  const { pool, clock, timers } = await setup({ warmIpTarget: 1 }, {
-    random: () => 0.5,
-    spareWaitsAtStartMs: 120_000,
-  });
-  const startMs = clock.now();
-  equal(pool.growth.spareHeldUntilMs, startMs + 60_000);
-  equal((await pool.reconciler.pass()).applied.length, 0, "the warm target waits after the start");
+  const { pool, clock, timers, sim } = await setup({ warmIpTarget: 1 }, { random: () => 0.5 });
+  sim.knobs.failNext("AssignPrivateIpAddresses", { code: "RequestLimitExceeded", httpStatus: 503 });
+  const throttledAtMs = clock.now();
+  equal((await pool.reconciler.pass()).failed.length, 1);
+  clock.advanceTo(pool.growth.hold?.untilMs ?? clock.now());
+  equal(pool.growth.spareHeldUntilMs, throttledAtMs + 60_000, "spare growth waits after the throttle");
   const a = pool.acquire(key("a"), META, 60_000);
   const grown = await pool.reconciler.pass();
   deepStrictEqual(grown.applied.map((action) => [action.kind, "count" in action ? action.count : 0]), [
@@ -150,8 +148,7 @@ Deno.test("Pool grows no spare address for an ADD that a cooling address serves 
   await a;
   await pool.acquire(key("b"), META, 60_000);
   pool.release(key("a"));
-  const coolingEndsMs = clock.now() + DEFAULT_POOL_SETTINGS.ipCooldownMs;
-  clock.advanceTo(coolingEndsMs - 4_000);
+  clock.advance(DEFAULT_POOL_SETTINGS.ipCooldownMs - 4_000);
   const c = pool.acquire(key("c"), META, 60_000);
   const outcome = await pool.reconciler.pass();
   equal(outcome.applied.length, 0, "the ADD waits for the cooling address; spare growth still waits");

@@ -20,13 +20,7 @@ import {
   TrackedEc2Port,
 } from "../../ipamd/node/mod.ts";
 import { subnetOf } from "../../ipamd/node/aws_node.ts";
-import {
-  type InstanceLimits,
-  NoAddressError,
-  Pool,
-  type PoolSettings,
-  SPARE_WAIT_AT_START_MS,
-} from "../../ipamd/pool/mod.ts";
+import { type InstanceLimits, NoAddressError, Pool, type PoolSettings } from "../../ipamd/pool/mod.ts";
 import { createLogger, silentLogger, type Timers } from "../../shared/mod.ts";
 import { SeededRandom } from "../ec2/mod.ts";
 import { countingView, newTally, type ReplayAccount, type TimingModel } from "./account.ts";
@@ -130,7 +124,6 @@ export class OurNode implements ReplayNode {
       timers: schedulerTimers(scheduler),
       pressure: this.budget,
       random: this.#random,
-      spareWaitsAtStartMs: SPARE_WAIT_AT_START_MS, // as startDaemon() builds it
     });
   }
 
