@@ -83,6 +83,7 @@ export class GrowthState {
   #throttles = 0;
   #errors = 0;
   #lastThrottledAtMs: number | null = null;
+  #grewAtMs = -Infinity;
   /** The throttle the spare pause was drawn for, and the pause. */
   #spare: { readonly afterMs: number; readonly pauseMs: number } | null = null;
 
@@ -99,16 +100,28 @@ export class GrowthState {
    * throttle, drawn anew for each), or null. Growth for waiting ADDs goes on.
    */
   get spareHeldUntilMs(): number | null {
-    const last = Math.max(
-      this.#pressure?.lastThrottledAtMs ?? -Infinity,
-      this.#lastThrottledAtMs ?? -Infinity,
-    );
+    const last = this.#lastThrottleMs;
     if (last === -Infinity) return null;
     if (this.#spare?.afterMs !== last) {
       this.#spare = { afterMs: last, pauseMs: this.#random() * SPARE_QUIET_MS };
     }
     const untilMs = last + this.#spare.pauseMs;
     return this.#clock.now() < untilMs ? untilMs : null;
+  }
+
+  /**
+   * While spare growth waits out the account's throttling, that wait as a block
+   * (growth for waiting ADDs goes on), or null.
+   */
+  get spareHold(): GrowthBlock | null {
+    const untilMs = this.spareHeldUntilMs;
+    const detail = "growth for spare addresses waits while EC2 throttles; waiting ADDs go first";
+    return untilMs === null ? null : { reason: "throttled", detail, untilMs };
+  }
+
+  /** When EC2 last throttled one of the node's requests, retried or not; -Infinity if never. */
+  get #lastThrottleMs(): number {
+    return Math.max(this.#pressure?.lastThrottledAtMs ?? -Infinity, this.#lastThrottledAtMs ?? -Infinity);
   }
 
   /** The pause after a cloud failure, while it lasts. */
@@ -123,14 +136,22 @@ export class GrowthState {
 
   /**
    * Why an ADD waiting now is not served: `current`, else the failure whose pause
-   * ran out while the pool has not grown since, else `still-warming`.
+   * ran out while the pool has not grown since, else `throttled` if EC2 throttled a
+   * request since the pool last grew (the calls are still being retried), else
+   * `still-warming`.
    */
   get whyNoAddress(): GrowthBlock {
     const failed = this.#hold;
-    return this.current ??
-      (failed === null
-        ? { reason: "still-warming", detail: "", untilMs: null }
-        : { reason: failed.reason, detail: failed.detail, untilMs: null });
+    if (this.current !== null) return this.current;
+    if (failed !== null) return { reason: failed.reason, detail: failed.detail, untilMs: null };
+    if (this.#lastThrottleMs > this.#grewAtMs) {
+      return {
+        reason: "throttled",
+        detail: "EC2 throttled requests since the pool last grew",
+        untilMs: null,
+      };
+    }
+    return { reason: "still-warming", detail: "", untilMs: null };
   }
 
   /**
@@ -169,6 +190,7 @@ export class GrowthState {
 
   /** Addresses joined the pool: any pause is over. */
   grew(): void {
+    this.#grewAtMs = this.#clock.now();
     this.#throttles = 0;
     this.#errors = 0;
     this.#hold = null;

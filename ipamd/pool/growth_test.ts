@@ -52,3 +52,15 @@ Deno.test("GrowthState counts its own throttled failures as pressure too", () =>
   growth.failed(THROTTLED);
   equal(growth.spareHeldUntilMs, SPARE_QUIET_MS / 2);
 });
+
+Deno.test("GrowthState.whyNoAddress says throttled while EC2 throttled requests the pool has not grown since", () => {
+  const clock = new ManualClock(1_000_000);
+  const pressure = { lastThrottledAtMs: null as number | null };
+  const growth = new GrowthState(clock, { pressure });
+  equal(growth.whyNoAddress.reason, "still-warming", "never throttled");
+  pressure.lastThrottledAtMs = clock.now();
+  clock.advance(3_000);
+  equal(growth.whyNoAddress.reason, "throttled", "a throttled call still being retried");
+  growth.grew();
+  equal(growth.whyNoAddress.reason, "still-warming", "the pool grew since");
+});
