@@ -126,6 +126,20 @@ Deno.test("SdkEc2Port.freeEni() detaches, retries the delete while detaching, an
   assert.ok(primary instanceof CloudError && primary.code === "OperationNotPermitted");
 });
 
+Deno.test("SdkEc2Port.freeEni() waits about as long as a detach takes before its first delete", async () => {
+  await using fx = await sdkFixture({ port: { random: () => 0 } });
+  const eni = await fx.port.createEni({ count: 2, prefixes: false });
+  const startMs = fx.clock.now();
+  await fx.port.freeEni(eni.eniId);
+  assert.equal(fx.clock.now() - startMs, 4_000, "the longest wait drawn from 2 to 4 s");
+  const calls = fx.emulator.ec2Calls();
+  assert.deepEqual(
+    [calls.DetachNetworkInterface, calls.DeleteNetworkInterface],
+    [1, 1],
+    "no delete of an ENI still detaching",
+  );
+});
+
 Deno.test("SdkEc2Port.freeEni() of an ENI it did not create looks up the attachment first", async () => {
   await using fx = await sdkFixture();
   const created = fx.sim.createNetworkInterface({ subnetId: "subnet-a" }).networkInterface.networkInterfaceId;

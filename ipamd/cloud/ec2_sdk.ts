@@ -64,6 +64,11 @@ export interface SdkEc2PortOptions {
 
 /** Between DeleteNetworkInterface tries while the ENI detaches: up to 500 ms, 1 s, 2 s, 4 s, then 5 s (full jitter). */
 const DELETE_BACKOFF: BackoffPolicy = { initialMs: 500, factor: 2, maxMs: 5_000, jitter: 1 };
+/**
+ * From a DetachNetworkInterface to the first delete: 2 to 4 s, about what a detach
+ * takes, so the delete is not spent on an ENI still detaching (each try is a call).
+ */
+const DETACH_WAIT: BackoffPolicy = { initialMs: 4_000, factor: 1, maxMs: 4_000, jitter: 0.5 };
 
 /** An ENI this port created whose attach failed on a transient error: attached by the next create. */
 interface KeptEni {
@@ -309,9 +314,15 @@ export class SdkEc2Port implements Ec2Port {
       if (record === undefined) return;
       attachmentId = record.attachment?.attachmentId;
     }
-    if (attachmentId !== undefined) await ignoreNotFound(this.#requests.detach(attachmentId));
+    if (attachmentId !== undefined) await this.#detach(attachmentId);
     await this.#deleteWhenDetached(eniId);
     this.#forget(eniId);
+  }
+
+  /** Detaches, then waits about as long as a detach takes; an attachment gone counts as detached. */
+  async #detach(attachmentId: string): Promise<void> {
+    await ignoreNotFound(this.#requests.detach(attachmentId));
+    await this.#sleep(backoffMs(DETACH_WAIT, 0, this.#o.random));
   }
 
   /** Deletes the ENI, trying again while EC2 still holds it attached (detaching); gone counts as deleted. */
@@ -332,7 +343,7 @@ export class SdkEc2Port implements Ec2Port {
   /** After a failed attach or mark: detach if attached, then delete; a leftover is tagged for leaked-ENI cleanup. */
   async #undo(eniId: string, attachmentId: string | null, cause: unknown): Promise<void> {
     try {
-      if (attachmentId !== null) await ignoreNotFound(this.#requests.detach(attachmentId));
+      if (attachmentId !== null) await this.#detach(attachmentId);
       await this.#deleteWhenDetached(eniId);
     } catch (error) {
       this.#log.warn("cannot delete the ENI a failed create left", {
