@@ -17,9 +17,9 @@ import {
   NodeReconciler,
   RecentChanges,
   retryStartup,
+  subnetOf,
   TrackedEc2Port,
 } from "../../ipamd/node/mod.ts";
-import { subnetOf } from "../../ipamd/node/aws_node.ts";
 import { type InstanceLimits, NoAddressError, Pool, type PoolSettings } from "../../ipamd/pool/mod.ts";
 import { createLogger, silentLogger, type Timers } from "../../shared/mod.ts";
 import { SeededRandom } from "../ec2/mod.ts";
