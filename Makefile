@@ -29,7 +29,7 @@ lint: $(DENO)
 	$(DENO) lint
 
 check: deps
-	$(DENO) check main.ts
+	$(DENO) check '**/*.ts'
 
 bench: deps build
 	bash tools/bench.sh

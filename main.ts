@@ -4,8 +4,7 @@
  */
 import { processIo } from "./shared/process_io.ts";
 import { refusedAccess } from "./shared/errors.ts";
-import { VERSION } from "./shared/version.ts";
-import { type RoleEntry, type RoleName, ROLES, roleUrl, USAGE } from "./cli/mod.ts";
+import { type RoleEntry, roleFor, type RoleName, ROLES, roleUrl } from "./cli/roles.ts";
 import { narrow } from "./shared/narrow.ts";
 
 /** Loads a role by a computed specifier, so `deno run` never resolves the daemon's npm graph for the plugin. */
@@ -20,13 +19,7 @@ async function main([first = "", ...rest]: string[]): Promise<number> {
   if (Deno.env.get("CNI_COMMAND") !== undefined) {
     return (await role("plugin"))(processIo([first, ...rest].filter(Boolean)), "");
   }
-  const io = processIo(rest);
-  if (first === "--daemon") return (await role("daemon"))(io, first);
-  if (first === "plan" || first === "replay" || first === "status") return (await role(first))(io, first);
-  if (/^(un)?install$/.test(first)) return (await role("install"))(io, first);
-  if (first === "version" || first === "--version") return io.stdout(`aws-cni ${VERSION}\n`), 0;
-  if (first === "help" || first === "--help") return io.stdout(USAGE), 0;
-  return io.stderr(USAGE), 2;
+  return (await role(roleFor(first, rest)))(processIo(rest), first);
 }
 
 /**

@@ -11,34 +11,48 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
-import { errorText, type Io } from "../shared/mod.ts";
+import { COMMAND_USAGE } from "./usage.ts";
+import { flagErrorText, parseFlags } from "../shared/mod.ts";
+import { childCommand, errorText, type Io, mayRun } from "../shared/mod.ts";
 import { ConfigError, parseIpamdConfig } from "../ipamd/config/mod.ts";
-import {
-  CONFLIST_NAME,
-  isOurConflist,
-  pathExists,
-  writeConflist,
-  writeFileAtomic,
-} from "../ipamd/ops/mod.ts";
+import { CONFLIST_NAME, pathExists, writeConflist, writeFileAtomic } from "../ipamd/ops/mod.ts";
 import { NODE_PATHS, renderEnvTemplate, renderUnit, UNIT_NAME } from "./systemd_unit.ts";
 
-const INSTALL_USAGE = `usage: aws-cni install [--prefix DIR] [--write-conflist] [--binary FILE]
-       aws-cni uninstall [--prefix DIR]
+const INSTALL_USAGE = COMMAND_USAGE.install;
 
-install copies this binary to /opt/cni/bin/aws-cni, writes the systemd unit
-/etc/systemd/system/${UNIT_NAME} and the settings file /etc/aws-cni/ipamd.env (every
-setting, commented; an existing file is kept). The unit starts ipamd with
---write-conflist /etc/cni/net.d, so the conflist appears once ipamd serves;
---write-conflist writes it now as well. --binary copies FILE instead of this binary.
-uninstall removes what install wrote (a settings file you edited is kept).
---prefix DIR puts everything under DIR instead of /.
-`;
+/** Runs `systemctl` with `args`; resolves to what it said on failure, "" on success. */
+export type Systemctl = (args: readonly string[]) => Promise<string>;
+
+/** What install runs besides writing files. */
+export interface InstallDeps {
+  readonly systemctl?: Systemctl;
+}
+
+/** `systemctl` from the children's PATH, with a clean environment. */
+async function runSystemctl(args: readonly string[]): Promise<string> {
+  if (!mayRun("systemctl")) return "running systemctl is not permitted";
+  try {
+    const output = await childCommand("systemctl", {
+      args: [...args],
+      stdin: "null",
+      stdout: "null",
+      stderr: "piped",
+      signal: AbortSignal.timeout(120_000),
+    }).output();
+    return output.success ? "" : new TextDecoder().decode(output.stderr).trim() || `exit code ${output.code}`;
+  } catch (error) {
+    return errorText(error);
+  }
+}
 
 /** Where install writes, under a prefix. */
 interface Layout {
+  /** Under --prefix: nothing is restarted. */
+  readonly staged: boolean;
   readonly binDir: string;
   readonly binary: string;
+  /** The binary an upgrade replaced, for a rollback. */
+  readonly previous: string;
   readonly conflistDir: string;
   readonly unit: string;
   readonly envDir: string;
@@ -49,8 +63,10 @@ function layout(prefix: string): Layout {
   const root = prefix.replace(/\/+$/, "");
   const envFile = root + NODE_PATHS.envFile;
   return {
+    staged: root !== "",
     binDir: `${root}/opt/cni/bin`,
     binary: root + NODE_PATHS.binary,
+    previous: `${root + NODE_PATHS.binary}.previous`,
     conflistDir: root + NODE_PATHS.conflistDir,
     unit: `${root}/etc/systemd/system/${UNIT_NAME}`,
     envDir: envFile.slice(0, envFile.lastIndexOf("/")),
@@ -114,15 +130,32 @@ async function sameFile(a: string, b: string): Promise<boolean> {
   }
 }
 
-async function install(io: Io, paths: Layout, options: { binary?: string; writeConflist: boolean }) {
+async function install(
+  io: Io,
+  paths: Layout,
+  options: { binary?: string; writeConflist: boolean; restart: boolean; systemctl: Systemctl },
+) {
   const config = options.writeConflist ? parseIpamdConfig(io.env) : null;
   const source = await findBinary(options.binary);
   const say = (line: string) => io.stdout(`${line}\n`);
   await Deno.mkdir(paths.binDir, { recursive: true, mode: 0o755 });
+  let replaced = false;
   if (await sameFile(source.path, paths.binary)) say(`kept ${paths.binary} (it is the running binary)`);
   else {
-    await writeFileAtomic(paths.binary, await Deno.readFile(source.path), 0o755);
-    say(`installed ${paths.binary} from ${source.path}`);
+    const bytes = await Deno.readFile(source.path);
+    const earlier = await pathExists(paths.binary) ? await Deno.readFile(paths.binary) : null;
+    if (earlier !== null && !sameBytes(earlier, bytes)) {
+      // Running processes keep the old file open; the rename below swaps the name in one step.
+      await writeFileAtomic(paths.previous, earlier, 0o755);
+      replaced = true;
+    }
+    await writeFileAtomic(paths.binary, bytes, 0o755);
+    say(
+      replaced
+        ? `replaced ${paths.binary} from ${source.path}; the one it replaced is ${paths.previous} ` +
+          `(roll back with: ${NODE_PATHS.binary}.previous install)`
+        : `installed ${paths.binary} from ${source.path}`,
+    );
   }
   if (source.launcher) {
     io.stderr(
@@ -149,7 +182,33 @@ async function install(io: Io, paths: Layout, options: { binary?: string; writeC
   } else {
     say(`${paths.conflistDir}/${CONFLIST_NAME}: ipamd writes it once it serves (--write-conflist)`);
   }
-  say("next: systemctl daemon-reload && systemctl enable --now aws-ipamd");
+  if (!replaced) {
+    say("next: systemctl daemon-reload && systemctl enable --now aws-ipamd");
+    return;
+  }
+  if (!options.restart) {
+    say(
+      `next: systemctl daemon-reload && systemctl try-restart ${UNIT_NAME} (ipamd runs the old binary until then)`,
+    );
+    return;
+  }
+  const reload = await options.systemctl(["daemon-reload"]);
+  const restart = reload === "" ? await options.systemctl(["try-restart", UNIT_NAME]) : reload;
+  if (restart !== "") {
+    io.stderr(
+      `warning: cannot restart ${UNIT_NAME} onto the new binary: ${restart}; ipamd runs the old one until ` +
+        `you run: systemctl daemon-reload && systemctl try-restart ${UNIT_NAME}\n`,
+    );
+    return;
+  }
+  say(
+    `restarted ${UNIT_NAME} if it was running: ipamd writes its checkpoint when it stops and reads it when it ` +
+      "starts, so pods keep their addresses (ADDs in between get try again later)",
+  );
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((byte, i) => byte === b[i]);
 }
 
 async function removeIf(path: string, say: (line: string) => void): Promise<void> {
@@ -158,12 +217,14 @@ async function removeIf(path: string, say: (line: string) => void): Promise<void
   say(`removed ${path}`);
 }
 
-async function uninstall(io: Io, paths: Layout) {
+async function uninstall(io: Io, paths: Layout, options: { keepPlugin: boolean }) {
   const say = (line: string) => io.stdout(`${line}\n`);
   say("(stop the service first: systemctl disable --now aws-ipamd)");
   await removeIf(paths.unit, say);
   const conflist = `${paths.conflistDir}/${CONFLIST_NAME}`;
-  if (await pathExists(conflist)) {
+  if (options.keepPlugin) {
+    say(`left ${paths.binary} and ${conflist} for aws-node to replace (--keep-plugin)`);
+  } else if (await pathExists(conflist)) {
     if (isOurConflist(await Deno.readTextFile(conflist))) await removeIf(conflist, say);
     else say(`left ${conflist}: aws-cni did not write it`);
   }
@@ -177,27 +238,36 @@ async function uninstall(io: Io, paths: Layout) {
   } catch {
     // Not empty or not there.
   }
-  await removeIf(paths.binary, say);
+  if (!options.keepPlugin) await removeIf(paths.binary, say);
+  await removeIf(paths.previous, say);
   say("left /run/aws-node (socket, checkpoint) and /var/log/aws-routed-eni; then: systemctl daemon-reload");
 }
 
 /** Runs `install` or `uninstall` (`verb`); returns the exit code. */
-export async function installCommand(io: Io, verb: string): Promise<number> {
+export async function installCommand(io: Io, verb: string, deps: InstallDeps = {}): Promise<number> {
   let values;
   const uninstalling = verb === "uninstall";
   try {
-    values = parseArgs({
-      args: [...io.args],
-      options: {
-        prefix: { type: "string" },
-        help: { type: "boolean", short: "h" },
-        ...(uninstalling ? {} : { "write-conflist": { type: "boolean" }, binary: { type: "string" } }),
-      },
-      strict: true,
-      allowPositionals: false,
-    }).values as { prefix?: string; help?: boolean; "write-conflist"?: boolean; binary?: string };
+    values = parseFlags(io.args, {
+      prefix: { type: "string" },
+      help: { type: "boolean", short: "h" },
+      ...(uninstalling ? { "keep-plugin": { type: "boolean" } } : {
+        "write-conflist": { type: "boolean" },
+        binary: { type: "string" },
+        "no-restart": { type: "boolean" },
+        restart: { type: "boolean" },
+      }),
+    }).values as {
+      prefix?: string;
+      help?: boolean;
+      "write-conflist"?: boolean;
+      binary?: string;
+      "no-restart"?: boolean;
+      restart?: boolean;
+      "keep-plugin"?: boolean;
+    };
   } catch (error) {
-    io.stderr(`aws-cni ${verb}: ${errorText(error)}\n${INSTALL_USAGE}`);
+    io.stderr(`aws-cni ${verb}: ${flagErrorText(error)}\n${INSTALL_USAGE}`);
     return 2;
   }
   if (values.help === true) return io.stdout(INSTALL_USAGE), 0;
@@ -208,10 +278,12 @@ export async function installCommand(io: Io, verb: string): Promise<number> {
   }
   const paths = layout(prefix);
   try {
-    if (uninstalling) await uninstall(io, paths);
+    if (uninstalling) await uninstall(io, paths, { keepPlugin: values["keep-plugin"] === true });
     else {
       await install(io, paths, {
         writeConflist: values["write-conflist"] === true,
+        restart: values["no-restart"] !== true && (!paths.staged || values.restart === true),
+        systemctl: deps.systemctl ?? runSystemctl,
         ...(values.binary === undefined ? {} : { binary: values.binary }),
       });
     }
@@ -226,5 +298,15 @@ export async function installCommand(io: Io, verb: string): Promise<number> {
       return 1;
     }
     throw error;
+  }
+}
+
+/** Whether `text` is a conflist this product wrote (its first plugin is aws-cni). */
+export function isOurConflist(text: string): boolean {
+  try {
+    const parsed = JSON.parse(text);
+    return parsed?.name === "aws-cni" && parsed?.plugins?.[0]?.type === "aws-cni";
+  } catch {
+    return false;
   }
 }

@@ -7,11 +7,13 @@
  */
 import { POOL_ENV, resolvePoolSettings } from "../ipamd/config/mod.ts";
 import {
+  computeMaxPods,
   instanceLimits,
   type InstanceTypeInfo,
-  lookupInstanceType,
+  type MaxPodsFigure,
   supportsPrefixDelegation,
 } from "../ipamd/limits/mod.ts";
+import { lookupTypedInstanceType } from "./instance_types.ts";
 import type { InstanceLimits, PoolSettings } from "../ipamd/pool/mod.ts";
 
 /** A command line that cannot be run as given (exit code 2). */
@@ -40,6 +42,8 @@ export interface NodeFlags {
   readonly info: InstanceTypeInfo;
   readonly limits: InstanceLimits;
   readonly settings: PoolSettings;
+  /** kubelet's max pods as EKS computes it, and the pod addresses the node's ENIs hold. */
+  readonly figure: MaxPodsFigure;
 }
 
 /** Resolves the node from parsed flag values and the environment; throws UsageError or ConfigError. */
@@ -58,7 +62,7 @@ export function resolveNodeFlags(
   }
   if (values["prefix-delegation"] === true) overrides.ENABLE_PREFIX_DELEGATION = "true";
   const settings = resolvePoolSettings(env, overrides);
-  const info = lookupInstanceType(instanceType);
+  const info = lookupTypedInstanceType(instanceType);
   if (settings.prefixDelegation && !supportsPrefixDelegation(info)) {
     throw new UsageError(`Instance type "${instanceType}" does not support prefix delegation (not Nitro)`);
   }
@@ -67,6 +71,14 @@ export function resolveNodeFlags(
   if (maxPods !== undefined && !(Number.isInteger(maxPods) && maxPods > 0)) {
     throw new UsageError(`Invalid max pods "${maxPodsText}": must be a positive integer`);
   }
-  const limits = instanceLimits(info, { prefixDelegation: settings.prefixDelegation, maxPods });
-  return { instanceType: info.name, info, limits, settings };
+  const figure = computeMaxPods(info, {
+    prefixDelegation: settings.prefixDelegation,
+    maxEni: settings.maxEni,
+  });
+  const limits = instanceLimits(info, {
+    prefixDelegation: settings.prefixDelegation,
+    maxEni: settings.maxEni,
+    maxPods,
+  });
+  return { instanceType: info.name, info, limits, settings, figure };
 }

@@ -3,41 +3,29 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
+import { COMMAND_USAGE } from "./usage.ts";
+import { flagErrorText, parseFlags } from "../shared/mod.ts";
 import type { Io } from "../shared/mod.ts";
 import { ConfigError } from "../ipamd/config/mod.ts";
 import { NODE_FLAG_OPTIONS, resolveNodeFlags, UsageError } from "./node_flags.ts";
-import { UnknownInstanceTypeError } from "../ipamd/limits/mod.ts";
+import { HOST_NETWORK_PODS, type MaxPodsFigure, UnknownInstanceTypeError } from "../ipamd/limits/mod.ts";
 import { type PlanRow, simulatePlan } from "../sim/node/mod.ts";
 import type { InstanceLimits, PoolSettings } from "../ipamd/pool/mod.ts";
 
-const PLAN_USAGE =
-  `usage: aws-cni plan --instance-type T --pods A,B,C [--warm-eni-target N] [--warm-ip-target N]
-  [--minimum-ip-target N] [--max-eni N] [--max-pods N] [--prefix-delegation] [--warm-prefix-target N]
-  [--ip-cooldown-period S] [--scale-down-window S] [--json]
-
-Settings are also read from the daemon's env vars (WARM_ENI_TARGET, WARM_IP_TARGET, MINIMUM_IP_TARGET,
-MAX_ENI, ENABLE_PREFIX_DELEGATION, WARM_PREFIX_TARGET, IP_COOLDOWN_PERIOD, POOL_SCALE_DOWN_WINDOW,
-MAX_PODS); flags win.
-`;
+const PLAN_USAGE = COMMAND_USAGE["plan"];
 
 /** Runs `plan` with the given process IO; returns the exit code. */
 export async function planCommand(io: Io): Promise<number> {
   let parsed;
   try {
-    parsed = parseArgs({
-      args: [...io.args],
-      options: {
-        ...NODE_FLAG_OPTIONS,
-        pods: { type: "string" },
-        json: { type: "boolean" },
-        help: { type: "boolean", short: "h" },
-      },
-      strict: true,
-      allowPositionals: false,
+    parsed = parseFlags(io.args, {
+      ...NODE_FLAG_OPTIONS,
+      pods: { type: "string" },
+      json: { type: "boolean" },
+      help: { type: "boolean", short: "h" },
     });
   } catch (error) {
-    io.stderr(`aws-cni plan: ${error instanceof Error ? error.message : String(error)}\n${PLAN_USAGE}`);
+    io.stderr(`aws-cni plan: ${flagErrorText(error)}\n${PLAN_USAGE}`);
     return 2;
   }
   const values = parsed.values as Record<string, string | boolean | undefined>;
@@ -45,9 +33,13 @@ export async function planCommand(io: Io): Promise<number> {
   try {
     const request = resolveRequest(values, io.env);
     const rows = await simulatePlan(request);
-    io.stdout(
-      values.json === true ? JSON.stringify(rows.map(jsonRow), null, 2) + "\n" : renderTable(request, rows),
-    );
+    const warning = addressWarning(request);
+    if (values.json === true) {
+      io.stdout(JSON.stringify(rows.map(jsonRow), null, 2) + "\n");
+      if (warning !== "") io.stderr(`aws-cni plan: ${warning}\n`);
+    } else {
+      io.stdout(renderTable(request, rows, warning));
+    }
     return 0;
   } catch (error) {
     if (
@@ -66,6 +58,10 @@ export interface PlanRequest {
   readonly limits: InstanceLimits;
   readonly settings: PoolSettings;
   readonly pods: readonly number[];
+  /** kubelet's max pods as EKS computes it, and the pod addresses the ENIs hold. */
+  readonly figure: MaxPodsFigure;
+  /** Whether MAX_PODS (or --max-pods) set the max pods. */
+  readonly maxPodsSet: boolean;
 }
 
 function resolveRequest(
@@ -77,8 +73,9 @@ function resolveRequest(
     if (!/^[0-9]{1,5}$/.test(text.trim())) throw new UsageError(`Invalid pod count "${text}" in --pods`);
     return Number(text.trim());
   });
-  const { instanceType, limits, settings } = resolveNodeFlags(values, env);
-  return { instanceType, limits, settings, pods };
+  const { instanceType, limits, settings, figure } = resolveNodeFlags(values, env);
+  const maxPodsSet = typeof values["max-pods"] === "string" || (env.MAX_PODS ?? "") !== "";
+  return { instanceType, limits, settings, pods, figure, maxPodsSet };
 }
 
 function jsonRow(row: PlanRow): Record<string, unknown> {
@@ -88,7 +85,32 @@ function jsonRow(row: PlanRow): Record<string, unknown> {
   return out;
 }
 
-function renderTable(request: PlanRequest, rows: readonly PlanRow[]): string {
+/** Pods the node can give an address: what its ENIs hold, at most max pods (the pool never holds more). */
+function addressablePods(request: PlanRequest): number {
+  return Math.min(request.figure.addresses, request.limits.maxPods);
+}
+
+/** What to say when a pod count or max pods is more than the node can address; "" when none is. */
+function addressWarning(request: PlanRequest): string {
+  const addressable = addressablePods(request);
+  const most = Math.max(...request.pods);
+  const host =
+    `kubelet's max pods counts ${HOST_NETWORK_PODS} host-network pods, the CNI's and kube-proxy's, which need no address`;
+  if (most > addressable) {
+    return `${request.instanceType} can address ${addressable} pods; ${most} pods leave ${
+      most - addressable
+    } ` +
+      `without an address (${host})`;
+  }
+  if (request.maxPodsSet && request.limits.maxPods > request.figure.addresses + HOST_NETWORK_PODS) {
+    return `max pods ${request.limits.maxPods} is more than ${request.instanceType} can reach: its ENIs hold ` +
+      `${request.figure.addresses} pod addresses, + ${HOST_NETWORK_PODS} host-network pods = ` +
+      `${request.figure.addresses + HOST_NETWORK_PODS} (aws-cni max-pods)`;
+  }
+  return "";
+}
+
+function renderTable(request: PlanRequest, rows: readonly PlanRow[], warning: string): string {
   const { settings: s, limits } = request;
   const warmIp = s.warmIpTarget > 0 || s.minimumIpTarget > 0;
   const dash = (n: number, on = true) => on && n > 0 ? String(n) : "-";
@@ -120,8 +142,16 @@ function renderTable(request: PlanRequest, rows: readonly PlanRow[]): string {
   const line = (cells: string[]) => "| " + cells.map((c, i) => c.padEnd(widths[i]!)).join(" | ") + " |\n";
   const rule = "|" + widths.map((w) => "-".repeat(w + 2)).join("|") + "|\n";
   const unit = s.prefixDelegation ? "prefixes" : "secondary IPs";
+  const { figure } = request;
+  const maxPodsText = request.maxPodsSet
+    ? `max pods ${limits.maxPods} (MAX_PODS)`
+    : figure.ceiling !== null && figure.ceiling < figure.addresses + HOST_NETWORK_PODS
+    ? `max pods ${limits.maxPods} (EKS's ceiling with prefix delegation; ${figure.addresses} + ` +
+      `${HOST_NETWORK_PODS} host-network pods without it)`
+    : `max pods ${limits.maxPods} (${figure.addresses} + ${HOST_NETWORK_PODS} host-network pods)`;
   const about =
     `${request.instanceType}: up to ${limits.maxEnis} ENIs with ${limits.ipv4PerEni - 1} ${unit} each` +
-    `${s.maxEni > 0 ? ` (MAX_ENI ${s.maxEni})` : ""}, max pods ${limits.maxPods}\n\n`;
+    `${s.maxEni > 0 ? ` (MAX_ENI ${s.maxEni})` : ""}: ${figure.addresses} pod addresses; ${maxPodsText}\n` +
+    (warning === "" ? "" : `Warning: ${warning}\n`) + "\n";
   return about + line(head) + rule + body.map(line).join("");
 }

@@ -5,7 +5,8 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
+import { COMMAND_USAGE } from "./usage.ts";
+import { flagErrorText, parseFlags } from "../shared/mod.ts";
 import { type Io, refusedAccess } from "../shared/mod.ts";
 import { ConfigError } from "../ipamd/config/mod.ts";
 import { UnknownInstanceTypeError } from "../ipamd/limits/mod.ts";
@@ -28,21 +29,7 @@ import {
   type Workload,
 } from "../sim/replay/mod.ts";
 
-const USAGE =
-  `usage: aws-cni replay --instance-type T [--nodes N] [settings as in plan] [--policy aws-cni|reference]
-  (--trace FILE | --scenario burst|churn|launch) [--seed S] [--json] [--plot FILE.svg]
-
-  --trace - reads the trace from stdin; --plot - writes the SVG to stdout and the report to stderr
-
-  settings: --warm-eni-target N --warm-ip-target N --minimum-ip-target N --max-eni N --max-pods N
-            --prefix-delegation --warm-prefix-target N --ip-cooldown-period S (or the daemon's env vars)
-  scenario: --pods N (burst/launch: per node; churn: mean) --lifetime S --duration S (churn)
-  timing:   --attach-latency M --detach-latency M --imds-lag M (fixed:MS | uniform:MIN:MAX |
-            lognormal:MEDIAN:SIGMA:MAX) --call-latency-ms N
-  --attach-wait imds|link: how aws-cni awaits a new ENI (default imds, as the daemon does; link: until its
-            network link shows, without IMDS's lag)
-  --progress draws a progress bar on stderr (on by default when stderr is a terminal)
-`;
+const USAGE = COMMAND_USAGE["replay"];
 
 const STRING_FLAGS = [
   "nodes",
@@ -98,20 +85,15 @@ async function withFile<T>(flag: string, path: string, verb: string, fn: () => P
 export async function replayCommand(io: ReplayIo): Promise<number> {
   let values: Record<string, string | boolean | undefined>;
   try {
-    values = parseArgs({
-      args: [...io.args],
-      options: {
-        ...NODE_FLAG_OPTIONS,
-        ...Object.fromEntries(STRING_FLAGS.map((name) => [name, { type: "string" as const }])),
-        json: { type: "boolean" },
-        progress: { type: "boolean" },
-        help: { type: "boolean", short: "h" },
-      },
-      strict: true,
-      allowPositionals: false,
+    values = parseFlags(io.args, {
+      ...NODE_FLAG_OPTIONS,
+      ...Object.fromEntries(STRING_FLAGS.map((name) => [name, { type: "string" as const }])),
+      json: { type: "boolean" },
+      progress: { type: "boolean" },
+      help: { type: "boolean", short: "h" },
     }).values as Record<string, string | boolean | undefined>;
   } catch (error) {
-    io.stderr(`aws-cni replay: ${error instanceof Error ? error.message : String(error)}\n${USAGE}`);
+    io.stderr(`aws-cni replay: ${flagErrorText(error)}\n${USAGE}`);
     return 2;
   }
   if (values.help === true) return io.stdout(USAGE), 0;

@@ -1,5 +1,5 @@
 import { deepStrictEqual, equal, match, ok } from "node:assert/strict";
-import { recordedIo } from "../shared/io.ts";
+import { recordedIo } from "../testing/recorded_io.ts";
 import { replayCommand } from "./replay.ts";
 
 Deno.test("replay --json reports a burst per node and in total", async () => {

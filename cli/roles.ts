@@ -18,9 +18,11 @@ export const ROLES = {
   plugin: ["./cni/mod.ts", "pluginMain"],
   daemon: ["./ipamd/mod.ts", "runDaemon"],
   plan: ["./cli/plan.ts", "planCommand"],
+  "max-pods": ["./cli/max_pods.ts", "maxPodsCommand"],
   replay: ["./cli/replay.ts", "replayCommand"],
   status: ["./cli/status.ts", "statusCommand"],
   install: ["./cli/install.ts", "installCommand"],
+  help: ["./cli/help.ts", "helpCommand"],
 } as const satisfies Record<string, readonly [string, string]>;
 
 /** One of the roles. */
@@ -33,4 +35,15 @@ export type RoleName = keyof typeof ROLES;
 export function roleUrl(name: RoleName, entry: string): string {
   const [path] = ROLES[name];
   return new URL(entry.endsWith(".js") ? path.replace(/\.ts$/, ".js") : path, entry).href;
+}
+
+/**
+ * The role a command line asks for: its first word and whether the rest asks for
+ * help (`--daemon --help` is help, not a start).
+ */
+export function roleFor(first: string, rest: readonly string[]): RoleName {
+  const asksHelp = rest.some((arg) => arg === "--help" || arg === "-h");
+  if (first === "--daemon") return asksHelp ? "help" : "daemon";
+  if (first === "plan" || first === "replay" || first === "status" || first === "max-pods") return first;
+  return first === "install" || first === "uninstall" ? "install" : "help";
 }

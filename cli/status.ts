@@ -8,18 +8,14 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
+import { COMMAND_USAGE } from "./usage.ts";
+import { flagErrorText, parseFlags } from "../shared/mod.ts";
 import { errorText, type Io } from "../shared/mod.ts";
 import { IPAMD_ENV_TABLE } from "../ipamd/config/mod.ts";
 import type { PoolReport } from "../ipamd/ops/mod.ts";
 import { renderStatus } from "./status_text.ts";
 
-const STATUS_USAGE = `usage: aws-cni status [--json] [--introspection ADDR]
-
-Shows ipamd's ENIs, the warm-pool targets against the pool, the next reconcile action,
-why the pool cannot grow and the last EC2 errors. ADDR is ipamd's introspection
-address (default INTROSPECTION_BIND_ADDRESS, else 127.0.0.1:61679).
-`;
+const STATUS_USAGE = COMMAND_USAGE["status"];
 
 const INTROSPECTION_ROW = IPAMD_ENV_TABLE.find((row) => row.name === "INTROSPECTION_BIND_ADDRESS")!;
 
@@ -37,18 +33,13 @@ function resolveAddress(flag: string | undefined, env: Readonly<Record<string, s
 export async function statusCommand(io: Io): Promise<number> {
   let values;
   try {
-    values = parseArgs({
-      args: [...io.args],
-      options: {
-        json: { type: "boolean" },
-        introspection: { type: "string" },
-        help: { type: "boolean", short: "h" },
-      },
-      strict: true,
-      allowPositionals: false,
+    values = parseFlags(io.args, {
+      json: { type: "boolean" },
+      introspection: { type: "string" },
+      help: { type: "boolean", short: "h" },
     }).values;
   } catch (error) {
-    io.stderr(`aws-cni status: ${errorText(error)}\n${STATUS_USAGE}`);
+    io.stderr(`aws-cni status: ${flagErrorText(error)}\n${STATUS_USAGE}`);
     return 2;
   }
   if (values.help === true) return io.stdout(STATUS_USAGE), 0;
@@ -67,9 +58,12 @@ export async function statusCommand(io: Io): Promise<number> {
     report = JSON.parse(body);
   } catch (error) {
     io.stderr(
-      `aws-cni status: cannot read ipamd's pool from http://${address}/v1/pool: ${errorText(error)}\n` +
-        "Is ipamd running (systemctl status aws-ipamd)? Is DISABLE_INTROSPECTION set, or does it " +
-        "listen elsewhere (--introspection ADDR)?\n",
+      `aws-cni status: cannot read ipamd's pool from http://${address}/v1/pool: ${
+        fetchFailure(error, address)
+      }\n` +
+        "ipamd is not running, or does not serve introspection there: see whether it runs and why it " +
+        "stopped (systemctl status aws-ipamd; journalctl -u aws-ipamd); with DISABLE_INTROSPECTION=true " +
+        "there is nothing to read, and with another INTROSPECTION_BIND_ADDRESS pass --introspection ADDR\n",
     );
     return 1;
   }
@@ -77,4 +71,17 @@ export async function statusCommand(io: Io): Promise<number> {
     values.json === true ? JSON.stringify(report, null, 2) + "\n" : renderStatus(report, { source: address }),
   );
   return 0;
+}
+
+/** What went wrong with the request, by its cause: fetch itself only says "fetch failed". */
+function fetchFailure(error: unknown, address: string): string {
+  for (let cause: unknown = error; cause instanceof Error; cause = cause.cause) {
+    if (cause instanceof Deno.errors.ConnectionRefused || /connection refused/i.test(cause.message)) {
+      return `nothing listens on ${address} (connection refused)`;
+    }
+    if (cause.name === "TimeoutError") return `no answer within ${TIMEOUT_MS / 1000} s`;
+    if (cause instanceof SyntaxError) return `the answer is not JSON: ${cause.message}`;
+    if (cause.cause === undefined || !(cause.cause instanceof Error)) return errorText(cause);
+  }
+  return errorText(error);
 }

@@ -7,6 +7,7 @@
  */
 import { formatIpv4, parseCidr } from "../shared/mod.ts";
 import { GROWTH_BLOCK_TEXT, type PoolAction } from "../ipamd/pool/mod.ts";
+import type { PermissionStatus } from "../ipamd/cloud/mod.ts";
 import type { PoolReport } from "../ipamd/ops/mod.ts";
 
 /** Pads cells into left-aligned columns two spaces apart. */
@@ -138,6 +139,7 @@ export function renderStatus(report: PoolReport, options: { source?: string } = 
     const detail = block.detail === "" ? "" : `: ${block.detail}`;
     out.push(`Growth: blocked, ${GROWTH_BLOCK_TEXT[block.reason]} (${block.reason})${until}${detail}\n`);
   }
+  out.push(iamLine(report.iam ?? []));
   const errors = report.cloudErrors;
   if (errors.recent.length === 0) out.push("EC2 errors: none\n");
   else {
@@ -146,4 +148,23 @@ export function renderStatus(report: PoolReport, options: { source?: string } = 
     out.push(table(rows));
   }
   return out.join("");
+}
+
+/** The `IAM:` line: what the node's role lacks, and what is not known yet. */
+function iamLine(statuses: readonly PermissionStatus[]): string {
+  const named = (state: PermissionStatus["state"]) =>
+    statuses.filter((status) => status.state === state).map((status) => `ec2:${status.action}`);
+  const missing = named("missing");
+  const unknown = named("unknown");
+  const unchecked = named("unchecked");
+  if (statuses.length === 0) return "IAM: not checked (no EC2 credentials in use)\n";
+  const parts = [
+    missing.length === 0 ? "no permission missing" : `missing ${missing.join(", ")}`,
+    ...(unknown.length === 0 ? [] : [`not known (DryRun got another answer): ${unknown.join(", ")}`]),
+    ...(unchecked.length === 0 ? [] : [
+      `checked on first use: ${unchecked.length > 2 ? `${unchecked.length} actions` : unchecked.join(", ")}`,
+    ]),
+  ];
+  const hint = missing.length === 0 ? "" : ' (README, "IAM: what the node\'s role needs")';
+  return `IAM: ${parts.join("; ")}${hint}\n`;
 }

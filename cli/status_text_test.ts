@@ -1,6 +1,5 @@
 import { equal, match, throws } from "node:assert/strict";
-import { CloudFailures } from "../ipamd/ops/mod.ts";
-import type { PoolReport } from "../ipamd/ops/mod.ts";
+import { CloudFailures, type PoolReport } from "../ipamd/ops/mod.ts";
 import { addressSummary, describeAction, renderStatus } from "./status_text.ts";
 
 Deno.test("addressSummary() folds consecutive IPs into runs and shortens long lists", () => {
@@ -95,6 +94,12 @@ const REPORT: PoolReport = {
     }],
     total: 4,
   },
+  iam: [
+    { action: "AssignPrivateIpAddresses", state: "unchecked", detail: "" },
+    { action: "CreateNetworkInterface", state: "missing", detail: "DryRun: UnauthorizedOperation" },
+    { action: "DescribeSubnets", state: "granted", detail: "DryRun: DryRunOperation" },
+    { action: "UnassignPrivateIpAddresses", state: "unchecked", detail: "" },
+  ],
 };
 
 Deno.test("renderStatus() shows ENIs, targets, the next action, the growth block and EC2 errors", () => {
@@ -111,6 +116,10 @@ Deno.test("renderStatus() shows ENIs, targets, the next action, the growth block
   match(text, /^Growth: blocked, EC2 throttled \(throttled\), paused 8 s more: Request limit exceeded\.$/m);
   match(
     text,
+    /^IAM: missing ec2:CreateNetworkInterface; checked on first use: ec2:AssignPrivateIpAddresses, ec2:UnassignPrivateIpAddresses \(README, "IAM: what the node's role needs"\)$/m,
+  );
+  match(
+    text,
     /^EC2 errors \(last 1 of 4, newest first\):\n {2}09:59:58\s+create-eni\s+-\s+CloudError: Request limit exceeded\.$/m,
   );
 });
@@ -121,7 +130,9 @@ Deno.test("renderStatus() says when nothing is pending, blocking or failing", ()
     next: { actions: [], shortIps: 0, nextWakeMs: REPORT.atMs + 12_000 },
     growthBlock: null,
     cloudErrors: { recent: [], total: 0 },
+    iam: REPORT.iam.filter((status) => status.state !== "missing"),
   });
+  match(quiet, /^IAM: no permission missing; checked on first use: /m);
   match(quiet, /^Next reconcile: nothing to do\n {2}a deferred decision .* is due in 12 s$/m);
   match(quiet, /^Growth: not blocked$/m);
   match(quiet, /^EC2 errors: none$/m);

@@ -1,7 +1,8 @@
 /**
  * CHECK: compares prevResult with the pod and host namespaces (address,
  * routes, neighbour, host veth, route and rules) and asks ipamd whether it
- * still holds the address. The error lists exactly what is missing.
+ * still holds the address. The error lists each piece as "missing …" (absent) or
+ * "different …" (present, but not as ADD made it).
  *
  * @module
  */
@@ -24,7 +25,7 @@ function rows(value: unknown): Json[] {
   return Array.isArray(value) ? value.filter((v): v is Json => typeof v === "object" && v !== null) : [];
 }
 
-/** Runs CHECK; throws a CniError naming every missing piece. */
+/** Runs CHECK; throws a CniError naming every piece that is missing or different. */
 export async function cmdCheck(ctx: VerbContext): Promise<void> {
   const { env, conf } = ctx;
   if (conf.prevResult === undefined) {
@@ -61,32 +62,39 @@ async function checkPod(ctx: VerbContext, attachment: Attachment, podIp: string)
       ["neigh", "show", "dev", ifName],
     ], { netns });
   } catch (error) {
-    if (error instanceof LinkNotFoundError) return [`pod interface "${ifName}" is missing in ${netns}`];
-    if (error instanceof NetnsNotFoundError) return [`pod network namespace ${netns} is missing`];
+    if (error instanceof LinkNotFoundError) return [`missing pod interface "${ifName}" in ${netns}`];
+    if (error instanceof NetnsNotFoundError) return [`missing pod network namespace ${netns}`];
     throw error;
   }
   const missing: string[] = [];
   const link = rows(addr)[0];
   const podMac = attachment.podInterface?.mac;
   if (podMac !== undefined && /:/.test(podMac) && link?.["address"] !== podMac) {
-    missing.push(`pod interface MAC is ${link?.["address"]}, expected ${podMac}`);
+    missing.push(`different pod interface MAC: ${link?.["address"]}, expected ${podMac}`);
   }
   const addresses = rows(link?.["addr_info"]);
   if (!addresses.some((a) => a["family"] === "inet" && a["local"] === podIp && a["prefixlen"] === 32)) {
-    missing.push(`address ${podIp}/32 on pod interface`);
+    missing.push(`missing address ${podIp}/32 on pod interface`);
   }
   const routeRows = rows(routes);
   if (!routeRows.some((r) => r["dst"] === POD_GATEWAY && r["scope"] === "link")) {
-    missing.push(`pod route ${POD_GATEWAY} scope link`);
+    missing.push(`missing pod route ${POD_GATEWAY} scope link`);
   }
   if (!routeRows.some((r) => r["dst"] === "default" && r["gateway"] === POD_GATEWAY)) {
-    missing.push(`pod default route via ${POD_GATEWAY}`);
+    missing.push(`missing pod default route via ${POD_GATEWAY}`);
   }
   const hostMac = attachment.hostVeth?.mac;
   const entry = rows(neigh).find((n) => n["dst"] === POD_GATEWAY);
   const permanent = Array.isArray(entry?.["state"]) && (entry["state"] as unknown[]).includes("PERMANENT");
-  if (entry === undefined || !permanent || (hostMac !== undefined && entry["lladdr"] !== hostMac)) {
-    missing.push(`permanent pod neighbour ${POD_GATEWAY} -> ${hostMac ?? "host veth MAC"}`);
+  const wanted = `permanent pod neighbour ${POD_GATEWAY} -> ${hostMac ?? "host veth MAC"}`;
+  if (entry === undefined) missing.push(`missing ${wanted}`);
+  else if (!permanent || (hostMac !== undefined && entry["lladdr"] !== hostMac)) {
+    const state = Array.isArray(entry["state"]) ? (entry["state"] as unknown[]).join(",") : "no state";
+    missing.push(
+      `different pod neighbour ${POD_GATEWAY}: ${
+        entry["lladdr"] ?? "no address"
+      } ${state}, expected ${wanted}`,
+    );
   }
   return missing;
 }
@@ -106,16 +114,16 @@ async function checkHost(
     ]);
   } catch (error) {
     if (!(error instanceof LinkNotFoundError)) throw error;
-    return [`host veth "${hostVeth}" is missing`, ...ruleProblems(attachment, podIp, await ruleRows(ctx))];
+    return [`missing host veth "${hostVeth}"`, ...ruleProblems(attachment, podIp, await ruleRows(ctx))];
   }
   const missing: string[] = [];
   const hostMac = attachment.hostVeth?.mac;
   const actualMac = rows(link)[0]?.["address"];
   if (hostMac !== undefined && actualMac !== hostMac) {
-    missing.push(`host veth MAC is ${actualMac}, expected ${hostMac}`);
+    missing.push(`different host veth MAC: ${actualMac}, expected ${hostMac}`);
   }
   if (!rows(routes).some((r) => r["dst"] === podIp && r["scope"] === "link")) {
-    missing.push(`host route ${podIp}/32 dev ${hostVeth} scope link`);
+    missing.push(`missing host route ${podIp}/32 dev ${hostVeth} scope link`);
   }
   return [...missing, ...ruleProblems(attachment, podIp, rows(rules))];
 }
@@ -130,11 +138,11 @@ function ruleProblems(attachment: Attachment, podIp: string, rules: readonly Jso
   const has = (priority: number, key: "src" | "dst", table: string): boolean =>
     rules.some((r) => r["priority"] === priority && r[key] === podIp && r["table"] === table);
   if (!has(TO_POD_RULE_PRIORITY, "dst", "main")) {
-    missing.push(`host rule "to ${podIp} lookup main" prio ${TO_POD_RULE_PRIORITY}`);
+    missing.push(`missing host rule "to ${podIp} lookup main" prio ${TO_POD_RULE_PRIORITY}`);
   }
   const table = attachment.routeTable;
   if (table !== undefined && table !== MAIN_TABLE && !has(FROM_POD_RULE_PRIORITY, "src", String(table))) {
-    missing.push(`host rule "from ${podIp} lookup ${table}" prio ${FROM_POD_RULE_PRIORITY}`);
+    missing.push(`missing host rule "from ${podIp} lookup ${table}" prio ${FROM_POD_RULE_PRIORITY}`);
   }
   return missing;
 }
@@ -146,7 +154,7 @@ async function checkIpamd(ctx: VerbContext, podIp: string): Promise<string[]> {
     const held = allocations.some((a) =>
       a.containerId === env.containerId && a.ifName === env.ifName && a.ipv4Addr === podIp
     );
-    return held ? [] : [`ipamd allocation of ${podIp} to ${env.containerId}/${env.ifName}`];
+    return held ? [] : [`missing ipamd allocation of ${podIp} to ${env.containerId}/${env.ifName}`];
   } catch (error) {
     if (error instanceof RpcCallError && error.code === Status.UNIMPLEMENTED) {
       ctx.log.debug("ipamd cannot list allocations; skipping that check", { error: errorText(error) });

@@ -47,10 +47,24 @@ Deno.test("dispatch() ADD on a secondary-ENI address adds the from rule, and CHE
   const check = await invoke(f, podEnv("CHECK"), netconf({ cniVersion: "1.1.0", prevResult: add.json }));
   assert.equal(check.status, 1);
   const msg = String(check.json!["msg"]);
-  assert.match(msg, /permanent pod neighbour 169\.254\.1\.1/);
-  assert.match(msg, /host rule "from 10\.0\.1\.10 lookup 2" prio 1536/);
-  assert.match(msg, /ipamd allocation of 10\.0\.1\.10/);
+  assert.match(msg, /missing permanent pod neighbour 169\.254\.1\.1/);
+  assert.match(msg, /missing host rule "from 10\.0\.1\.10 lookup 2" prio 1536/);
+  assert.match(msg, /missing ipamd allocation of 10\.0\.1\.10/);
   assert.doesNotMatch(msg, /address 10\.0\.1\.10\/32/);
+});
+
+Deno.test("dispatch() CHECK tells a piece that differs from one that is missing", async () => {
+  const f = createFakes();
+  const add = await invoke(f, podEnv("ADD"), netconf({ cniVersion: "1.1.0" }));
+  assert.equal(add.status, 0);
+  const neigh = f.ip.namespaces.get(POD_NETNS)!.neighs[0]!;
+  neigh.lladdr = "02:00:00:00:00:01";
+  neigh.permanent = false;
+  f.ipamd.held.clear();
+  const check = await invoke(f, podEnv("CHECK"), netconf({ cniVersion: "1.1.0", prevResult: add.json }));
+  const msg = String(check.json!["msg"]);
+  assert.match(msg, /different pod neighbour 169\.254\.1\.1: 02:00:00:00:00:01 [A-Z]*, expected permanent/);
+  assert.match(msg, /missing ipamd allocation of /);
 });
 
 Deno.test("dispatch() ADD renders 0.4.0 with ips[].version and carries a chained prevResult", async () => {

@@ -58,27 +58,58 @@ export interface IpamdApi {
 
 export { POOL_HEALTH_SERVICE };
 
+/**
+ * Nothing answered on the socket (no socket file, or no process accepting on it):
+ * ipamd is not running. Still UNAVAILABLE, so a DEL queues its release.
+ */
+export class IpamdDownError extends RpcCallError {
+  constructor(socketPath: string, cause: Deno.errors.NotFound | Deno.errors.ConnectionRefused) {
+    const what = cause instanceof Deno.errors.NotFound
+      ? `no socket at "${socketPath}"`
+      : `nothing accepts connections on "${socketPath}"`;
+    super(Status.UNAVAILABLE, `ipamd is not running: ${what}`, { cause });
+  }
+}
+
 /** `IpamdApi` over `IpamdClient` (our own small HTTP/2 client; no node:http2, no grpc-js). */
 export class RpcIpamdApi implements IpamdApi {
   readonly #client: IpamdClient;
+  readonly #socketPath: string;
 
   constructor(socketPath: string) {
     this.#client = new IpamdClient(socketPath);
+    this.#socketPath = socketPath;
   }
 
   addNetwork(request: AddNetworkRequest, deadlineMs: number): Promise<AddNetworkReply> {
-    return this.#client.addNetwork(request, { deadlineMs });
+    return this.#named(this.#client.addNetwork(request, { deadlineMs }));
   }
 
   delNetwork(request: DelNetworkRequest, deadlineMs: number): Promise<DelNetworkReply> {
-    return this.#client.delNetwork(request, { deadlineMs });
+    return this.#named(this.#client.delNetwork(request, { deadlineMs }));
   }
 
   async listAllocations(networkName: string, deadlineMs: number): Promise<readonly Allocation[]> {
-    return (await this.#client.listAllocations(networkName, { deadlineMs })).allocations;
+    return (await this.#named(this.#client.listAllocations(networkName, { deadlineMs }))).allocations;
   }
 
-  async poolStatus(deadlineMs: number): Promise<PoolReadiness> {
+  poolStatus(deadlineMs: number): Promise<PoolReadiness> {
+    return this.#named(this.#poolStatus(deadlineMs));
+  }
+
+  /** A call that could not connect fails as `IpamdDownError`, naming the socket. */
+  async #named<T>(call: Promise<T>): Promise<T> {
+    try {
+      return await call;
+    } catch (error) {
+      const down = error instanceof RpcCallError && error.code === Status.UNAVAILABLE
+        ? connectFailure(error)
+        : null;
+      throw down === null ? error : new IpamdDownError(this.#socketPath, down);
+    }
+  }
+
+  async #poolStatus(deadlineMs: number): Promise<PoolReadiness> {
     let status: number;
     try {
       status = await this.#client.healthCheck({ deadlineMs, service: POOL_HEALTH_SERVICE });
@@ -101,6 +132,14 @@ export class RpcIpamdApi implements IpamdApi {
   close(): Promise<void> {
     return this.#client.close();
   }
+}
+
+/** The socket error under a failed connect, if that is what `error` is. */
+function connectFailure(error: Error): Deno.errors.NotFound | Deno.errors.ConnectionRefused | null {
+  for (let cause: unknown = error.cause; cause instanceof Error; cause = cause.cause) {
+    if (cause instanceof Deno.errors.NotFound || cause instanceof Deno.errors.ConnectionRefused) return cause;
+  }
+  return null;
 }
 
 /** Statuses that mean "ipamd could not be asked": the request may be queued or retried. */
@@ -127,6 +166,13 @@ export function cniErrorFromIpamd(error: unknown, action: string): CniError {
       `Cannot ${action}: ipamdSocket is outside what this binary may use`,
       { details: refusedAccess(error), cause: error },
     );
+  }
+  if (error instanceof IpamdDownError) {
+    return new CniError(CniErrorCode.TRY_AGAIN_LATER, `Cannot ${action}: ${error.details}`, {
+      details:
+        "start it (systemctl start aws-ipamd); its journal says why it stopped (journalctl -u aws-ipamd)",
+      cause: error,
+    });
   }
   if (error instanceof RpcCallError) {
     const code = TRY_AGAIN_STATUSES.has(error.code) ? CniErrorCode.TRY_AGAIN_LATER : CniErrorCode.INTERNAL;

@@ -13,8 +13,7 @@
  *
  * @module
  */
-import { parseArgs } from "node:util";
-import { createLogger, errorText, type Io, systemClock } from "../shared/mod.ts";
+import { createLogger, flagErrorText, type Io, parseFlags, systemClock } from "../shared/mod.ts";
 import { ConfigError, describeConfig, type IpamdConfig, parseIpamdConfig } from "./config/mod.ts";
 import { outsidePermissions, type PermissionQueries } from "./permitted.ts";
 import { roleMayUse } from "../shared/mod.ts";
@@ -23,19 +22,8 @@ import { instanceLimits } from "./limits/mod.ts";
 import { FileCheckpointStore } from "./pool/mod.ts";
 import { NodeNetwork, openAwsNode } from "./node/mod.ts";
 import { HostNetwork } from "./node/host/mod.ts";
-import { announceReady } from "./ops/mod.ts";
+import { announceReady, permissionsLogLine } from "./ops/mod.ts";
 import { StartupError } from "./startup_error.ts";
-
-const DAEMON_USAGE = `usage: aws-cni --daemon [--socket PATH] [--checkpoint PATH] [--write-conflist DIR]
-
-ipamd runs on an EC2 node: IMDS at AWS_EC2_METADATA_SERVICE_ENDPOINT, EC2 at
-AWS_EC2_ENDPOINT or AWS_ENDPOINT_URL_EC2 (else the region's endpoint), credentials
-from the AWS SDK's default chain; it sets up the node's host networking (per-ENI
-links, tables, rules and SNAT) in its own network namespace.
-
---write-conflist DIR writes DIR/10-aws.conflist once the socket serves, so kubelet sees
-the network as ready only then; under systemd (NOTIFY_SOCKET) READY=1 follows.
-`;
 
 /** The permission set as this process holds it, and as the plugin will. */
 const PERMISSIONS: PermissionQueries = {
@@ -50,17 +38,13 @@ const SHUTDOWN_GRACE_MS = 5_000;
 export async function runDaemon(io: Io): Promise<number> {
   let values;
   try {
-    values = parseArgs({
-      args: [...io.args],
-      options: {
-        socket: { type: "string" },
-        checkpoint: { type: "string" },
-        "write-conflist": { type: "string" },
-      },
-      strict: true,
+    values = parseFlags(io.args, {
+      socket: { type: "string" },
+      checkpoint: { type: "string" },
+      "write-conflist": { type: "string" },
     }).values;
   } catch (error) {
-    io.stderr(`aws-cni --daemon: ${errorText(error)}\n${DAEMON_USAGE}`);
+    io.stderr(`aws-cni --daemon: ${flagErrorText(error)}; aws-cni --daemon --help lists the flags\n`);
     return 2;
   }
   let config: IpamdConfig;
@@ -81,10 +65,11 @@ export async function runDaemon(io: Io): Promise<number> {
   }
   using writer = logWriter(config, io);
   const log = createLogger(writer.write, { level: config.logLevel });
-  log.info("ipamd starting", { settings: JSON.stringify(describeConfig(config)) });
+  log.info("ipamd starting", { settings: describeConfig(config) });
   for (const warning of config.warnings) log.warn(warning);
   const limitOptions = {
     prefixDelegation: config.pool.prefixDelegation,
+    maxEni: config.pool.maxEni,
     maxPods: config.maxPods ?? undefined,
   };
   let started = false;
@@ -96,7 +81,7 @@ export async function runDaemon(io: Io): Promise<number> {
     await ensureDir(config.checkpointPath);
     const host = new HostNetwork({ log: log.with({ op: "host" }), eniMtu: config.eniMtu });
     const network = new NodeNetwork(host, { config, vpcCidrs: aws.vpcCidrs, log: log.with({ op: "host" }) });
-    await using _daemon = await startDaemon(config, {
+    await using daemon = await startDaemon(config, {
       ec2: aws.ec2,
       limits,
       checkpoint: new FileCheckpointStore(config.checkpointPath),
@@ -108,12 +93,25 @@ export async function runDaemon(io: Io): Promise<number> {
       network,
     });
     started = true;
+    // A missing permission would otherwise show only when the pool first needs it, possibly hours later.
+    // The check runs beside the pool, so a slow or throttled EC2 delays nothing.
+    // Once ipamd stops, its log may be closed: an answer that comes later is dropped.
+    let stopping = false;
+    void aws.checkPermissions().then((statuses) => {
+      if (stopping) return;
+      daemon.ops.iam.record(statuses);
+      const line = permissionsLogLine(statuses);
+      if (line === null) {
+        log.info("the node's IAM role may make every EC2 call ipamd makes that DryRun can check");
+      } else log.error(line.msg, line.fields);
+    }).catch(() => {});
     const ready = await announceReady(config, {
       conflistDir: values["write-conflist"],
       notifySocket: io.env["NOTIFY_SOCKET"],
       log,
     });
     if (!ready.ok) {
+      stopping = true;
       io.stderr("aws-cni --daemon: cannot write the CNI network configuration (see the log)\n");
       return 1;
     }
@@ -122,6 +120,7 @@ export async function runDaemon(io: Io): Promise<number> {
         Deno.removeSignalListener("SIGTERM", onSignal);
         Deno.removeSignalListener("SIGINT", onSignal);
         log.info("stopping on signal");
+        stopping = true;
         resolve();
       };
       Deno.addSignalListener("SIGTERM", onSignal);

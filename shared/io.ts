@@ -20,27 +20,3 @@ export interface Io {
   /** Whether stderr is a terminal (for progress bars). */
   readonly stderrIsTerminal?: boolean;
 }
-
-/** An `Io` that records output, for tests. */
-export interface RecordedIo extends Io {
-  readonly out: string[];
-  readonly err: string[];
-}
-
-/** Builds a recording `Io` with the given env, args and stdin. */
-export function recordedIo(
-  options: { env?: Record<string, string>; args?: string[]; stdin?: string } = {},
-): RecordedIo {
-  const out: string[] = [];
-  const err: string[] = [];
-  const stdin = new TextEncoder().encode(options.stdin ?? "");
-  return {
-    env: options.env ?? {},
-    args: options.args ?? [],
-    readStdin: () => Promise.resolve(stdin),
-    stdout: (text) => void out.push(text),
-    stderr: (text) => void err.push(text),
-    out,
-    err,
-  };
-}

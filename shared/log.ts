@@ -11,8 +11,18 @@ export const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
 /** One of `LOG_LEVELS`. */
 export type LogLevel = typeof LOG_LEVELS[number];
 
+/** A field's value: a plain value, or a JSON object or list of them (written as JSON, not as a string). */
+export type LogValue =
+  | string
+  | number
+  | boolean
+  | null
+  | undefined
+  | readonly LogValue[]
+  | { readonly [key: string]: LogValue };
+
 /** Context carried on a line: ids, counts, error texts. Never a netconf or a credential. */
-export type LogFields = Readonly<Record<string, string | number | boolean | null | undefined>>;
+export type LogFields = Readonly<Record<string, LogValue>>;
 
 /** Where lines go and which are kept. */
 export interface Logger {

@@ -39,7 +39,16 @@ export {
   parseCidr,
   parseIpv4,
 } from "./ipv4.ts";
-export { createLogger, errorText, LOG_LEVELS, type Logger, type LogLevel, silentLogger } from "./log.ts";
+export {
+  createLogger,
+  errorText,
+  LOG_LEVELS,
+  type LogFields,
+  type Logger,
+  type LogLevel,
+  type LogValue,
+  silentLogger,
+} from "./log.ts";
 export {
   drainReleaseQueue,
   FileReleaseQueue,
@@ -59,6 +68,6 @@ export {
   type Timers,
 } from "./timers.ts";
 export { CNI_VERSIONS, VERSION } from "./version.ts";
-export { processIo } from "./process_io.ts";
 export { narrow, narrowPlugin, type NarrowRole, ROLE_SHARES, roleMayUse } from "./narrow.ts";
 export { CHILD_PATH_DIRS, childCommand, childEnv, childPath, mayRun, runPermitted } from "./child_env.ts";
+export { flagErrorText, joinDashValues, parseFlags } from "./args.ts";

@@ -41,15 +41,17 @@ export const ROLE_SHARES = {
     read: [...NODE_RUNTIME, "/etc/cni/net.d", "/opt/cni/bin"],
     write: [...NODE_RUNTIME, "/etc/cni/net.d"],
     net: "all",
-    run: "all",
+    run: programs("ip", "nsenter", "iptables-save", "iptables-restore", "sysctl", "systemd-notify"),
   },
   /** ipamd's introspection endpoint only. */
   status: { read: [], write: [], net: ["127.0.0.1", "0.0.0.0/0:61679"], run: [] },
   plan: { read: [], write: [], net: [], run: [] },
+  "max-pods": { read: [], write: [], net: [], run: [] },
+  help: { read: [], write: [], net: [], run: [] },
   /** `--trace` and `--plot` name any path the user may use. */
   replay: { read: ["/"], write: ["/"], net: [], run: [] },
-  /** The binary wherever it was downloaded; `--prefix` anywhere. */
-  install: { read: ["/"], write: ["/"], net: [], run: [] },
+  /** The binary wherever it was downloaded; `--prefix` anywhere; `systemctl` restarts ipamd after an upgrade. */
+  install: { read: ["/"], write: ["/"], net: [], run: programs("systemctl") },
 } as const satisfies Record<string, RoleShare>;
 
 /** A role that narrows. */

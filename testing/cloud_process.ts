@@ -28,6 +28,8 @@ export interface CloudProcessOptions {
   readonly seed?: number;
   /** Hot-plug ENI links (default true; needs root and a network namespace). */
   readonly links?: boolean;
+  /** EC2 actions the node's role may not call from the start (`--withhold`). */
+  readonly withheld?: readonly string[];
 }
 
 /** How a cloud process ended. */
@@ -76,6 +78,9 @@ export function cloudArgs(options: CloudProcessOptions, controlPath: string): st
     ...["--seed", String(options.seed ?? 1)],
     ...["--control", controlPath],
     ...(options.links === false ? ["--no-links"] : []),
+    ...(options.withheld === undefined || options.withheld.length === 0
+      ? []
+      : ["--withhold", options.withheld.join(",")]),
   ];
 }
 

@@ -5,7 +5,7 @@
  * @module
  */
 import { FakeIpRunner } from "./fake_ip_runner.ts";
-import { type RecordedIo, recordedIo } from "../shared/io.ts";
+import { type RecordedIo, recordedIo } from "./recorded_io.ts";
 import { createLogger } from "../shared/log.ts";
 import type { PluginDeps } from "../cni/deps.ts";
 import { dispatch } from "../cni/dispatch.ts";

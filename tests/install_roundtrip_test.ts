@@ -4,10 +4,10 @@
  * `systemd-analyze verify` when it is installed.
  */
 import { deepStrictEqual, equal, match, ok } from "node:assert/strict";
-import { installCommand } from "../cli/install.ts";
+import { installCommand, type Systemctl } from "../cli/install.ts";
 import { IPAMD_ENV_TABLE } from "../ipamd/config/config.ts";
 import { renderEnvTemplate } from "../cli/systemd_unit.ts";
-import { recordedIo } from "../shared/io.ts";
+import { recordedIo } from "../testing/recorded_io.ts";
 import { VERSION } from "../shared/version.ts";
 
 const DIST = new URL("../dist/aws-cni", import.meta.url).pathname;
@@ -21,9 +21,9 @@ async function withPrefix(fn: (prefix: string) => Promise<void>): Promise<void> 
   }
 }
 
-async function run(verb: string, args: string[], env: Record<string, string> = {}) {
+async function run(verb: string, args: string[], env: Record<string, string> = {}, systemctl?: Systemctl) {
   const io = recordedIo({ args, env });
-  const code = await installCommand(io, verb);
+  const code = await installCommand(io, verb, systemctl === undefined ? {} : { systemctl });
   return { code, out: io.out.join(""), err: io.err.join("") };
 }
 
@@ -96,6 +96,112 @@ Deno.test("install leaves the conflist to ipamd unless asked, and keeps settings
     match(removed.out, /left .*10-aws\.conflist: aws-cni did not write it/);
     deepStrictEqual(files(prefix), ["/b", "/etc/aws-cni/ipamd.env", "/etc/cni/net.d/10-aws.conflist"]);
     equal(renderEnvTemplate().includes("WARM_IP_TARGET=5"), false);
+  });
+});
+
+Deno.test("install over an install replaces the binary in one rename, restarts ipamd and keeps the checkpoint; a rollback swaps back", async () => {
+  await withPrefix(async (prefix) => {
+    const [v1, v2] = [`${prefix}/v1`, `${prefix}/v2`];
+    await Deno.writeTextFile(v1, "\x7fELF version 1");
+    await Deno.writeTextFile(v2, "\x7fELF version 2");
+    const calls: string[][] = [];
+    const systemctl = (args: readonly string[]) => (calls.push([...args]), Promise.resolve(""));
+    const installed = await run("install", ["--prefix", prefix, "--binary", v1, "--restart"], {}, systemctl);
+    equal(installed.code, 0, installed.err);
+    deepStrictEqual(calls, [], "a first install has nothing to restart");
+    // ipamd's state lives beside, in /run/aws-node; an upgrade never touches it.
+    const checkpoint = `${prefix}/run/aws-node/ipam.json`;
+    await Deno.mkdir(`${prefix}/run/aws-node`, { recursive: true });
+    const state = JSON.stringify({ version: "vpc-cni-ipam/1", allocations: [{ ipv4: "10.0.0.5" }] });
+    await Deno.writeTextFile(checkpoint, state);
+    await Deno.writeTextFile(`${prefix}/etc/aws-cni/ipamd.env`, "WARM_IP_TARGET=5\n");
+    const before = await Deno.stat(`${prefix}/opt/cni/bin/aws-cni`);
+
+    const upgraded = await run("install", ["--prefix", prefix, "--binary", v2, "--restart"], {}, systemctl);
+    equal(upgraded.code, 0, upgraded.err);
+    equal(await Deno.readTextFile(`${prefix}/opt/cni/bin/aws-cni`), "\x7fELF version 2");
+    equal(await Deno.readTextFile(`${prefix}/opt/cni/bin/aws-cni.previous`), "\x7fELF version 1");
+    const after = await Deno.stat(`${prefix}/opt/cni/bin/aws-cni`);
+    ok(after.ino !== before.ino, "a new inode: a running ipamd keeps its open file until it restarts");
+    deepStrictEqual(calls, [["daemon-reload"], ["try-restart", "aws-ipamd.service"]]);
+    match(
+      upgraded.out,
+      /replaced .*\/opt\/cni\/bin\/aws-cni .*roll back with: \/opt\/cni\/bin\/aws-cni\.previous install/,
+    );
+    match(upgraded.out, /restarted aws-ipamd\.service if it was running: .*pods keep their addresses/);
+    equal(await Deno.readTextFile(checkpoint), state);
+    equal(await Deno.readTextFile(`${prefix}/etc/aws-cni/ipamd.env`), "WARM_IP_TARGET=5\n");
+
+    calls.length = 0;
+    const rolledBack = await run(
+      "install",
+      [
+        "--prefix",
+        prefix,
+        "--binary",
+        `${prefix}/opt/cni/bin/aws-cni.previous`,
+        "--restart",
+      ],
+      {},
+      systemctl,
+    );
+    equal(rolledBack.code, 0, rolledBack.err);
+    equal(await Deno.readTextFile(`${prefix}/opt/cni/bin/aws-cni`), "\x7fELF version 1");
+    equal(await Deno.readTextFile(`${prefix}/opt/cni/bin/aws-cni.previous`), "\x7fELF version 2");
+    deepStrictEqual(calls, [["daemon-reload"], ["try-restart", "aws-ipamd.service"]]);
+    equal(await Deno.readTextFile(checkpoint), state);
+  });
+});
+
+Deno.test("install --no-restart and a failing systemctl leave ipamd on the old binary and say how to restart", async () => {
+  await withPrefix(async (prefix) => {
+    for (const [name, text] of [["v1", "one"], ["v2", "two"], ["v3", "three"]] as const) {
+      await Deno.writeTextFile(`${prefix}/${name}`, text);
+    }
+    const calls: string[][] = [];
+    const failing = (args: readonly string[]) => (calls.push([...args]), Promise.resolve("Unit not loaded"));
+    equal((await run("install", ["--prefix", prefix, "--binary", `${prefix}/v1`])).code, 0);
+    const held = await run(
+      "install",
+      ["--prefix", prefix, "--binary", `${prefix}/v2`, "--no-restart"],
+      {},
+      failing,
+    );
+    equal(held.code, 0, held.err);
+    deepStrictEqual(calls, []);
+    match(held.out, /next: systemctl daemon-reload && systemctl try-restart aws-ipamd\.service/);
+    const failed = await run(
+      "install",
+      ["--prefix", prefix, "--binary", `${prefix}/v3`, "--restart"],
+      {},
+      failing,
+    );
+    equal(failed.code, 0, failed.err);
+    match(failed.err, /cannot restart aws-ipamd\.service onto the new binary: Unit not loaded/);
+  });
+});
+
+Deno.test("uninstall --keep-plugin hands the node back to aws-node: binary, conflist and checkpoint stay", async () => {
+  await withPrefix(async (prefix) => {
+    await Deno.writeTextFile(`${prefix}/b`, "bin");
+    equal(
+      (await run("install", ["--prefix", prefix, "--binary", `${prefix}/b`, "--write-conflist"])).code,
+      0,
+    );
+    await Deno.mkdir(`${prefix}/run/aws-node`, { recursive: true });
+    await Deno.writeTextFile(
+      `${prefix}/run/aws-node/ipam.json`,
+      '{"version":"vpc-cni-ipam/1","allocations":[]}',
+    );
+    const handed = await run("uninstall", ["--prefix", prefix, "--keep-plugin"]);
+    equal(handed.code, 0, handed.err);
+    match(handed.out, /left .*aws-cni and .*10-aws\.conflist for aws-node to replace/);
+    deepStrictEqual(files(prefix), [
+      "/b",
+      "/etc/cni/net.d/10-aws.conflist",
+      "/opt/cni/bin/aws-cni",
+      "/run/aws-node/ipam.json",
+    ]);
   });
 });
 

@@ -15,11 +15,8 @@ import { Ec2Simulation } from "../sim/ec2/simulation.ts";
 import { simulatedAccount } from "../testing/sim_account.ts";
 import { parseIpamdConfig } from "../ipamd/config/config.ts";
 import { type Daemon, startDaemon } from "../ipamd/daemon.ts";
-import {
-  type CheckpointStore,
-  FileCheckpointStore,
-  MemoryCheckpointStore,
-} from "../ipamd/pool/checkpoint.ts";
+import { type CheckpointStore, FileCheckpointStore } from "../ipamd/pool/checkpoint.ts";
+import { MemoryCheckpointStore } from "../testing/fake_checkpoint_store.ts";
 
 const DEADLINE = { deadlineMs: 15_000 };
 

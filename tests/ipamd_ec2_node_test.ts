@@ -15,7 +15,7 @@ import { parseIpamdConfig } from "../ipamd/config/config.ts";
 import { startDaemon } from "../ipamd/daemon.ts";
 import { instanceLimits } from "../ipamd/limits/limits.ts";
 import { openAwsNode } from "../ipamd/node/aws_node.ts";
-import { MemoryCheckpointStore } from "../ipamd/pool/checkpoint.ts";
+import { MemoryCheckpointStore } from "../testing/fake_checkpoint_store.ts";
 
 /** Sets process env variables (the SDK's credential chain reads them) until disposed. */
 function withEnv(values: Record<string, string>): Disposable {

@@ -6,7 +6,7 @@
  */
 import { deepStrictEqual, equal, match, ok } from "node:assert/strict";
 import { systemClock } from "../shared/clock.ts";
-import { recordedIo } from "../shared/io.ts";
+import { recordedIo } from "../testing/recorded_io.ts";
 import { createLogger } from "../shared/log.ts";
 import { IpamdClient } from "../cni/rpc/client.ts";
 import { addRequest, delRequest } from "../testing/ipamd_requests.ts";

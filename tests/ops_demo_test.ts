@@ -32,7 +32,10 @@ Deno.test({
     const result = await bash([DEMO], { DEMO_NO_ROOT: "1" });
     equal(result.code, 0, result.stderr);
     const out = result.stdout;
-    match(out, /^t3\.small: up to 3 ENIs with 3 secondary IPs each, max pods 11$/m);
+    match(
+      out,
+      /^t3\.small: up to 3 ENIs with 3 secondary IPs each: 9 pod addresses; max pods 11 \(9 \+ 2 host-network pods\)$/m,
+    );
     match(out, /^\| t3\.small +\| 1 +\| - +\| - +\| 5 +\| 3 +\| 9 +\| 4 +\| 3,3,3 +\| 0 +\|$/m);
     match(out, /^\| t3\.small +\| - +\| 2 +\| 5 +\| 0 +\| 2 +\| 5 +\| 5 +\| 3,2 +\| 0 +\|$/m);
     match(out, /^\| p3dn\.24xlarge +\| 1 +\| - +\| - +\| 95 +\| 3 +\| 147 +\| 52 +\| 49,49,49 +\| 0 +\|$/m);
@@ -42,3 +45,39 @@ Deno.test({
     ok(!out.includes("=== 3."), "nothing past the plan table ran");
   },
 });
+
+const root = Deno.uid() === 0;
+
+Deno.test({
+  name:
+    "tools/demo.sh as root: pods reach each other and the node, the ENI links are explained, nothing is left",
+  ignore: !built || !root,
+  fn: async () => {
+    const before = await hostState();
+    const result = await bash([DEMO], { PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin", DEMO_SKIP_PLAN: "1" });
+    const out = result.stdout;
+    equal(result.code, 0, `${out}\n${result.stderr}`);
+    match(out, /^pod web-1 -> pod web-2 \(10\.\d+\.\d+\.\d+\): reached$/m);
+    match(out, /^pod web-5 -> pod web-1 \(its address is on another ENI\) \(10\.\d+\.\d+\.\d+\): reached$/m);
+    match(out, /^pod web-1 -> the node \(the primary ENI's address\) \(10\.\d+\.\d+\.\d+\): reached$/m);
+    match(out, /a veth with the ENI.s MAC whose other end sits in the cloud.s own "VPC" namespace/);
+    match(out, /^IAM: no permission missing/m);
+    equal(JSON.stringify(await hostState()), JSON.stringify(before), "the host is as the demo found it");
+  },
+});
+
+/** What the demo could leave on the host: namespaces, temp dirs, its state dirs. */
+async function hostState(): Promise<Record<string, unknown>> {
+  const netns = new TextDecoder().decode(
+    (await new Deno.Command("ip", { args: ["netns", "list"] }).output()).stdout,
+  );
+  const tmp = [...Deno.readDirSync("/tmp")].map((e) => e.name).filter((n) => n.startsWith("aws-cni-demo."));
+  const dirs = ["/run/aws-node", "/var/log/aws-routed-eni", "/etc/cni/net.d", "/etc/cni"].map((d) => {
+    try {
+      return `${d}:${[...Deno.readDirSync(d)].map((e) => e.name).sort().join(",")}`;
+    } catch {
+      return `${d}:absent`;
+    }
+  });
+  return { netns: netns.split("\n").filter((l) => l.includes("awscni-demo")), tmp, dirs };
+}

@@ -120,7 +120,9 @@ Deno.test({
       .map((msg) => messages.indexOf(msg));
     ok(order.every((i, n) => i >= 0 && (n === 0 || i > order[n - 1]!)), messages.join(" | "));
     equal(messages.at(-1), "ipamd stopped");
-    const settings = JSON.parse(lines[0].settings);
+    // The settings are a JSON object on the line, not an escaped string.
+    const settings = lines[0].settings;
+    equal(typeof settings, "object");
     equal(settings.pool.warmEniTarget, 1);
     equal(settings.socketPath, `${d}/ipamd.sock`);
     ok(lines.every((l) => ["info", "warn", "error"].includes(l.level)), "no debug lines at INFO");

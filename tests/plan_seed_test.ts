@@ -4,7 +4,7 @@
  */
 import { deepStrictEqual, equal, match } from "node:assert/strict";
 import { planCommand } from "../cli/plan.ts";
-import { recordedIo } from "../shared/io.ts";
+import { recordedIo } from "../testing/recorded_io.ts";
 
 interface SeedRow {
   pods: number;

@@ -90,7 +90,7 @@ for (const version of ["0.4.0", "1.0.0", "1.1.0"]) {
     assert.deepEqual(await pod.ipJson("link", "show", "dev", "lo").then((l) => l.length), 1);
     assert.equal(node.fake!.held.size, 0);
     const check = await callFails(node, podEnv("CHECK", pod, "c1", "web-0"), withPrev);
-    assert.match(String(check["msg"]), /pod interface "eth0" is missing/);
+    assert.match(String(check["msg"]), /missing pod interface "eth0"/);
     assert.match(String(check["msg"]), /host rule "to 10\.0\.0\.10 lookup main" prio 512/);
   });
 }
@@ -111,7 +111,7 @@ netnsTest("aws-cni: a secondary-ENI address gets the from rule for its table and
   const check = await callFails(node, podEnv("CHECK", pod, "c2", "api-1"), { ...conf, prevResult: result });
   assert.match(
     String(check["msg"]),
-    /^CHECK failed for "eth0": host rule "from 10\.0\.1\.10 lookup 2" prio 1536$/,
+    /^CHECK failed for "eth0": missing host rule "from 10\.0\.1\.10 lookup 2" prio 1536$/,
   );
   await call(node, podEnv("DEL", pod, "c2", "api-1"), { ...conf, prevResult: result });
   assert.deepEqual(await leftovers(node), []);

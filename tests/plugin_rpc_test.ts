@@ -8,7 +8,7 @@ import { RpcIpamdApi } from "../cni/ipamd_api.ts";
 import { POOL_HEALTH_SERVICE, runPlugin } from "../cni/mod.ts";
 import { HealthStatus, ServingStatus } from "../ipamd/rpc/health.ts";
 import { startRpcServer } from "../ipamd/rpc/server.ts";
-import { recordedIo } from "../shared/io.ts";
+import { recordedIo } from "../testing/recorded_io.ts";
 import { addNetworkRequestCodec, delNetworkRequestCodec } from "../shared/rpc/codec.ts";
 import { RpcCallError, Status } from "../shared/rpc/status.ts";
 import { createTempDir } from "../testing/netns.ts";

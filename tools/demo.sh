@@ -42,9 +42,18 @@ fi
 
 state_dirs=(/run/aws-node /var/log/aws-routed-eni /etc/cni/net.d)
 if [ -z "${AWS_CNI_DEMO_PRIVATE:-}" ]; then
+  # The private mounts need their mount points; those the host lacks are made here and removed after,
+  # deepest first, so the demo leaves the host as it found it.
+  made=()
+  for d in "${state_dirs[@]}"; do
+    while [ ! -e "$d" ]; do made=("$d" "${made[@]}"); d=$(dirname "$d"); done
+  done
   mkdir -p "${state_dirs[@]}"
   # Part 2 again, in a mount namespace of its own (nothing mounted there shows outside).
-  AWS_CNI_DEMO_PRIVATE=1 DEMO_SKIP_PLAN=1 exec unshare --mount --propagation slave bash "$0" "$@"
+  code=0
+  AWS_CNI_DEMO_PRIVATE=1 DEMO_SKIP_PLAN=1 unshare --mount --propagation slave bash "$0" "$@" || code=$?
+  for ((i = ${#made[@]} - 1; i >= 0; i--)); do rmdir "${made[i]}" 2>/dev/null || true; done
+  exit "$code"
 fi
 for d in "${state_dirs[@]}"; do mount -t tmpfs -o mode=0755 aws-cni-demo "$d"; done
 
@@ -74,6 +83,9 @@ if ! ip netns add "$node" 2>"$dir/netns.err"; then
   exit 0
 fi
 ip -n "$node" link set lo up
+# An EKS node forwards IPv4 (its AMI turns it on); a new namespace does not, and pods reach each other
+# through the node.
+ip netns exec "$node" sysctl -qw net.ipv4.ip_forward=1
 
 section "2. ipamd on a simulated t3.small in network namespace $node"
 # The simulated cloud stands in for the instance: it serves EC2 and IMDS on loopback in the node's
@@ -154,6 +166,25 @@ status
 echo
 echo "the ENIs' links the simulated cloud plugged in the node namespace:"
 ip -n "$node" -br link | grep -v '^lo ' | grep -v '^eni' || true
+echo "(On EC2 each ENI is one of the instance's NICs. Here the simulated cloud plugs a stand-in for each"
+echo " attached ENI: a veth with the ENI's MAC whose other end sits in the cloud's own \"VPC\" namespace,"
+echo " so nothing leaves this machine. ipamd finds it by its MAC and sets it up as it would the NIC: the"
+echo " addresses, a route table per ENI and the rules that send each pod's traffic out of its ENI.)"
+
+section "3b. The pods reach each other and the node"
+pod_ip() { ip -n "$tag-pod$1" -4 -o addr show dev eth0 | awk '{print $4}' | cut -d/ -f1; }
+node_ip=$(field primaryAddress | cut -d/ -f1)
+reach() { # reach <from pod> <address> <what>
+  if ip netns exec "$tag-pod$1" ping -c 1 -W 2 "$2" >/dev/null 2>&1; then
+    echo "pod web-$1 -> $3 ($2): reached"
+  else
+    echo "pod web-$1 -> $3 ($2): NOT reached" >&2
+    exit 1
+  fi
+}
+reach 1 "$(pod_ip 2)" "pod web-2"
+reach 5 "$(pod_ip 1)" "pod web-1 (its address is on another ENI)"
+reach 1 "$node_ip" "the node (the primary ENI's address)"
 
 section "4. Four pods go (CNI_COMMAND=DEL); their IPs cool down 3 s, then the pool shrinks"
 for i in 2 3 4 5; do

@@ -10,7 +10,7 @@
  * @module
  */
 import { planCommand } from "../cli/plan.ts";
-import { recordedIo } from "../shared/io.ts";
+import { recordedIo } from "../testing/recorded_io.ts";
 import { writeBlock } from "./readme_blocks.ts";
 
 /** The seed's groups: instance type, settings as flags, pod counts. */

@@ -63,6 +63,7 @@ export function describedInstanceType(info: SdkInstanceType): DescribedInstanceT
     ipv4AddressesPerInterface: network.Ipv4AddressesPerInterface,
     hypervisor: info.Hypervisor,
     bareMetal: info.BareMetal,
+    ...(info.VCpuInfo?.DefaultVCpus === undefined ? {} : { defaultVcpus: info.VCpuInfo.DefaultVCpus }),
     defaultNetworkCardIndex: network.DefaultNetworkCardIndex,
     networkCards: network.NetworkCards?.map((card) => ({
       networkCardIndex: card.NetworkCardIndex ?? 0,

@@ -137,9 +137,14 @@ export class HttpImdsClient {
       return { status: response.status, body: await response.text() };
     } catch (error) {
       const what = abort.signal.aborted ? `timed out after ${timeoutMs} ms` : "failed";
-      throw new CloudError("unavailable", "ImdsUnavailable", `IMDS ${method} ${path} ${what}`, {
-        cause: error,
-      });
+      throw new CloudError(
+        "unavailable",
+        "ImdsUnavailable",
+        `IMDS ${method} ${path} ${what}: nothing answered at ${this.endpoint}. ipamd reads the instance from ` +
+          "IMDS, so it runs on an EC2 instance; is this one? Off EC2, point AWS_EC2_METADATA_SERVICE_ENDPOINT " +
+          "at an IMDS, such as a simulated cloud's",
+        { cause: error },
+      );
     } finally {
       cancel();
     }

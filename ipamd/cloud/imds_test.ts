@@ -91,6 +91,12 @@ Deno.test("HttpImdsClient retries 5xx and broken connections with back-off, then
   const down = new HttpImdsClient({ endpoint: "http://127.0.0.1:9", retries: 2, sleep });
   const error = await down.metadata("instance-id").catch((e: unknown) => e);
   assert.ok(error instanceof CloudError && error.kind === "unavailable" && error.code === "ImdsUnavailable");
+  // Off EC2 nothing answers at 169.254.169.254: the message says that this may not be an EC2 instance.
+  assert.match(
+    error.message,
+    /^IMDS PUT \/latest\/api\/token failed: nothing answered at http:\/\/127\.0\.0\.1:9\./,
+  );
+  assert.match(error.message, /is this one\? Off EC2, point AWS_EC2_METADATA_SERVICE_ENDPOINT at an IMDS/);
 });
 
 Deno.test("HttpImdsClient gives up on a request after its timeout", async () => {

@@ -17,6 +17,15 @@ export type { CreateEniInput, Ec2RequestPort } from "./ec2_request_port.ts";
 export { type NodeFacts, SdkEc2Port, type SdkEc2PortOptions } from "./ec2_sdk.ts";
 export { createEc2Client, Ec2Sender, type StaticCredentials } from "./ec2_sdk_client.ts";
 export { SdkEniDirectory } from "./ec2_sdk_directory.ts";
+export { type DryRunFacts, SdkDryRunner } from "./ec2_sdk_dry_run.ts";
+export {
+  checkPermissions,
+  type DryRunner,
+  dryRunStatus,
+  type PermissionState,
+  type PermissionStatus,
+  unauthorizedAction,
+} from "./iam_check.ts";
 export { Ec2Requests } from "./ec2_sdk_requests.ts";
 export { attachedEni } from "./ec2_sdk_views.ts";
 export { CloudError, type CloudErrorKind } from "./errors.ts";
@@ -34,7 +43,7 @@ export {
 } from "./rate_budget.ts";
 export { type BucketSpec, TokenBucket } from "./token_bucket.ts";
 export * from "./eni_directory.ts";
-export type { Ec2Action } from "./ec2_actions.ts";
+export { DRY_RUN_ACTIONS, EC2_ACTIONS, type Ec2Action } from "./ec2_actions.ts";
 export {
   EC2_THROTTLE_DEFAULTS,
   type ThrottleCall,

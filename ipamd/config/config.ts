@@ -32,6 +32,7 @@ import {
   VETH_PREFIX,
 } from "./env_parsers.ts";
 import { migrationFindings } from "./reference_settings.ts";
+import type { LogValue } from "../../shared/mod.ts";
 
 /** Startup stops on this; `problems` names every bad variable or flag. */
 export class ConfigError extends Error {
@@ -221,6 +222,16 @@ const HOST_ENV = Object.freeze({
     { name: "AWS_VPC_K8S_PLUGIN_LOG_LEVEL", parser: LOG_LEVEL, default: "DEBUG" },
     "CNI plugin log level.",
   ),
+  conflistVersion: row(
+    {
+      name: "CNI_CONFLIST_VERSION",
+      parser: oneOf(["0.4.0", "1.0.0", "1.1.0"]),
+      default: "1.0.0",
+      referenceName: "none (0.4.0, fixed)",
+    },
+    "cniVersion of the conflist ipamd writes. 1.1.0 lets the runtime call GC and STATUS, and needs one built " +
+      "on libcni 1.2 or later; containerd 1.6 and 1.7 load 1.0.0 at most.",
+  ),
   introspectionBindAddress: row(
     { name: "INTROSPECTION_BIND_ADDRESS", parser: BIND_ADDRESS, default: "127.0.0.1:61679" },
     "Where the introspection HTTP endpoint listens.",
@@ -347,7 +358,7 @@ const HOST_ENV = Object.freeze({
       default: "",
       referenceName: "none (node capacity or eni-max-pods.txt)",
     },
-    "Pods the node runs at most; unset = the instance type's limit.",
+    "Pods the node runs at most; unset = kubelet's max pods for the instance type as EKS computes it (aws-cni max-pods).",
   ),
 });
 
@@ -470,16 +481,7 @@ export function parseIpamdConfig(env: Env, flags: IpamdFlags = {}): IpamdConfig 
   });
 }
 
-/** A plain, unfrozen copy of `config` for the startup log line (nothing in it is secret). */
-export function describeConfig(config: IpamdConfig): Record<string, unknown> {
-  return {
-    ...config,
-    pool: { ...config.pool },
-    connmark: `0x${config.connmark.toString(16)}`,
-    excludeSnatCidrs: [...config.excludeSnatCidrs],
-    externalServiceCidrs: [...config.externalServiceCidrs],
-    additionalEniTags: { ...config.additionalEniTags },
-    ec2RequestBudget: config.ec2RequestBudget === null ? null : { ...config.ec2RequestBudget },
-    warnings: [...config.warnings],
-  };
+/** A plain, unfrozen copy of `config` for the startup log line, as JSON data (nothing in it is secret). */
+export function describeConfig(config: IpamdConfig): { readonly [key: string]: LogValue } {
+  return JSON.parse(JSON.stringify({ ...config, connmark: `0x${config.connmark.toString(16)}` }));
 }

@@ -1,8 +1,7 @@
 /**
  * EC2 instance limits: the built-in table of ENI and IPv4 limits per instance type
  * (instance_limits.json, made by tools/gen_instance_limits.ts and embedded by
- * `deno compile`), lookups that suggest close names for a typo, and the max-pods
- * arithmetic of the reference.
+ * `deno compile`) and lookups; max_pods.ts holds the max-pods arithmetic.
  *
  * @module
  */
@@ -40,6 +39,8 @@ export interface InstanceTypeInfo {
   readonly defaultNetworkCard: number;
   /** Every network card, by index. */
   readonly networkCards: readonly NetworkCard[];
+  /** DescribeInstanceTypes' default vCPUs, for a type the table does not list (the table's come from the name). */
+  readonly vcpus?: number;
 }
 
 /**
@@ -53,6 +54,8 @@ export interface DescribedInstanceType {
   readonly ipv4AddressesPerInterface: number;
   readonly hypervisor?: string | undefined;
   readonly bareMetal?: boolean | undefined;
+  /** `VCpuInfo.DefaultVCpus`. */
+  readonly defaultVcpus?: number | undefined;
   /** `NetworkInfo.DefaultNetworkCardIndex`; 0 when left out. */
   readonly defaultNetworkCardIndex?: number | undefined;
   /** `NetworkInfo.NetworkCards`; one card holding every ENI when left out. */
@@ -61,37 +64,27 @@ export interface DescribedInstanceType {
     | undefined;
 }
 
-/** Thrown by `lookupInstanceType()` for a type the built-in table does not list. */
+/** Thrown by `lookupInstanceType()` for a type the built-in table does not list; `hint` follows the name. */
 export class UnknownInstanceTypeError extends Error {
   override readonly name = "UnknownInstanceTypeError";
   readonly instanceType: string;
-  /** Up to 3 listed names close to the unknown one, closest first. */
-  readonly suggestions: string[];
 
-  constructor(instanceType: string, suggestions: readonly string[], options?: ErrorOptions) {
-    super(unknownTypeMessage(instanceType, suggestions), options);
+  constructor(instanceType: string, hint = "", options?: ErrorOptions) {
+    super(`Unknown instance type ${JSON.stringify(instanceType)}${hint}`, options);
     this.instanceType = instanceType;
-    this.suggestions = [...suggestions];
   }
 }
 
-/** Addresses in a delegated /28 prefix. */
-const ADDRESSES_PER_PREFIX = 16;
-/** The reference's max-pods ceiling with prefix delegation. */
-const PREFIX_DELEGATION_MAX_PODS = 250;
-const MAX_SUGGESTIONS = 3;
 const COLUMNS = ["enis", "ipv4PerEni", "hypervisor", "bareMetal", "defaultNetworkCard", "networkCards"];
 const ROWS: Readonly<Record<string, unknown>> = readTable(data);
 
 /**
  * Looks an instance type up in the built-in table.
  *
- * @throws {UnknownInstanceTypeError} When the table does not list `name`; the error suggests close names.
+ * @throws {UnknownInstanceTypeError} When the table does not list `name`.
  */
 export function lookupInstanceType(name: string): InstanceTypeInfo {
-  if (!Object.hasOwn(ROWS, name)) {
-    throw new UnknownInstanceTypeError(name, suggestInstanceTypes(name, instanceTypeNames()));
-  }
+  if (!Object.hasOwn(ROWS, name)) throw new UnknownInstanceTypeError(name);
   return decodeRow(name, ROWS[name]);
 }
 
@@ -147,110 +140,15 @@ export function infoFromDescribe(name: string, described: DescribedInstanceType)
     bareMetal: described.bareMetal ?? false,
     defaultNetworkCard,
     networkCards: Object.freeze(networkCards.map((card) => Object.freeze(card))),
+    ...(described.defaultVcpus === undefined
+      ? {}
+      : { vcpus: check("default vCPUs", described.defaultVcpus, 1) }),
   });
 }
 
 /** Whether the type can take /28 prefixes: Nitro or bare metal. */
 export function supportsPrefixDelegation(info: Pick<InstanceTypeInfo, "hypervisor" | "bareMetal">): boolean {
   return info.hypervisor === "nitro" || info.bareMetal;
-}
-
-/**
- * The reference's default max pods: ENIs × (IPv4 per ENI − 1) + 2 with secondary IPs;
- * ENIs × (IPv4 per ENI − 1) × 16 + 2, at most 250, with prefix delegation.
- *
- * @throws {RangeError} When prefix delegation is asked of a type that does not support it.
- */
-export function defaultMaxPods(info: InstanceTypeInfo, options: { prefixDelegation: boolean }): number {
-  const slots = info.maxEnis * (info.ipv4PerEni - 1);
-  if (!options.prefixDelegation) return slots + 2;
-  if (!supportsPrefixDelegation(info)) {
-    throw new RangeError(
-      `Cannot use prefix delegation on instance type "${info.name}": it is neither Nitro nor bare metal`,
-    );
-  }
-  return Math.min(slots * ADDRESSES_PER_PREFIX + 2, PREFIX_DELEGATION_MAX_PODS);
-}
-
-/**
- * The pool's limits for an instance type. `maxPods` defaults to `defaultMaxPods()`.
- *
- * @throws {RangeError} When `maxPods` is not a positive integer, or as `defaultMaxPods()` does.
- */
-export function instanceLimits(
-  info: InstanceTypeInfo,
-  options: { prefixDelegation: boolean; maxPods?: number | undefined },
-): InstanceLimits {
-  const maxPods = options.maxPods ?? defaultMaxPods(info, options);
-  if (!Number.isSafeInteger(maxPods) || maxPods < 1) {
-    throw new RangeError(
-      `Invalid max pods ${maxPods} for instance type "${info.name}": must be a positive integer`,
-    );
-  }
-  return Object.freeze({ maxEnis: info.maxEnis, ipv4PerEni: info.ipv4PerEni, maxPods });
-}
-
-function unknownTypeMessage(instanceType: string, suggestions: readonly string[]): string {
-  const message = `Unknown instance type ${JSON.stringify(instanceType)}`;
-  const quoted = suggestions.map((name) => JSON.stringify(name));
-  const last = quoted.pop();
-  if (last === undefined) return message;
-  return `${message}: did you mean ${quoted.length > 0 ? `${quoted.join(", ")} or ${last}` : last}?`;
-}
-
-/**
- * The names at the smallest edit distance (at most about a third of the name's
- * length); failing that, the closest names of the same family (`t3` in `t3.small`).
- * Ties go to the longer shared prefix, then to name order.
- */
-function suggestInstanceTypes(name: string, names: readonly string[]): string[] {
-  const wanted = name.trim().toLowerCase();
-  const maxDistance = Math.min(3, Math.max(1, Math.floor(wanted.length / 3)));
-  const scored = names.map((candidate) => ({
-    candidate,
-    distance: editDistance(wanted, candidate),
-    shared: sharedPrefixLength(wanted, candidate),
-  }));
-  const best = Math.min(...scored.map(({ distance }) => distance));
-  const family = familyOf(wanted);
-  const picked = best <= maxDistance
-    ? scored.filter(({ distance }) => distance === best)
-    : scored.filter(({ candidate }) => familyOf(candidate) === family);
-  return picked
-    .sort((a, b) => a.distance - b.distance || b.shared - a.shared)
-    .slice(0, MAX_SUGGESTIONS)
-    .map(({ candidate }) => candidate);
-}
-
-function sharedPrefixLength(a: string, b: string): number {
-  let length = 0;
-  while (length < a.length && a[length] === b[length]) length++;
-  return length;
-}
-
-function familyOf(name: string): string {
-  const dot = name.indexOf(".");
-  return dot === -1 ? name : name.slice(0, dot);
-}
-
-/** Optimal string alignment distance: insertions, deletions, substitutions and adjacent swaps. */
-function editDistance(a: string, b: string): number {
-  let before: number[] = [];
-  let previous = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i];
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      let distance = Math.min(previous[j]! + 1, current[j - 1]! + 1, previous[j - 1]! + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) {
-        distance = Math.min(distance, before[j - 2]! + 1);
-      }
-      current.push(distance);
-    }
-    before = previous;
-    previous = current;
-  }
-  return previous[b.length]!;
 }
 
 function readTable(file: unknown): Readonly<Record<string, unknown>> {
@@ -302,3 +200,5 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 function isCount(value: unknown): value is number {
   return Number.isSafeInteger(value) && (value as number) > 0;
 }
+
+export { instanceLimits } from "./max_pods.ts";

@@ -1,8 +1,7 @@
 import assert from "node:assert/strict";
+import { computeMaxPods, instanceLimits } from "./max_pods.ts";
 import {
-  defaultMaxPods,
   infoFromDescribe,
-  instanceLimits,
   type InstanceTypeInfo,
   instanceTypeNames,
   lookupInstanceType,
@@ -68,62 +67,14 @@ Deno.test("lookupInstanceType() returns the limits of known types", async (t) =>
   }
 });
 
-Deno.test("lookupInstanceType() suggests close names for an unknown type", async (t) => {
-  const cases: [string, string[], string][] = [
-    ["t3.smal", ["t3.small"], 'Unknown instance type "t3.smal": did you mean "t3.small"?'],
-    ["m5.larg", ["m5.large"], 'Unknown instance type "m5.larg": did you mean "m5.large"?'],
-    ["T3.SMALL", ["t3.small"], 'Unknown instance type "T3.SMALL": did you mean "t3.small"?'],
-    [
-      "m7.large",
-      ["m7a.large", "m7g.large", "m7i.large"],
-      'Unknown instance type "m7.large": did you mean "m7a.large", "m7g.large" or "m7i.large"?',
-    ],
-    [
-      "t3.huge",
-      ["t3.large", "t3.nano", "t3.xlarge"],
-      'Unknown instance type "t3.huge": did you mean "t3.large", "t3.nano" or "t3.xlarge"?',
-    ],
-    ["banana", [], 'Unknown instance type "banana"'],
-    ["toString", [], 'Unknown instance type "toString"'],
-    ["__proto__", [], 'Unknown instance type "__proto__"'],
-  ];
-  for (const [name, suggestions, message] of cases) {
+Deno.test("lookupInstanceType() names an unknown type, and the prototype's names are none", async (t) => {
+  for (const name of ["m5.larg", "toString", "__proto__"]) {
     await t.step(name, () => {
       const error = thrown(() => lookupInstanceType(name));
       assert.ok(error instanceof UnknownInstanceTypeError);
-      assert.equal(error.name, "UnknownInstanceTypeError");
-      assert.equal(error.instanceType, name);
-      assert.deepEqual(error.suggestions, suggestions);
-      assert.equal(error.message, message);
+      assert.equal(error.message, `Unknown instance type "${name}"`);
     });
   }
-});
-
-Deno.test("defaultMaxPods() follows the reference formula, capped at 250 with prefix delegation", async (t) => {
-  const cases: [string, number, number][] = [
-    // name, secondary IPs, prefix delegation
-    ["t3.small", 11, 146],
-    ["t3.medium", 17, 242],
-    ["m5.large", 29, 250],
-    ["p3dn.24xlarge", 737, 250],
-    ["a1.metal", 234, 250],
-  ];
-  for (const [name, secondary, prefixes] of cases) {
-    await t.step(name, () => {
-      const info = lookupInstanceType(name);
-      assert.equal(defaultMaxPods(info, { prefixDelegation: false }), secondary);
-      assert.equal(defaultMaxPods(info, { prefixDelegation: true }), prefixes);
-    });
-  }
-});
-
-Deno.test("defaultMaxPods() rejects prefix delegation on a Xen type", () => {
-  const info = lookupInstanceType("c4.large");
-  assert.equal(defaultMaxPods(info, { prefixDelegation: false }), 29);
-  assert.throws(() => defaultMaxPods(info, { prefixDelegation: true }), {
-    name: "RangeError",
-    message: 'Cannot use prefix delegation on instance type "c4.large": it is neither Nitro nor bare metal',
-  });
 });
 
 Deno.test("supportsPrefixDelegation() accepts Nitro and bare metal only", async (t) => {
@@ -143,7 +94,7 @@ Deno.test("instanceLimits() defaults max pods and takes an override", async (t) 
   const info = lookupInstanceType("t3.medium");
   const cases: [string, { prefixDelegation: boolean; maxPods?: number | undefined }, number][] = [
     ["default, secondary IPs", { prefixDelegation: false }, 17],
-    ["default, prefix delegation", { prefixDelegation: true }, 242],
+    ["default, prefix delegation (EKS caps it at 110)", { prefixDelegation: true }, 110],
     ["undefined override", { prefixDelegation: false, maxPods: undefined }, 17],
     ["lower override", { prefixDelegation: true, maxPods: 110 }, 110],
     ["higher override", { prefixDelegation: false, maxPods: 40 }, 40],
@@ -189,17 +140,19 @@ Deno.test("infoFromDescribe() builds limits for a type missing from the table", 
       defaultNetworkCard: 0,
       networkCards: [{ index: 0, maxEnis: 2 }, { index: 1, maxEnis: 2 }],
     });
-    assert.equal(defaultMaxPods(info, { prefixDelegation: false }), 100);
+    assert.equal(computeMaxPods(info, { prefixDelegation: false }).maxPods, 100);
   });
   await t.step("bare metal without hypervisor or cards", () => {
     const info = infoFromDescribe("zz9.metal", {
       maximumNetworkInterfaces: 15,
       ipv4AddressesPerInterface: 50,
       bareMetal: true,
+      defaultVcpus: 96,
     });
     assert.equal(info.hypervisor, "unknown");
     assert.deepEqual(info.networkCards, [{ index: 0, maxEnis: 15 }]);
-    assert.equal(defaultMaxPods(info, { prefixDelegation: true }), 250);
+    assert.equal(info.vcpus, 96);
+    assert.equal(computeMaxPods(info, { prefixDelegation: true }).maxPods, 250);
   });
 });
 

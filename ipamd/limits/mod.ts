@@ -8,9 +8,18 @@ export {
   type DescribedInstanceType,
   infoFromDescribe,
   type InstanceLimits,
-  instanceLimits,
   type InstanceTypeInfo,
+  instanceTypeNames,
   lookupInstanceType,
   supportsPrefixDelegation,
   UnknownInstanceTypeError,
 } from "./limits.ts";
+export {
+  CEILING_VCPU_THRESHOLD,
+  computeMaxPods,
+  HOST_NETWORK_PODS,
+  instanceLimits,
+  type MaxPodsFigure,
+  type MaxPodsOptions,
+  vcpusOf,
+} from "./max_pods.ts";

@@ -9,6 +9,7 @@
  */
 import type { Clock, Logger } from "../../shared/mod.ts";
 import {
+  checkPermissions,
   createEc2Client,
   Ec2Requests,
   Ec2Sender,
@@ -17,7 +18,9 @@ import {
   HttpImdsClient,
   type ImdsEni,
   type ImdsInstance,
+  type PermissionStatus,
   RateBudget,
+  SdkDryRunner,
   SdkEc2Port,
   SdkEniDirectory,
 } from "../cloud/mod.ts";
@@ -49,6 +52,8 @@ export interface AwsNode extends AsyncDisposable {
   readonly directory: SdkEniDirectory;
   readonly lifecycle: NodeLifecycle;
   readonly budget: RateBudget;
+  /** Asks EC2, with DryRun, whether the node's role may make each call ipamd makes (never rejects). */
+  checkPermissions(): Promise<PermissionStatus[]>;
 }
 
 /** Reads the node from IMDS and connects to EC2; retries while either throttles or is unreachable. */
@@ -130,10 +135,22 @@ export async function openAwsNode(config: IpamdConfig, options: AwsNodeOptions):
       subnetCidr,
     });
     const vpcCidrs = primary.vpcCidrs.length > 0 ? primary.vpcCidrs : [subnetCidr];
+    const dryRuns = new SdkDryRunner(sender, {
+      instanceId: instance.instanceId,
+      instanceType: instance.instanceType,
+      subnetId: primary.subnetId,
+      securityGroupIds: primary.securityGroupIds,
+      primaryEniId: primary.eniId,
+      primaryAttachmentId: async () => {
+        const [record] = await directory.describeEnis([primary.eniId]).catch(() => []);
+        return record?.attachment?.attachmentId ?? null;
+      },
+    });
     return {
       instance,
       instanceType,
       vpcCidrs,
+      checkPermissions: () => checkPermissions(dryRuns),
       ec2,
       directory,
       lifecycle,

@@ -15,7 +15,7 @@ export const CONFLIST_NAME = "10-aws.conflist";
 /** The settings the conflist carries. */
 export type ConflistSettings = Pick<
   IpamdConfig,
-  "vethPrefix" | "podMtu" | "pluginLogFile" | "pluginLogLevel" | "socketPath"
+  "vethPrefix" | "podMtu" | "pluginLogFile" | "pluginLogLevel" | "socketPath" | "conflistVersion"
 >;
 
 /** The conflist text; `portmap` chains the portmap plugin (hostPort support). */
@@ -30,17 +30,7 @@ export function renderConflist(settings: ConflistSettings, options: { portmap: b
   if (settings.socketPath !== DEFAULT_SOCKET_PATH) plugin["ipamdSocket"] = settings.socketPath;
   const plugins: Record<string, unknown>[] = [plugin];
   if (options.portmap) plugins.push({ type: "portmap", capabilities: { portMappings: true }, snat: true });
-  return JSON.stringify({ cniVersion: "1.0.0", name: "aws-cni", plugins }, null, 2) + "\n";
-}
-
-/** Whether `text` is a conflist this product wrote (its first plugin is aws-cni). */
-export function isOurConflist(text: string): boolean {
-  try {
-    const parsed = JSON.parse(text);
-    return parsed?.name === "aws-cni" && parsed?.plugins?.[0]?.type === "aws-cni";
-  } catch {
-    return false;
-  }
+  return JSON.stringify({ cniVersion: settings.conflistVersion, name: "aws-cni", plugins }, null, 2) + "\n";
 }
 
 /** Whether `path` exists. */

@@ -1,6 +1,6 @@
 import { deepStrictEqual, equal, ok } from "node:assert/strict";
 import { DEFAULT_SOCKET_PATH, parseIpamdConfig } from "../config/config.ts";
-import { CONFLIST_NAME, isOurConflist, renderConflist, writeConflist } from "./conflist.ts";
+import { CONFLIST_NAME, renderConflist, writeConflist } from "./conflist.ts";
 
 const SETTINGS = parseIpamdConfig({
   POD_MTU: "1500",
@@ -32,13 +32,6 @@ Deno.test("renderConflist() chains portmap and names a socket that is not the de
   deepStrictEqual(conf.plugins[1], { type: "portmap", capabilities: { portMappings: true }, snat: true });
 });
 
-Deno.test("isOurConflist() tells our conflist from another plugin's or from junk", () => {
-  ok(isOurConflist(renderConflist(SETTINGS, { portmap: true })));
-  ok(!isOurConflist(JSON.stringify({ name: "aws-cni", plugins: [{ type: "bridge" }] })));
-  ok(!isOurConflist("{not json"));
-  ok(!isOurConflist("null"));
-});
-
 Deno.test("writeConflist() creates the directory, chains portmap only when installed, leaves no temp file", async () => {
   const dir = await Deno.makeTempDir({ prefix: "aws-cni-conflist-" });
   try {
@@ -55,4 +48,19 @@ Deno.test("writeConflist() creates the directory, chains portmap only when insta
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
+});
+
+Deno.test("renderConflist() writes the cniVersion CNI_CONFLIST_VERSION asks for, 1.0.0 by default", () => {
+  equal(JSON.parse(renderConflist(SETTINGS, { portmap: false })).cniVersion, "1.0.0");
+  const v110 = parseIpamdConfig({ CNI_CONFLIST_VERSION: "1.1.0" });
+  equal(JSON.parse(renderConflist(v110, { portmap: true })).cniVersion, "1.1.0");
+  const v040 = parseIpamdConfig({ CNI_CONFLIST_VERSION: "0.4.0" });
+  equal(JSON.parse(renderConflist(v040, { portmap: false })).cniVersion, "0.4.0");
+  let problem = "";
+  try {
+    parseIpamdConfig({ CNI_CONFLIST_VERSION: "2.0.0" });
+  } catch (error) {
+    problem = String(error);
+  }
+  ok(/CNI_CONFLIST_VERSION="2\.0\.0": must be one of 0\.4\.0, 1\.0\.0, 1\.1\.0/.test(problem), problem);
 });

@@ -19,6 +19,7 @@ import { introspectionHandler } from "./introspection.ts";
 import { MeteredEc2Port } from "./metered_ec2.ts";
 import { meterBackend } from "./metered_backend.ts";
 import { type BudgetWaits, IpamdMetrics } from "./metrics.ts";
+import { IamPermissions } from "./iam_permissions.ts";
 
 /** What the ops side needs besides the config. */
 export interface DaemonOpsOptions {
@@ -38,6 +39,8 @@ export interface OpsEndpoints {
 export class DaemonOps implements AsyncDisposable {
   readonly metrics: IpamdMetrics;
   readonly failures: CloudFailures = new CloudFailures();
+  /** The node role's EC2 permissions: the start-up check, then every pool call. */
+  readonly iam: IamPermissions = new IamPermissions();
   readonly #config: IpamdConfig;
   readonly #o: DaemonOpsOptions;
   #ec2: MeteredEc2Port | null = null;
@@ -52,12 +55,13 @@ export class DaemonOps implements AsyncDisposable {
       limits: options.limits,
       settings: config.pool,
       ...(options.budget === undefined ? {} : { budget: options.budget }),
+      iam: this.iam,
     });
   }
 
   /** `port` with every call metered (call once). */
   meterEc2(port: Ec2Port): Ec2Port {
-    this.#ec2 = new MeteredEc2Port(port, this.metrics);
+    this.#ec2 = new MeteredEc2Port(port, this.metrics, this.iam);
     return this.#ec2;
   }
 
@@ -99,6 +103,7 @@ export class DaemonOps implements AsyncDisposable {
         settings: config.pool,
         subnetOf: (eniId: string) => this.#ec2?.subnetOf(eniId) ?? "",
         failures: this.failures,
+        iam: this.iam,
       };
       const handler = introspectionHandler(source, { config, nowMs });
       this.#introspectionEndpoint = this.#listen("introspection", config.introspectionBindAddress, handler);

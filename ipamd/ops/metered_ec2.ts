@@ -17,12 +17,14 @@ import {
   type AttachedEni,
   CloudError,
   type CloudErrorKind,
+  type Ec2Action,
   type Ec2Port,
 } from "../cloud/mod.ts";
+import type { IamPermissions } from "./iam_permissions.ts";
 import type { IpamdMetrics } from "./metrics.ts";
 
 /** The EC2 API requests each port method makes, the first being the one its latency is filed under. */
-export const EC2_APIS: Readonly<Record<keyof Ec2Port, readonly string[]>> = Object.freeze({
+export const EC2_APIS: Readonly<Record<keyof Ec2Port, readonly Ec2Action[]>> = Object.freeze({
   describeNode: ["DescribeNetworkInterfaces"],
   createEni: ["CreateNetworkInterface", "AttachNetworkInterface", "ModifyNetworkInterfaceAttribute"],
   assignAddresses: ["AssignPrivateIpAddresses"],
@@ -48,10 +50,12 @@ export class MeteredEc2Port implements Ec2Port {
   readonly #port: Ec2Port;
   readonly #metrics: IpamdMetrics;
   readonly #subnets = new Map<string, string>();
+  readonly #iam: IamPermissions | null;
 
-  constructor(port: Ec2Port, metrics: IpamdMetrics) {
+  constructor(port: Ec2Port, metrics: IpamdMetrics, iam?: IamPermissions) {
     this.#port = port;
     this.#metrics = metrics;
+    this.#iam = iam ?? null;
   }
 
   /** The subnet ID of an ENI seen in a describe or create, or "" when unknown. */
@@ -91,10 +95,12 @@ export class MeteredEc2Port implements Ec2Port {
     try {
       const result = await call();
       this.#metrics.ec2Call({ api, requests: apis, latencyMs: performance.now() - startMs });
+      this.#iam?.succeeded(apis);
       return result;
     } catch (error) {
       const code = error instanceof CloudError ? error.code : error instanceof Error ? error.name : "Error";
       const status = error instanceof CloudError ? STATUS_OF_KIND[error.kind] : "";
+      this.#iam?.failed(api, error);
       this.#metrics.ec2Call({
         api,
         requests: [api],

@@ -10,6 +10,7 @@ import type { BudgetWaits } from "../cloud/mod.ts";
 
 export type { BudgetWaits };
 import { Counter, Gauge, Histogram, Registry, Summary } from "prom-client";
+import type { IamPermissions } from "./iam_permissions.ts";
 import { VERSION } from "../../shared/mod.ts";
 import {
   type AddressQueue,
@@ -49,6 +50,8 @@ export interface MetricsOptions {
   readonly settings: Pick<PoolSettings, "maxEni" | "prefixDelegation">;
   /** Budget waits, if the EC2 adapter keeps a budget. */
   readonly budget?: BudgetWaits;
+  /** The node role's EC2 permissions, for `awscni_iam_permission_missing`. */
+  readonly iam?: Pick<IamPermissions, "list">;
 }
 
 /** Buckets of the ADD wait, in seconds: most ADDs find a warm address at once. */
@@ -184,6 +187,20 @@ export class IpamdMetrics {
       collect() {
         const block = read((s) => s.growth.current);
         for (const reason of BLOCKING_REASONS) this.set({ reason }, block?.reason === reason ? 1 : 0);
+      },
+    });
+    const iam = options.iam;
+    new Gauge({
+      name: "awscni_iam_permission_missing",
+      help:
+        "1 when the node's IAM role lacks the permission for this EC2 action (DryRun at start, or a call " +
+        "EC2 refused since), 0 otherwise",
+      labelNames: ["action"],
+      registers,
+      collect() {
+        for (const status of iam?.list() ?? []) {
+          this.set({ action: status.action }, status.state === "missing" ? 1 : 0);
+        }
       },
     });
     const budgetNow = () => this.#budget;

@@ -5,6 +5,7 @@ import { Datastore } from "../pool/datastore.ts";
 import { GROWTH_BLOCK_REASONS, type GrowthBlock } from "../pool/growth.ts";
 import { EC2_APIS, MeteredEc2Port } from "./metered_ec2.ts";
 import { type BudgetWaits, IpamdMetrics } from "./metrics.ts";
+import { IamPermissions } from "./iam_permissions.ts";
 
 const LIMITS = { maxEnis: 3, ipv4PerEni: 4, maxPods: 11 };
 const SETTINGS = { maxEni: 0, prefixDelegation: false };
@@ -162,4 +163,35 @@ Deno.test("IpamdMetrics has a timeout label for every reason, and a growth label
     const blocked = sample(text, `awscni_pool_growth_blocked{reason="${reason}"}`);
     equal(blocked, reason === "still-warming" ? undefined : 0, reason);
   }
+});
+
+Deno.test("awscni_iam_permission_missing is 1 for each action the node's role lacks, learned at start or from a call", async () => {
+  const iam = new IamPermissions();
+  iam.record([{
+    action: "CreateNetworkInterface",
+    state: "missing",
+    detail: "DryRun: UnauthorizedOperation",
+  }]);
+  const metrics = new IpamdMetrics({ limits: LIMITS, settings: SETTINGS, iam });
+  const denied = new CloudError(
+    "unauthorized",
+    "UnauthorizedOperation",
+    "You are not authorized to perform this operation.",
+  );
+  const port: Ec2Port = {
+    describeNode: () => Promise.resolve([]),
+    createEni: () => Promise.reject(new Error("unused")),
+    assignAddresses: () => Promise.reject(denied),
+    releaseAddresses: () => Promise.resolve(),
+    freeEni: () => Promise.resolve(),
+  };
+  const metered = new MeteredEc2Port(port, metrics, iam);
+  await rejects(metered.assignAddresses("eni-1", { count: 1, prefixes: false }));
+  await metered.releaseAddresses("eni-1", ["10.0.0.9/32"]);
+  const text = await metrics.render();
+  equal(sample(text, 'awscni_iam_permission_missing{action="CreateNetworkInterface"}'), 1);
+  equal(sample(text, 'awscni_iam_permission_missing{action="AssignPrivateIpAddresses"}'), 1);
+  equal(sample(text, 'awscni_iam_permission_missing{action="UnassignPrivateIpAddresses"}'), 0);
+  equal(sample(text, 'awscni_iam_permission_missing{action="DescribeSubnets"}'), 0);
+  equal(iam.list().find((s) => s.action === "UnassignPrivateIpAddresses")?.state, "granted");
 });

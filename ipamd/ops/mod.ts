@@ -1,7 +1,7 @@
 /**
  * ipamd's operations side: Prometheus metrics in the reference's names, the
- * loopback introspection endpoint (the pool report `aws-cni status` renders),
- * and readiness (conflist, systemd).
+ * loopback introspection endpoint, the pool report `aws-cni status` reads, and
+ * readiness (conflist, systemd).
  *
  * @module
  */
@@ -14,5 +14,6 @@ export { INTROSPECTION_PATHS, introspectionHandler } from "./introspection.ts";
 export { type PoolReport, poolReport } from "./pool_report.ts";
 export { announceReady, CNI_BIN_DIR, type ReadyOptions, type ReadyResult } from "./ready.ts";
 export { type NotifyOptions, notifyReady, type NotifyResult } from "./sd_notify.ts";
-export { CONFLIST_NAME, isOurConflist, renderConflist, writeConflist } from "./conflist.ts";
+export { CONFLIST_NAME, renderConflist, writeConflist } from "./conflist.ts";
 export { pathExists, writeFileAtomic } from "./conflist.ts";
+export { IamPermissions, permissionsLogLine } from "./iam_permissions.ts";

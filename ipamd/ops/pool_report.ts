@@ -19,6 +19,7 @@ import type {
   Reconciler,
 } from "../pool/mod.ts";
 import type { CloudFailure } from "./cloud_failures.ts";
+import type { PermissionStatus } from "../cloud/mod.ts";
 
 /** Address counts of a set of CIDRs. */
 export interface AddressCounts {
@@ -78,6 +79,8 @@ export interface PoolReport {
   readonly growthBlock: GrowthBlock | null;
   /** The last cloud failures, newest first, and how many there were since start. */
   readonly cloudErrors: { readonly recent: readonly CloudFailure[]; readonly total: number };
+  /** Each EC2 action's permission: granted, missing, unchecked (no DryRun, not called yet) or unknown. */
+  readonly iam: readonly PermissionStatus[];
 }
 
 /** What the report is made from. */
@@ -90,6 +93,8 @@ export interface PoolReportSource {
   readonly settings: PoolSettings;
   readonly subnetOf: (eniId: string) => string;
   readonly failures: { list(): CloudFailure[]; readonly total: number };
+  /** The node role's EC2 permissions, when known. */
+  readonly iam?: { list(): PermissionStatus[] };
 }
 
 function count(cidrs: readonly CidrSnapshot[]): AddressCounts {
@@ -176,5 +181,6 @@ export function poolReport(source: PoolReportSource, nowMs: number): PoolReport 
     next: { actions: plan.actions, shortIps: plan.shortIps, nextWakeMs: plan.nextWakeMs },
     growthBlock: source.growth.current ?? (plan.shortIps > 0 ? source.growth.spareHold : null),
     cloudErrors: { recent: source.failures.list(), total: source.failures.total },
+    iam: source.iam?.list() ?? [],
   };
 }

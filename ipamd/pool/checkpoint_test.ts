@@ -6,11 +6,11 @@ import {
   CheckpointWriteError,
   FileCheckpointStore,
   formatCheckpoint,
-  MemoryCheckpointStore,
   parseCheckpoint,
   restoreFromCheckpoint,
 } from "./checkpoint.ts";
 import { Datastore } from "./datastore.ts";
+import { MemoryCheckpointStore } from "../../testing/fake_checkpoint_store.ts";
 
 /** A temporary directory removed when the test ends. */
 async function tempDir(): Promise<AsyncDisposable & { path: string }> {
@@ -173,6 +173,10 @@ Deno.test("FileCheckpointStore.load() throws CheckpointError and leaves a bad fi
       assert.match(error.message, problem);
       assert.ok(error.message.startsWith(`Cannot load checkpoint "${path}": `), error.message);
       assert.match(error.message, /the file was kept/);
+      assert.match(
+        error.message,
+        /drain the node's pods, move the file aside \(mv "[^"]+" "[^"]+\.bad"\) and restart/,
+      );
       assert.deepEqual(await Deno.readFile(path), bytes);
       assert.equal((await Deno.stat(path)).mtime?.getTime(), before.mtime?.getTime());
       assert.deepEqual(await listDir(dir.path), ["ipam.json"]);

@@ -39,11 +39,6 @@ export function deferSessionDestroy(session: http2.Http2Session): void {
   };
 }
 
-/** Whether `deferSessionDestroy` was applied to `session` (for tests). */
-export function isSessionDestroyDeferred(session: http2.Http2Session): boolean {
-  return (session as { [GUARDED]?: true })[GUARDED] === true;
-}
-
 /**
  * Applies `deferSessionDestroy` to every session of `server`'s HTTP/2
  * listeners. Call it in the `bindAsync` callback: grpc-js resolves that in

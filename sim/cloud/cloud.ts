@@ -58,6 +58,10 @@ export interface Cloud {
   clearHangs(action?: Ec2Action): void;
   createEni(request: EniRequest): string;
   deleteEni(eniId: string): void;
+  /** Takes actions out of the node role's IAM policy. */
+  withhold(actions: readonly Ec2Action[]): void;
+  /** Puts actions back, or every one when none is named. */
+  grant(actions?: readonly Ec2Action[]): void;
   /** Stops serving and watching, then removes the links; safe to call twice. */
   close(): Promise<void>;
 }
@@ -67,6 +71,7 @@ export async function startCloud(options: CloudOptions, deps: CloudDeps): Promis
   const log = deps.log ?? silentLogger;
   const account = createCloudAccount(options, deps.clock);
   const { sim } = account;
+  for (const action of options.withheld ?? []) sim.iam.withhold(action);
   const imdsLog: ImdsRequestRecord[] = [];
   const stack = new AsyncDisposableStack();
   try {
@@ -174,6 +179,11 @@ export async function startCloud(options: CloudOptions, deps: CloudDeps): Promis
         return created.networkInterface.networkInterfaceId;
       },
       deleteEni: (eniId) => void sim.deleteNetworkInterface({ networkInterfaceId: eniId }),
+      withhold: (actions) => actions.map(checkAction).forEach((action) => sim.iam.withhold(action)),
+      grant(actions) {
+        if (actions === undefined) sim.iam.grant();
+        else actions.map(checkAction).forEach((action) => sim.iam.grant(action));
+      },
       close() {
         closing ??= cleanup.disposeAsync();
         return closing;
@@ -215,6 +225,7 @@ export function cloudState(
     links: [...hotplug?.plugged() ?? []].map(([mac, deviceIndex]) => ({ mac, deviceIndex })),
     holdingAttaches: sim.knobs.holdAttaches,
     throttling: sim.throttle.enabled,
+    withheld: sim.iam.withheld(),
     imdsLagMs: emulator.imds.lagMs,
   };
 }

@@ -145,3 +145,18 @@ Deno.test("the control channel answers 404 and 405 for what it does not serve", 
     client.close();
   }
 });
+
+Deno.test("--withhold and the control channel take actions out of the node role's IAM policy and put them back", async () => {
+  await using fx = await cloudFixture(["--withhold", "DescribeSubnets"]);
+  assert.deepEqual((await fx.control.state()).withheld, ["DescribeSubnets"]);
+  const denied = await fx.ec2.send(new DescribeSubnetsCommand({})).then(() => null, (error: Error) => error);
+  assert.equal(denied?.name, "UnauthorizedOperation");
+  assert.match(denied?.message ?? "", /not authorized to perform: ec2:DescribeSubnets/);
+  await fx.control.withhold(["AssignPrivateIpAddresses"]);
+  assert.deepEqual((await fx.control.state()).withheld, ["AssignPrivateIpAddresses", "DescribeSubnets"]);
+  await fx.control.grant(["DescribeSubnets"]);
+  await fx.ec2.send(new DescribeSubnetsCommand({}));
+  await fx.control.grant();
+  assert.deepEqual((await fx.control.state()).withheld, []);
+  await assert.rejects(fx.control.withhold(["RunInstances" as never]), /Unknown EC2 action "RunInstances"/);
+});

@@ -97,6 +97,16 @@ export class CloudControl {
   }
 
   /** Deletes an unattached ENI. */
+  /** Takes `actions` out of the node role's IAM policy: EC2 answers them UnauthorizedOperation. */
+  async withhold(actions: readonly Ec2Action[]): Promise<void> {
+    await this.#call("POST", "/iam/withhold", { actions });
+  }
+
+  /** Puts `actions` back into the node role's policy, or every one when none is named. */
+  async grant(actions?: readonly Ec2Action[]): Promise<void> {
+    await this.#call("POST", "/iam/grant", actions === undefined ? {} : { actions });
+  }
+
   async deleteEni(eniId: string): Promise<void> {
     await this.#call("POST", "/enis/delete", { eniId });
   }

@@ -31,6 +31,8 @@ const POST: Readonly<Record<string, Route>> = {
   "/hangs/clear": (cloud, body) => cloud.clearHangs(optionalAction(body)),
   "/enis": (cloud, body) => ({ eniId: cloud.createEni(body as unknown as EniRequest) }),
   "/enis/delete": (cloud, body) => cloud.deleteEni(string(body, "eniId")),
+  "/iam/withhold": (cloud, body) => cloud.withhold(actions(body) ?? []),
+  "/iam/grant": (cloud, body) => cloud.grant(actions(body)),
 };
 
 /** Answers one control request. */
@@ -88,4 +90,13 @@ function action(body: Record<string, unknown>): Ec2Action {
 
 function optionalAction(body: Record<string, unknown>): Ec2Action | undefined {
   return body["action"] === undefined ? undefined : action(body);
+}
+
+function actions(body: Record<string, unknown>): Ec2Action[] | undefined {
+  const value = body["actions"];
+  if (value === undefined) return undefined;
+  if (!Array.isArray(value) || !value.every((item) => typeof item === "string")) {
+    throw new TypeError('Expected "actions" to be a list of EC2 action names');
+  }
+  return value as Ec2Action[];
 }

@@ -6,6 +6,7 @@
  * deno run -A sim/cloud/main.ts --instance-type T [--subnet-cidr CIDR]... [--vpc-cidr CIDR]
  *   [--attach-latency-ms MS] [--detach-latency-ms MS] [--api-latency-ms ACTION=MS,...]
  *   [--imds-lag-ms MS] [--seed N] [--listen HOST:PORT] [--control PATH] [--vpc-netns PATH] [--no-links]
+ *   [--withhold ACTION,...]
  * ```
  *
  * @module
@@ -40,6 +41,8 @@ export interface CloudOptions {
   readonly vpcNetns: string | null;
   /** Attach ENIs without links (no root needed). */
   readonly links: boolean;
+  /** Actions the node's role may not call (its IAM policy lacks them) from the start. */
+  readonly withheld?: readonly Ec2Action[];
 }
 
 /** The usage text, for errors and `--help`. */
@@ -47,6 +50,10 @@ export const CLOUD_USAGE =
   `usage: deno run -A sim/cloud/main.ts --instance-type T [--subnet-cidr CIDR]... [--vpc-cidr CIDR]
   [--attach-latency-ms MS] [--detach-latency-ms MS] [--api-latency-ms ACTION=MS,...]
   [--imds-lag-ms MS] [--seed N] [--listen HOST:PORT] [--control PATH] [--vpc-netns PATH] [--no-links]
+  [--withhold ACTION,...]
+
+--withhold takes EC2 actions out of the node role's IAM policy: EC2 answers them (and their
+DryRun) with UnauthorizedOperation, as it does for a role without the permission.
 
 A simulated EC2 instance for one node: EC2's Query API and IMDSv2 on loopback, each attached
 ENI a link with its MAC in this network namespace (a veth whose peer sits in the VPC side's
@@ -71,6 +78,7 @@ export function parseCloudArgs(args: readonly string[]): CloudOptions {
       control: { type: "string" },
       "vpc-netns": { type: "string" },
       "no-links": { type: "boolean" },
+      withhold: { type: "string" },
     },
     strict: true,
   });
@@ -105,7 +113,18 @@ export function parseCloudArgs(args: readonly string[]): CloudOptions {
     controlPath: path("--control", values.control),
     vpcNetns: path("--vpc-netns", values["vpc-netns"]),
     links: values["no-links"] !== true,
+    withheld: parseActions("--withhold", values.withhold ?? ""),
   };
+}
+
+/** Reads `Action,…`; throws a RangeError naming the item at fault. */
+export function parseActions(flag: string, text: string): Ec2Action[] {
+  return text.split(",").map((part) => part.trim()).filter((part) => part !== "").map((action) => {
+    if (!Object.hasOwn(EC2_ACTIONS, action)) {
+      throw new RangeError(`Invalid ${flag} "${action}": expected an EC2 action ipamd calls`);
+    }
+    return action as Ec2Action;
+  });
 }
 
 /** Reads `Action=MS,…`; throws a RangeError naming the item at fault. */

@@ -16,6 +16,7 @@ Deno.test("parseCloudArgs() reads every flag and defaults the rest", () => {
     controlPath: null,
     vpcNetns: null,
     links: true,
+    withheld: [],
   });
   const all = parseCloudArgs([
     ...["--instance-type", "m5.large", "--vpc-cidr", "10.1.0.0/16"],
@@ -23,7 +24,9 @@ Deno.test("parseCloudArgs() reads every flag and defaults the rest", () => {
     ...["--attach-latency-ms", "50", "--detach-latency-ms", "20", "--imds-lag-ms", "3000", "--seed", "7"],
     ...["--api-latency-ms", "AttachNetworkInterface=3000, CreateTags=5", "--listen", "127.0.0.1:8000"],
     ...["--control", "/tmp/x/control.sock", "--vpc-netns", "/run/netns/vpc", "--no-links"],
+    ...["--withhold", "CreateNetworkInterface, AssignPrivateIpAddresses"],
   ]);
+  assert.deepEqual(all.withheld, ["CreateNetworkInterface", "AssignPrivateIpAddresses"]);
   assert.deepEqual(all.subnetCidrs, ["10.1.0.0/24", "10.1.1.0/24"]);
   assert.deepEqual([...all.apiLatencyMs], [["AttachNetworkInterface", 3000], ["CreateTags", 5]]);
   assert.equal(all.attachLatencyMs, 50);
@@ -49,6 +52,10 @@ Deno.test("parseCloudArgs() names the flag at fault", () => {
     [["--instance-type", "t3.small", "--control", "rel.sock"], /--control "rel\.sock"/],
     [["--instance-type", "t3.small", "--listen", "127.0.0.1"], /Cannot listen on "127\.0\.0\.1"/],
     [["--instance-type", "t3.small", "--no-such-flag"], /no-such-flag/],
+    [
+      ["--instance-type", "t3.small", "--withhold", "RunInstances"],
+      /--withhold "RunInstances": expected an EC2 action/,
+    ],
   ];
   for (const [args, message] of cases) assert.throws(() => parseCloudArgs(args), message, args.join(" "));
 });

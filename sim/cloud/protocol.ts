@@ -4,7 +4,8 @@
  * EC2 calls per action, the plugged links), `GET /imds-requests`. Knobs (`POST`,
  * JSON body): `/faults`, `/faults/clear`, `/throttle`, `/throttle/off`,
  * `/api-latency`, `/attach-latency`, `/attach/hold`, `/attach/release`,
- * `/imds-lag`, `/hangs`, `/hangs/clear`, `/enis`, `/enis/delete`. A refused
+ * `/imds-lag`, `/hangs`, `/hangs/clear`, `/enis`, `/enis/delete`, `/iam/withhold`,
+ * `/iam/grant` (`{ "actions": [...] }`; grant without actions puts every one back). A refused
  * request answers 400 with `{ "error": message }`.
  *
  * @module
@@ -70,6 +71,8 @@ export interface CloudState {
   readonly holdingAttaches: boolean;
   readonly throttling: boolean;
   readonly imdsLagMs: number;
+  /** Actions the node's role may not call now (withheld from its IAM policy). */
+  readonly withheld: readonly Ec2Action[];
 }
 
 /** A forced EC2 error. */

@@ -31,6 +31,7 @@ import {
 } from "./eni_ops.ts";
 import { Ec2SimError } from "./error.ts";
 import { Ec2FaultKnobs } from "./knobs.ts";
+import { DRY_RUN_ACTIONS, Ec2IamPolicy } from "./iam.ts";
 import { DEFAULT_ATTACH_LATENCY, DEFAULT_DETACH_LATENCY, Ec2IdFactory, SeededRandom } from "./random.ts";
 import type * as Req from "./requests.ts";
 import { restoreSimState } from "./restore.ts";
@@ -77,6 +78,8 @@ export class Ec2Simulation {
   readonly knobs: Ec2FaultKnobs;
   /** Account-wide request throttling; off until `throttle.enable()`. */
   readonly throttle = new Ec2Throttle();
+  /** The IAM policy of the role calling: every action allowed until withheld. */
+  readonly iam: Ec2IamPolicy = new Ec2IamPolicy(() => this.#state.settings.ownerId);
   readonly #seed: number;
   readonly #faultRandom: SeededRandom;
   readonly #listeners = new Set<Ec2MutationListener>();
@@ -272,8 +275,28 @@ export class Ec2Simulation {
   }
 
   /**
-   * Issues a request id, completes due transitions, then throttles, injects faults and
-   * runs the action; after a successful mutating action, tells the mutation listeners.
+   * `action` with `DryRun=true`: throttled like the call, then EC2's answer, which is
+   * always an error (DryRunOperation when the role may call it, UnauthorizedOperation
+   * when not, UnknownParameter for an action without DryRun). Nothing changes.
+   */
+  dryRun(action: Ec2Action): never {
+    if (!DRY_RUN_ACTIONS.has(action)) {
+      throw new Ec2SimError("UnknownParameter", "The parameter DryRun is not recognized", {
+        requestId: this.#state.ids.requestId(),
+      });
+    }
+    this.#gate(action, () => {
+      throw new Ec2SimError("DryRunOperation", "Request would have succeeded, but DryRun flag is set.", {
+        httpStatus: 412,
+      });
+    });
+    throw new Error("unreachable: a dry run always fails");
+  }
+
+  /**
+   * Issues a request id, completes due transitions, then throttles, checks the IAM
+   * policy, injects faults and runs the action; after a successful mutating action,
+   * tells the mutation listeners.
    */
   #gate<T extends object>(action: Ec2Action, run: () => T, call = SEQUENTIAL): T & Ec2Response {
     const requestId = this.#state.ids.requestId();
@@ -283,6 +306,7 @@ export class Ec2Simulation {
       if (this.throttle.admit(action, call, this.clock.now()) > 0) {
         throw new Ec2SimError("RequestLimitExceeded", "Request limit exceeded.");
       }
+      this.iam.authorize(action);
       const forced = this.knobs.draw(action);
       if (forced !== null) throw forced;
       result = run();

@@ -75,11 +75,7 @@ export class Ec2HttpHandler {
     if (!await this.#wait(this.#sim.knobs.latencyMs(action))) throw unavailable();
     const hang = this.transport.draw(action);
     if (hang !== null && !hang.applied) throw await this.#hang();
-    if (dryRun === true) {
-      throw new Ec2SimError("DryRunOperation", "Request would have succeeded, but DryRun flag is set.", {
-        httpStatus: 412,
-      });
-    }
+    if (dryRun === true) this.#sim.dryRun(action);
     if (hang !== null) {
       try {
         EC2_ACTIONS[action](params, this.#context);

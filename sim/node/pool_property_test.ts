@@ -7,7 +7,7 @@ import { deepStrictEqual, equal, ok } from "node:assert/strict";
 import { cidrContains, parseCidr, parseIpv4 } from "../../shared/ipv4.ts";
 import type { AddressRequest, AttachedEni, Ec2Port } from "../../ipamd/cloud/ec2_port.ts";
 import { mulberry32 } from "../ec2/random.ts";
-import { instanceLimits, lookupInstanceType, supportsPrefixDelegation } from "../../ipamd/limits/limits.ts";
+import { instanceLimits, lookupInstanceType, supportsPrefixDelegation } from "../../ipamd/limits/mod.ts";
 import {
   DEFAULT_POOL_SETTINGS,
   type InstanceLimits,

@@ -95,6 +95,10 @@ export const PERMISSIONS: Readonly<Record<PermissionKind, readonly PermissionEnt
     ...program("iptables-restore", "ipamd: apply them in one transaction"),
     ...program("sysctl", "ipamd: rp_filter and other net sysctls"),
     ...program("systemd-notify", "ipamd under systemd: READY=1 (Type=notify, NotifyAccess=all)"),
+    ...program(
+      "systemctl",
+      "install over a running install: daemon-reload, then try-restart ipamd onto the new binary",
+    ),
   ],
 };
 

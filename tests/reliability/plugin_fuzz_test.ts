@@ -9,7 +9,7 @@
 import assert from "node:assert/strict";
 import { createFakes, POD_NETNS } from "../../testing/plugin_deps.ts";
 import { runPlugin } from "../../cni/mod.ts";
-import { recordedIo } from "../../shared/io.ts";
+import { recordedIo } from "../../testing/recorded_io.ts";
 import { hostPlumbing } from "./_audit.ts";
 import { SIZES } from "./_config.ts";
 import { errorDocumentProblem, hostileCases } from "../../testing/plugin_fuzz_cases.ts";
