@@ -58,7 +58,15 @@ export {
   type ReleaseQueue,
   releaseQueuePath,
 } from "./release_queue.ts";
-export { type Nap, PeriodicJob, type PeriodicJobOptions, realTimers, sleep, type Timers } from "./timers.ts";
+export {
+  type Nap,
+  PeriodicJob,
+  type PeriodicJobOptions,
+  realTimers,
+  settleAll,
+  sleep,
+  type Timers,
+} from "./timers.ts";
 export { CNI_VERSIONS, VERSION } from "./version.ts";
 export { narrow, narrowPlugin, type NarrowRole, ROLE_SHARES, roleMayUse } from "./narrow.ts";
 export { CHILD_PATH_DIRS, childCommand, childEnv, childPath, mayRun, runPermitted } from "./child_env.ts";

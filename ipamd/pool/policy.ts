@@ -7,7 +7,9 @@
  * - placement is deterministic: grow the lowest device with room, release from the
  *   highest device and address first, free the highest eligible ENI;
  * - the pool never holds more addresses than max pods (rounded up to whole /28s);
- * - cooling addresses are not counted as usable and are never released;
+ * - cooling addresses count toward the warm target but are never handed out or
+ *   released before their cooldown ends; an ADD that would need one gets growth
+ *   unless its cooldown ends within 5 s;
  * - an ENI or address is only given back if the pool would not be low afterwards,
  *   so nothing flaps (WARM_ENI_TARGET=0 included), nor low at the demand peak of
  *   the scale-down window, so churn around a mean does not create and free ENIs;
@@ -35,6 +37,11 @@ export interface PolicyInput {
   readonly limits: InstanceLimits;
   readonly settings: PoolSettings;
   readonly nowMs: number;
+  /**
+   * False plans growth for the waiting ADDs alone, as if every warm target were 0
+   * (the account is throttled, so spare addresses wait); default true.
+   */
+  readonly spare?: boolean;
 }
 
 /** The policy's arithmetic for one node and one instant. */
@@ -55,23 +62,41 @@ interface Shape {
   deficit(usable: number, total: number): number;
 }
 
+/**
+ * An ADD waits this long for a cooling address rather than making the pool grow.
+ * Cooling addresses count toward the warm target (as the reference counts them),
+ * but are never handed out before their cooldown ends.
+ */
+export const COOLING_WAIT_MS = 5_000;
+
+/** The scale-down window when POOL_SCALE_DOWN_WINDOW is unset: shorter where addresses go back one by one. */
+export function scaleDownWindowMs(settings: PoolSettings): number {
+  if (settings.scaleDownWindowMs !== null) return settings.scaleDownWindowMs;
+  const byAddress = settings.warmIpTarget > 0 || settings.minimumIpTarget > 0 || settings.prefixDelegation;
+  return byAddress ? 180_000 : 300_000;
+}
+
 /** Decides what the pool should do now. Pure: the same input always gives the same plan. */
 export function planPool(snapshot: PoolSnapshot, input: PolicyInput): PoolPlan {
   const { settings, nowMs } = input;
-  const shape = shapeOf(input, snapshot.waitingAdds);
   const enis = [...snapshot.enis].sort((a, b) => a.deviceNumber - b.deviceNumber);
   const cooling = (address: AddressState) => address.kind === "cooling" && nowMs < address.untilMs;
   const inMode = (cidr: CidrSnapshot) => cidr.prefix === settings.prefixDelegation;
   const stats = statsOf(enis, inMode, cooling);
-  const shortIps = shape.deficit(stats.usable, stats.total);
   const wake = new Wake();
+  let coolingSoon = 0;
   for (const eni of enis) {
     for (const cidr of eni.cidrs) {
+      if (!inMode(cidr)) continue;
       for (const address of cidr.addresses) {
-        if (address.kind === "cooling" && cooling(address)) wake.at(address.untilMs);
+        if (address.kind !== "cooling" || !cooling(address)) continue;
+        wake.at(address.untilMs);
+        if (address.untilMs <= nowMs + COOLING_WAIT_MS) coolingSoon++;
       }
     }
   }
+  const shape = shapeOf(input, snapshot.waitingAdds, { cooling: stats.cooling, coolingSoon });
+  const shortIps = shape.deficit(stats.usable, stats.total);
   if (shortIps > 0) {
     const { actions, blocked } = grow(enis, shape, stats, shortIps);
     return { actions, stats, shortIps, blocked, nextWakeMs: wake.ms };
@@ -80,24 +105,39 @@ export function planPool(snapshot: PoolSnapshot, input: PolicyInput): PoolPlan {
   return { actions, stats, shortIps, blocked: null, nextWakeMs: wake.ms };
 }
 
-function shapeOf({ limits, settings }: PolicyInput, waitingAdds: number): Shape {
+function shapeOf(
+  { limits, settings, spare }: PolicyInput,
+  waitingAdds: number,
+  counted: { readonly cooling: number; readonly coolingSoon: number },
+): Shape {
   const unitSize = settings.prefixDelegation ? 16 : 1;
   const unitsPerEni = Math.max(limits.ipv4PerEni - 1, 0);
   const maxEnis = settings.maxEni > 0 ? Math.min(settings.maxEni, limits.maxEnis) : limits.maxEnis;
   const podCap = Math.ceil(limits.maxPods / unitSize) * unitSize;
   const eniCap = maxEnis * unitsPerEni * unitSize;
   const warmIp = settings.warmIpTarget > 0 || settings.minimumIpTarget > 0;
+  // What the waiting ADDs lack: usable addresses, counting cooling ones that are about to be usable.
+  const forWaiting = (usable: number) => waitingAdds - usable - counted.coolingSoon;
+  // For the warm target, cooling addresses stand in for usable ones.
+  const warmUsable = (usable: number) => usable + counted.cooling;
   let deficit: Shape["deficit"];
-  if (warmIp) {
+  if (spare === false) {
+    deficit = (usable) => Math.max(forWaiting(usable), 0);
+  } else if (warmIp) {
     deficit = (usable, total) =>
-      Math.max(settings.warmIpTarget + waitingAdds - usable, settings.minimumIpTarget - total, 0);
+      Math.max(
+        settings.warmIpTarget + waitingAdds - warmUsable(usable),
+        forWaiting(usable),
+        settings.minimumIpTarget - total,
+        0,
+      );
   } else {
     const warm = settings.prefixDelegation
       ? settings.warmPrefixTarget * unitSize
       : settings.warmEniTarget * unitsPerEni;
     // A target of zero still keeps one usable address, as the reference does.
     const need = Math.max(warm, 1) + waitingAdds;
-    deficit = (usable) => Math.max(need - usable, 0);
+    deficit = (usable) => Math.max(need - warmUsable(usable), forWaiting(usable), 0);
   }
   return {
     unitSize,
@@ -180,9 +220,11 @@ function shrink(enis: readonly EniSnapshot[], context: ShrinkContext): PoolActio
     cidrs.reduce((sum, cidr) => sum + (inMode(cidr) ? cidr.addresses.length : 0), 0);
   let { usable, total } = context.stats;
   const peak = snapshot.peakDemand;
-  if (peak !== undefined && peak.addresses > total - usable) {
+  // What the window measures: the addresses pods hold (cooling ones count as warm, not as demand).
+  const held = total - usable - context.stats.cooling;
+  if (peak !== undefined && peak.addresses > held) {
     // Shrink as if the peak were here now, and look again once it leaves the window.
-    usable = Math.max(total - peak.addresses, 0);
+    usable = Math.max(usable - (peak.addresses - held), 0);
     wake.at(peak.untilMs);
   }
   const actions: PoolAction[] = [];

@@ -53,6 +53,8 @@ export class SimEc2Port implements Ec2Port {
   readonly #pollIntervalMs: number;
   readonly #waitTimeoutMs: number;
   readonly #subnetCidrs = new Map<string, string>();
+  /** Device indexes of the ENIs this port attached (or is attaching) and has not freed. */
+  readonly #devices = new Map<string, number>();
 
   constructor(sim: Ec2Simulation, instanceId: string, options: SimEc2PortOptions = {}) {
     this.#sim = sim;
@@ -93,9 +95,14 @@ export class SimEc2Port implements Ec2Port {
         ...extra,
       }));
     const eniId = created.networkInterface.networkInterfaceId;
-    const used = new Set(instance.networkInterfaces.map((eni) => eni.attachment?.deviceIndex));
+    // Creates may run side by side: an index another create of this port holds is taken too.
+    const used = new Set([
+      ...instance.networkInterfaces.map((eni) => eni.attachment?.deviceIndex),
+      ...this.#devices.values(),
+    ]);
     let deviceIndex = 0;
     while (used.has(deviceIndex)) deviceIndex++;
+    this.#devices.set(eniId, deviceIndex);
     let attachmentId: string;
     try {
       const attached = await this.#call(
@@ -109,6 +116,7 @@ export class SimEc2Port implements Ec2Port {
       );
       attachmentId = attached.attachmentId;
     } catch (error) {
+      this.#devices.delete(eniId);
       await this.#undo(eniId);
       throw error;
     }
@@ -158,6 +166,7 @@ export class SimEc2Port implements Ec2Port {
   }
 
   async freeEni(eniId: string): Promise<void> {
+    this.#devices.delete(eniId);
     const eni = await this.#describeEni(eniId);
     if (eni === null) return;
     const attachmentId = eni.attachment?.attachmentId;

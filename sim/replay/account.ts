@@ -10,6 +10,7 @@
 import {
   type Ec2Action,
   Ec2SimError,
+  type Ec2SimState,
   Ec2Simulation,
   type LatencyModel,
   type LaunchInstanceResult,
@@ -50,10 +51,18 @@ export interface Ec2Tally {
 /** The account, and each node's instance in it. */
 export interface ReplayAccount {
   readonly sim: Ec2Simulation;
+  readonly vpcCidr: string;
   readonly subnetId: string;
   readonly subnetCidr: string;
+  /** The nodes' security groups (each new ENI gets them too). */
+  readonly securityGroupIds: readonly string[];
   /** One launched instance per node, with its primary ENI. */
   readonly instances: readonly LaunchInstanceResult[];
+  /**
+   * The account's records (not settled: an attach completes at its `readyAtMs`),
+   * taken again only after a change; for views that cost no EC2 call (IMDS).
+   */
+  state(): Ec2SimState;
 }
 
 const ACTIONS: ReadonlyMap<string, Ec2Action> = new Map(
@@ -73,6 +82,7 @@ const ACTIONS: ReadonlyMap<string, Ec2Action> = new Map(
   ] as const).map((action) => [action[0]!.toLowerCase() + action.slice(1), action]),
 );
 
+const VPC_CIDR = "10.0.0.0/16";
 const SUBNET_CIDR = "10.0.0.0/16";
 
 /** Builds the account with `nodes` running instances of one type, throttling on. */
@@ -88,7 +98,7 @@ export function createAccount(
 ): ReplayAccount {
   const subnetId = "subnet-0a1b2c3d4e5f60718";
   const sim = new Ec2Simulation({
-    vpcCidr: "10.0.0.0/16",
+    vpcCidr: VPC_CIDR,
     subnets: [{ subnetId, cidr: SUBNET_CIDR, availabilityZone: "us-west-2a" }],
     seed: options.seed,
     clock: scheduler.clock,
@@ -99,13 +109,21 @@ export function createAccount(
   for (const action of ACTIONS.values()) sim.knobs.setLatencyMs(action, options.timing.callLatencyMs);
   const { maxEnis, ipv4PerEni } = options.limits;
   sim.registerInstanceType({ instanceType: options.instanceType, maxEnis, ipv4PerEni });
+  const securityGroupIds = ["sg-0123456789abcdef0"];
   const instances = Array.from({ length: options.nodes }, () =>
     sim.launchInstance({
       instanceType: options.instanceType,
       subnetId,
-      securityGroups: ["sg-0123456789abcdef0"],
+      securityGroups: securityGroupIds,
     }));
-  return { sim, subnetId, subnetCidr: SUBNET_CIDR, instances };
+  let changes = 0;
+  let cached: { changes: number; state: Ec2SimState } | null = null;
+  sim.onMutation(() => void changes++);
+  const state = () => {
+    if (cached?.changes !== changes) cached = { changes, state: sim.exportState() };
+    return cached.state;
+  };
+  return { sim, vpcCidr: VPC_CIDR, subnetId, subnetCidr: SUBNET_CIDR, securityGroupIds, instances, state };
 }
 
 /** A fresh tally. */
