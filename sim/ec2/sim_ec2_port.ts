@@ -186,16 +186,8 @@ export class SimEc2Port implements Ec2Port {
     );
   }
 
-  /** Runs one simulated call after its transport latency; EC2 errors leave as `CloudError`. */
-  async #call<T>(action: Ec2Action, run: () => T): Promise<T> {
-    const latencyMs = this.#sim.knobs.latencyMs(action);
-    if (latencyMs > 0) await this.#sleep(latencyMs);
-    try {
-      return run();
-    } catch (error) {
-      if (!(error instanceof Ec2SimError)) throw error;
-      throw cloudErrorFromCode(error.code, error.message, { httpStatus: error.httpStatus, cause: error });
-    }
+  #call<T>(action: Ec2Action, run: () => T): Promise<T> {
+    return callSimulated(this.#sim, this.#sleep, action, run);
   }
 
   async #instance(): Promise<InstanceView> {
@@ -322,5 +314,22 @@ async function ignoreNotFound<T>(call: Promise<T>): Promise<T | null> {
   } catch (error) {
     if (error instanceof CloudError && error.kind === "not-found") return null;
     throw error;
+  }
+}
+
+/** Runs one simulated call after its transport latency; EC2 errors leave as `CloudError`. */
+export async function callSimulated<T>(
+  sim: Ec2Simulation,
+  sleep: (ms: number) => Promise<void>,
+  action: Ec2Action,
+  run: () => T,
+): Promise<T> {
+  const latencyMs = sim.knobs.latencyMs(action);
+  if (latencyMs > 0) await sleep(latencyMs);
+  try {
+    return run();
+  } catch (error) {
+    if (!(error instanceof Ec2SimError)) throw error;
+    throw cloudErrorFromCode(error.code, error.message, { httpStatus: error.httpStatus, cause: error });
   }
 }

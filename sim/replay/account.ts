@@ -15,6 +15,7 @@ import {
   type LatencyModel,
   type LaunchInstanceResult,
 } from "../ec2/mod.ts";
+import { EC2_ACTIONS } from "../../ipamd/cloud/mod.ts";
 import type { InstanceLimits } from "../../ipamd/pool/mod.ts";
 import type { Scheduler } from "./scheduler.ts";
 
@@ -66,20 +67,7 @@ export interface ReplayAccount {
 }
 
 const ACTIONS: ReadonlyMap<string, Ec2Action> = new Map(
-  ([
-    "AssignPrivateIpAddresses",
-    "AttachNetworkInterface",
-    "CreateNetworkInterface",
-    "CreateTags",
-    "DeleteNetworkInterface",
-    "DescribeInstanceTypes",
-    "DescribeInstances",
-    "DescribeNetworkInterfaces",
-    "DescribeSubnets",
-    "DetachNetworkInterface",
-    "ModifyNetworkInterfaceAttribute",
-    "UnassignPrivateIpAddresses",
-  ] as const).map((action) => [action[0]!.toLowerCase() + action.slice(1), action]),
+  EC2_ACTIONS.map((action) => [action[0]!.toLowerCase() + action.slice(1), action]),
 );
 
 const VPC_CIDR = "10.0.0.0/16";

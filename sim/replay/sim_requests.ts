@@ -12,7 +12,6 @@ import {
   type AddressRequest,
   type CallShape,
   CloudError,
-  cloudErrorFromCode,
   type CreateEniInput,
   type Ec2Action,
   type Ec2RequestPort,
@@ -22,7 +21,12 @@ import {
   type RateBudget,
   type SubnetRecord,
 } from "../../ipamd/cloud/mod.ts";
-import { Ec2SimError, type Ec2SimState, type Ec2Simulation, type NetworkInterfaceView } from "../ec2/mod.ts";
+import {
+  callSimulated,
+  type Ec2SimState,
+  type Ec2Simulation,
+  type NetworkInterfaceView,
+} from "../ec2/mod.ts";
 
 const MUTATING: CallShape = { unfilteredUnpaginated: false, idempotent: false };
 const IDEMPOTENT: CallShape = { unfilteredUnpaginated: false, idempotent: true };
@@ -196,16 +200,7 @@ export class SimEc2Requests implements Ec2RequestPort, EniDirectory {
 
   /** One request within the node's budget: transport latency, then the simulated call. */
   #send<T>(action: Ec2Action, shape: CallShape, run: () => T): Promise<T> {
-    return this.#budget.run(action, shape, async () => {
-      const latencyMs = this.#sim.knobs.latencyMs(action);
-      if (latencyMs > 0) await this.#sleep(latencyMs);
-      try {
-        return run();
-      } catch (error) {
-        if (!(error instanceof Ec2SimError)) throw error;
-        throw cloudErrorFromCode(error.code, error.message, { httpStatus: error.httpStatus, cause: error });
-      }
-    });
+    return this.#budget.run(action, shape, () => callSimulated(this.#sim, this.#sleep, action, run));
   }
 }
 
