@@ -43,7 +43,8 @@ cat >dist/aws-cni <<LAUNCHER
 # runtime (set DENORT_BIN to a local denort to compile), so this script runs the bundle
 # a compiled binary embeds (dist/bin, main.js and one file per role) with the pinned Deno
 # and the permission set deno.json names aws-cni, passed as flags (plus reading dist/bin).
-export DENO_NO_UPDATE_CHECK=1
+# \`aws-cni install\` copies the file it runs from: this script, wherever it is.
+export DENO_NO_UPDATE_CHECK=1 AWS_CNI_LAUNCHER="\$0"
 exec$args "\$@"
 LAUNCHER
 chmod 0755 dist/aws-cni
