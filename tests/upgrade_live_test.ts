@@ -96,6 +96,7 @@ class StandInSystemd implements AsyncDisposable {
   readonly #dir: string;
   readonly #loop: Promise<void>;
   #stopping = false;
+  #failure: unknown = undefined;
 
   private constructor(dir: string, handle: (args: string) => Promise<string>) {
     this.#dir = dir;
@@ -145,11 +146,19 @@ printf '%s\\n' "$*" >"$NOTIFY_SOCKET.tmp" && mv "$NOTIFY_SOCKET.tmp" "$NOTIFY_SO
       const args = (await new Response(request.readable).text()).trim();
       if (this.#stopping) return;
       this.calls.push(args);
-      const reply = await handle(args).catch((error) => `failed: ${(error as Error).stack}`);
+      const reply = await handle(args).catch((error) => {
+        this.#failure ??= error;
+        return `failed: ${(error as Error).message}`;
+      });
       const answer = await Deno.open(`${this.#dir}/replies`, { write: true });
       await answer.write(new TextEncoder().encode(reply === "" ? "" : `${reply}\n`));
       answer.close();
     }
+  }
+
+  /** Throws what the test's answer to a call threw (an assertion between stop and start, say). */
+  rethrow(): void {
+    if (this.#failure !== undefined) throw this.#failure;
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
@@ -205,7 +214,7 @@ Deno.test({
     };
     /** What runs between ipamd stopping and starting again on a try-restart (none: nothing). */
     let betweenRestart: (() => Promise<void>) | null = null;
-    await using _systemctl = await StandInSystemd.start(node, `${dir.path}/systemctl`, async (args) => {
+    await using systemctl = await StandInSystemd.start(node, `${dir.path}/systemctl`, async (args) => {
       switch (args) {
         case "daemon-reload":
           return "";
@@ -233,6 +242,7 @@ Deno.test({
       node.netns.exec(program, args, { env: pluginEnv({}), clearEnv: true });
     const mustOnNode = async (program: string, args: string[]) => {
       const result = await onNode(program, args);
+      systemctl.rethrow();
       assert.equal(result.code, 0, `${program} ${args.join(" ")}: ${result.stdout}${result.stderr}`);
       return result;
     };
@@ -351,7 +361,7 @@ Deno.test({
       /replaced .*aws-cni .*roll back with: \/opt\/cni\/bin\/aws-cni\.previous install/,
     );
     assert.match(upgraded.stdout, /restarted aws-ipamd\.service/);
-    assert.deepEqual(_systemctl.calls.slice(-2), ["daemon-reload", "try-restart aws-ipamd.service"]);
+    assert.deepEqual(systemctl.calls.slice(-2), ["daemon-reload", "try-restart aws-ipamd.service"]);
     assert.equal(await buildOf(installed), "v2");
     assert.equal(await buildOf(previous), "v1");
     assert.notEqual((await Deno.stat(installed)).ino, inode, "a rename, not a write into the running file");
