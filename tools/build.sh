@@ -57,7 +57,8 @@ cat >dist/aws-cni <<LAUNCHER
 # a compiled binary embeds (dist/bin, main.js and one file per role) with the pinned Deno
 # and the permission set deno.json names aws-cni, passed as flags (plus reading dist/bin),
 # with the V8 flags and malloc settings of shared/runtime_tuning.ts.
-export DENO_NO_UPDATE_CHECK=1$malloc_env
+# \`aws-cni install\` copies the file it runs from: this script, wherever it is.
+export DENO_NO_UPDATE_CHECK=1 AWS_CNI_LAUNCHER="\$0"$malloc_env
 exec$args "\$@"
 LAUNCHER
 chmod 0755 dist/aws-cni
