@@ -4,8 +4,7 @@
  */
 import { processIo } from "./shared/process_io.ts";
 import { refusedAccess } from "./shared/errors.ts";
-import { VERSION } from "./shared/version.ts";
-import { helpFor, type RoleEntry, type RoleName, ROLES, roleUrl, unknownCommandText } from "./cli/mod.ts";
+import { type RoleEntry, roleFor, type RoleName, ROLES, roleUrl } from "./cli/roles.ts";
 import { narrow } from "./shared/narrow.ts";
 
 /** Loads a role by a computed specifier, so `deno run` never resolves the daemon's npm graph for the plugin. */
@@ -20,21 +19,7 @@ async function main([first = "", ...rest]: string[]): Promise<number> {
   if (Deno.env.get("CNI_COMMAND") !== undefined) {
     return (await role("plugin"))(processIo([first, ...rest].filter(Boolean)), "");
   }
-  const io = processIo(rest);
-  const asksHelp = rest.some((arg) => arg === "--help" || arg === "-h");
-  if (first === "--daemon" && !asksHelp) return (await role("daemon"))(io, first);
-  if (first === "plan" || first === "replay" || first === "status" || first === "max-pods") {
-    return (await role(first))(io, first);
-  }
-  if (/^(un)?install$/.test(first)) return (await role("install"))(io, first);
-  const help = first === "help" || first === "--help"
-    ? helpFor(rest[0])
-    : asksHelp && (first === "version" || first === "--daemon")
-    ? helpFor(first)
-    : null;
-  if (help !== null) return help.code === 0 ? io.stdout(help.text) : io.stderr(help.text), help.code;
-  if (first === "version" || first === "--version") return io.stdout(`aws-cni ${VERSION}\n`), 0;
-  return io.stderr(unknownCommandText(first)), 2;
+  return (await role(roleFor(first, rest)))(processIo(rest), first);
 }
 
 /**

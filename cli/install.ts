@@ -96,10 +96,15 @@ export function launcherPath(moduleUrl: string): string {
     : new URL("../dist/aws-cni", moduleUrl).pathname;
 }
 
+/** The launcher script this process was started from (it names itself), if any. */
+function runningLauncher(): string | undefined {
+  return Deno.env.get("AWS_CNI_LAUNCHER") || undefined;
+}
+
 async function findBinary(flag: string | undefined): Promise<BinarySource> {
   let path = flag;
   if (path === undefined) {
-    path = runningCompiled() ? Deno.execPath() : launcherPath(import.meta.url);
+    path = runningCompiled() ? Deno.execPath() : runningLauncher() ?? launcherPath(import.meta.url);
   }
   let head: string;
   try {

@@ -4,6 +4,6 @@
  *
  * @module
  */
-export { type RoleEntry, type RoleName, ROLES, roleUrl } from "./roles.ts";
+export { type RoleEntry, roleFor, type RoleName, ROLES, roleUrl } from "./roles.ts";
 export { COMMAND_USAGE, DAEMON_SYNOPSIS, DAEMON_USAGE, helpFor, unknownCommandText, USAGE } from "./usage.ts";
 export type { CommandName } from "./usage.ts";

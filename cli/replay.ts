@@ -45,6 +45,7 @@ const STRING_FLAGS = [
   "detach-latency",
   "imds-lag",
   "call-latency-ms",
+  "attach-wait",
 ];
 
 /** `Io` plus file access. */
@@ -165,7 +166,11 @@ async function resolveOptions(
     imdsLag: model("imds-lag", DEFAULT_TIMING.imdsLag),
     callLatencyMs: integer("call-latency-ms", 0) ?? DEFAULT_TIMING.callLatencyMs,
   };
-  return { instanceType, limits, settings, policy, workload, seed, timing };
+  const attachWait = text("attach-wait") ?? "imds";
+  if (attachWait !== "imds" && attachWait !== "link") {
+    throw new UsageError(`Invalid --attach-wait "${attachWait}": expected imds or link`);
+  }
+  return { instanceType, limits, settings, policy, workload, seed, timing, attachWait };
 }
 
 async function workloadOf(

@@ -22,6 +22,7 @@ export const ROLES = {
   replay: ["./cli/replay.ts", "replayCommand"],
   status: ["./cli/status.ts", "statusCommand"],
   install: ["./cli/install.ts", "installCommand"],
+  help: ["./cli/help.ts", "helpCommand"],
 } as const satisfies Record<string, readonly [string, string]>;
 
 /** One of the roles. */
@@ -34,4 +35,15 @@ export type RoleName = keyof typeof ROLES;
 export function roleUrl(name: RoleName, entry: string): string {
   const [path] = ROLES[name];
   return new URL(entry.endsWith(".js") ? path.replace(/\.ts$/, ".js") : path, entry).href;
+}
+
+/**
+ * The role a command line asks for: its first word and whether the rest asks for
+ * help (`--daemon --help` is help, not a start).
+ */
+export function roleFor(first: string, rest: readonly string[]): RoleName {
+  const asksHelp = rest.some((arg) => arg === "--help" || arg === "-h");
+  if (first === "--daemon") return asksHelp ? "help" : "daemon";
+  if (first === "plan" || first === "replay" || first === "status" || first === "max-pods") return first;
+  return first === "install" || first === "uninstall" ? "install" : "help";
 }

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { type RoleEntry, ROLES, roleUrl } from "./roles.ts";
+import { type RoleEntry, roleFor, ROLES, roleUrl } from "./roles.ts";
 import { pluginMain } from "../cni/mod.ts";
 import { runDaemon } from "../ipamd/mod.ts";
 import { planCommand } from "./plan.ts";
@@ -7,6 +7,7 @@ import { maxPodsCommand } from "./max_pods.ts";
 import { replayCommand } from "./replay.ts";
 import { statusCommand } from "./status.ts";
 import { installCommand } from "./install.ts";
+import { helpCommand } from "./help.ts";
 
 // Type-checked: each role's export has the entry signature main.ts calls it with.
 const ENTRIES: Record<keyof typeof ROLES, RoleEntry> = {
@@ -17,6 +18,7 @@ const ENTRIES: Record<keyof typeof ROLES, RoleEntry> = {
   replay: replayCommand,
   status: statusCommand,
   install: installCommand,
+  help: helpCommand,
 };
 
 Deno.test("every role path and export name resolves to that entry function", async () => {
@@ -36,4 +38,16 @@ Deno.test("main.ts names no role module in a literal import", async () => {
 Deno.test("a role's module is its source beside main.ts, or its bundle beside the bundled main.js", () => {
   assert.equal(roleUrl("daemon", "file:///src/main.ts"), "file:///src/ipamd/mod.ts");
   assert.equal(roleUrl("plan", "file:///src/dist/bin/main.js"), "file:///src/dist/bin/cli/plan.js");
+});
+
+Deno.test("roleFor() picks the role a command line asks for; help, version and unknown words go to help", () => {
+  assert.equal(roleFor("--daemon", []), "daemon");
+  assert.equal(roleFor("--daemon", ["--socket", "/s", "--help"]), "help");
+  assert.equal(roleFor("uninstall", []), "install");
+  for (const word of ["plan", "replay", "status", "max-pods"] as const) {
+    assert.equal(roleFor(word, ["--help"]), word);
+  }
+  for (const word of ["", "help", "--help", "version", "--version", "plna"]) {
+    assert.equal(roleFor(word, []), "help");
+  }
 });

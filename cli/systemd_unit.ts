@@ -6,6 +6,7 @@
  * @module
  */
 import { type EnvRow, IPAMD_ENV_TABLE } from "../ipamd/config/mod.ts";
+import { MALLOC_ENV } from "../shared/mod.ts";
 
 /** The unit's file name. */
 export const UNIT_NAME = "aws-ipamd.service";
@@ -42,6 +43,10 @@ Before=kubelet.service
 # systemd-notify child, hence NotifyAccess=all.
 Type=notify
 NotifyAccess=all
+# glibc reads its malloc settings only when the process starts, so they cannot be compiled
+# into the binary: fewer arenas, and freed memory given back to the system (README,
+# "Benchmarks"). The settings file may override them.
+Environment=${Object.entries(MALLOC_ENV).map(([name, value]) => `${name}=${value}`).join(" ")}
 EnvironmentFile=-${paths.envFile}
 ExecStart=${paths.binary} --daemon --write-conflist ${paths.conflistDir}
 Restart=always

@@ -1,6 +1,7 @@
 import { equal, match, ok } from "node:assert/strict";
 import { IPAMD_ENV_TABLE, parseIpamdConfig } from "../ipamd/config/mod.ts";
 import { NODE_PATHS, renderEnvTemplate, renderUnit } from "./systemd_unit.ts";
+import { MALLOC_ENV } from "../shared/runtime_tuning.ts";
 
 Deno.test("renderEnvTemplate() lists every setting of IPAMD_ENV_TABLE with its default, commented", () => {
   const text = renderEnvTemplate();
@@ -54,4 +55,18 @@ Deno.test("renderUnit() starts ipamd as a notify service that writes the conflis
   match(unit, /^Before=kubelet\.service$/m);
   ok(!/^ProtectKernelTunables=yes/m.test(unit), "ipamd writes net sysctls");
   ok(!/^MemoryDenyWriteExecute=yes/m.test(unit), "V8 needs W+X memory");
+});
+
+Deno.test("renderUnit() sets the malloc settings of shared/runtime_tuning.ts in the service's environment", () => {
+  const lines = renderUnit().split("\n");
+  const environment = lines.filter((line) => line.startsWith("Environment="));
+  equal(environment.length, 1);
+  const set = Object.fromEntries(
+    environment[0]!.slice("Environment=".length).split(" ").map((pair) => {
+      const [name, value] = pair.split("=");
+      return [name!, value!];
+    }),
+  );
+  equal(JSON.stringify(set), JSON.stringify(MALLOC_ENV));
+  ok(Object.keys(MALLOC_ENV).length > 0, "there are malloc settings");
 });

@@ -51,6 +51,8 @@ Forecasts EC2 calls, idle addresses and pod waits in simulated time.
             --duration S (churn, subnets)
   timing:   --attach-latency M --detach-latency M --imds-lag M (fixed:MS | uniform:MIN:MAX |
             lognormal:MEDIAN:SIGMA:MAX) --call-latency-ms N
+  --attach-wait imds|link: how aws-cni awaits a new ENI (default imds, as the daemon does; link: until its
+            network link shows, without IMDS's lag)
   --progress draws a progress bar on stderr (on by default when stderr is a terminal)
 `,
   status: `usage: aws-cni status [--json] [--introspection ADDR]

@@ -25,8 +25,12 @@ export {
 } from "../shared/mod.ts";
 export { NETCONF_DEFAULTS } from "./netconf.ts";
 
-/** Deadlines of ipamd calls: ADD may wait for the pool to grow; DEL and queries should be quick. */
-export const IPAMD_DEADLINES = { addMs: 10_000, delMs: 5_000, queryMs: 5_000 } as const;
+/**
+ * Deadlines of ipamd calls: ADD may wait for the pool to grow (ipamd answers within
+ * ADD_WAIT_TIMEOUT, at most 60 s, so its reason arrives before this deadline, and
+ * kubelet gives the runtime 2 minutes); DEL and queries should be quick.
+ */
+export const IPAMD_DEADLINES = { addMs: 65_000, delMs: 5_000, queryMs: 5_000 } as const;
 
 /** The production ports. */
 export function defaultPluginDeps(): PluginDeps {

@@ -26,7 +26,7 @@ import {
   type RpcServer,
   startRpcServer,
 } from "./rpc/mod.ts";
-import type { Ec2Port } from "./cloud/mod.ts";
+import type { AccountPressure, Ec2Port } from "./cloud/mod.ts";
 import type { IpamdConfig } from "./config/mod.ts";
 import {
   type CheckpointJournal,
@@ -50,8 +50,11 @@ export interface DaemonDeps {
   readonly timers?: Timers;
   /** Host networking (per-ENI tables and rules, SNAT); none leaves the host alone. */
   readonly network?: NodeNetwork;
-  /** Time EC2 calls waited for the adapter's request budget, for the metrics. */
-  readonly budget?: BudgetWaits;
+  /**
+   * The adapter's request budget: time EC2 calls waited, for the metrics, and when
+   * EC2 last throttled a request, so spare growth waits for pods.
+   */
+  readonly budget?: BudgetWaits & Partial<AccountPressure>;
   /** Reconciliation with IMDS and EC2 and leaked-ENI cleanup, in the background. */
   readonly node?: NodeLifecycle;
   /** The subnets' free addresses, for subnet-aware targets. */
@@ -88,8 +91,9 @@ export async function startDaemon(config: IpamdConfig, deps: DaemonDeps): Promis
   const ops = stack.use(new DaemonOps(config, { limits, clock, log, budget: deps.budget }));
   const ec2 = ops.meterEc2(node?.track(deps.ec2) ?? deps.ec2);
   const { subnetFullHoldMs } = deps;
+  const pressure = deps.budget?.lastThrottledAtMs === undefined ? undefined : deps.budget as AccountPressure;
   const room = deps.subnets?.room((eniId) => ops.subnetOf(eniId));
-  const parts = { ec2, limits, clock, timers, log, enis: network, subnetFullHoldMs, room };
+  const parts = { ec2, limits, clock, timers, log, enis: network, subnetFullHoldMs, pressure, room };
   const pool = stack.use(new Pool({ ...parts, settings: config.pool }));
   const health = new DaemonHealth(pool);
   pool.adopt(await step("discover the node's ENIs", () => discoverManagedEnis(ec2, { log, clock })));

@@ -1,6 +1,6 @@
 /**
  * What both roles use: the process boundary (`Io`), errors, the JSON-lines logger,
- * clocks and timers, IPv4 arithmetic, the `ip` runner and the release queue.
+ * clocks and timers, IPv4 arithmetic, the `ip` runner, the release queue and the binary's runtime settings.
  *
  * @module
  */
@@ -58,8 +58,17 @@ export {
   type ReleaseQueue,
   releaseQueuePath,
 } from "./release_queue.ts";
-export { type Nap, PeriodicJob, type PeriodicJobOptions, realTimers, sleep, type Timers } from "./timers.ts";
+export {
+  type Nap,
+  PeriodicJob,
+  type PeriodicJobOptions,
+  realTimers,
+  settleAll,
+  sleep,
+  type Timers,
+} from "./timers.ts";
 export { CNI_VERSIONS, VERSION } from "./version.ts";
 export { narrow, narrowPlugin, type NarrowRole, ROLE_SHARES, roleMayUse } from "./narrow.ts";
 export { CHILD_PATH_DIRS, childCommand, childEnv, childPath, mayRun, runPermitted } from "./child_env.ts";
 export { flagErrorText, joinDashValues, parseFlags } from "./args.ts";
+export { MALLOC_ENV, V8_FLAGS } from "./runtime_tuning.ts";

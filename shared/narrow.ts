@@ -47,6 +47,7 @@ export const ROLE_SHARES = {
   status: { read: [], write: [], net: ["127.0.0.1", "0.0.0.0/0:61679"], run: [] },
   plan: { read: [], write: [], net: [], run: [] },
   "max-pods": { read: [], write: [], net: [], run: [] },
+  help: { read: [], write: [], net: [], run: [] },
   /** `--trace` and `--plot` name any path the user may use. */
   replay: { read: ["/"], write: ["/"], net: [], run: [] },
   /** The binary wherever it was downloaded; `--prefix` anywhere; `systemctl` restarts ipamd after an upgrade. */

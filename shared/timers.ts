@@ -21,6 +21,19 @@ export interface Timers {
   nap(ms: number): Nap;
   /** Runs `fn` once after `ms`; the returned function cancels it. */
   after(ms: number, fn: () => void): () => void;
+  /**
+   * Runs `works` side by side and settles with each outcome. Optional: simulations
+   * that run tasks one at a time must know when one task waits on several.
+   */
+  settleAll?<T>(works: readonly (() => Promise<T>)[]): Promise<PromiseSettledResult<T>[]>;
+}
+
+/** `works` side by side on `timers` (Promise.allSettled unless the timers say how). */
+export function settleAll<T>(
+  timers: Timers,
+  works: readonly (() => Promise<T>)[],
+): Promise<PromiseSettledResult<T>[]> {
+  return timers.settleAll?.(works) ?? Promise.allSettled(works.map((work) => work()));
 }
 
 /** Real timers. */

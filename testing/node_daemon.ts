@@ -70,13 +70,20 @@ export class NodeDaemon {
     return this.#child?.pid ?? null;
   }
 
-  /** Spawns the daemon inside the node without waiting for it; `env` adds to its settings. */
-  spawn(env: Record<string, string> = {}, args: readonly string[] = []): Deno.ChildProcess {
+  /**
+   * Spawns the daemon inside the node without waiting for it; `env` adds to its settings.
+   * `program` is the binary to run (default `dist/aws-cni`; an installed copy, say).
+   */
+  spawn(
+    env: Record<string, string> = {},
+    args: readonly string[] = [],
+    program = AWS_CNI,
+  ): Deno.ChildProcess {
     if (this.#child !== null) throw new Error("ipamd is already running");
     const cloud = this.#node.cloud;
     if (cloud === null) throw new Error("A node without a cloud runs no daemon");
     const child = new Deno.Command("nsenter", {
-      args: [...this.#node.enter(), AWS_CNI, "--daemon", ...this.#args, ...args],
+      args: [...this.#node.enter(), program, "--daemon", ...this.#args, ...args],
       env: pluginEnv({
         ...cloud.daemonEnv,
         ...NODE_DAEMON_ENV,
@@ -99,9 +106,13 @@ export class NodeDaemon {
     return child;
   }
 
-  /** Starts the daemon and waits until its socket serves. */
-  async start(env: Record<string, string> = {}, args: readonly string[] = []): Promise<void> {
-    const child = this.spawn(env, args);
+  /** Starts the daemon (`program`, default `dist/aws-cni`) and waits until its socket serves. */
+  async start(
+    env: Record<string, string> = {},
+    args: readonly string[] = [],
+    program = AWS_CNI,
+  ): Promise<void> {
+    const child = this.spawn(env, args, program);
     const exited = child.status.then((s) => {
       throw new Error(`ipamd exited (code ${s.code}, signal ${s.signal}) before serving`);
     });

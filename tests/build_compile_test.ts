@@ -2,8 +2,10 @@
  * The build's compile step (tools/compile.sh) run with a stand-in runtime: `deno
  * compile` appends its payload to whatever DENORT_BIN names (an ELF file), so the
  * result does not run, but it shows that compile finishes and what a real binary
- * would embed: main.js and every role's bundle byte for byte, and the permission
- * set deno.json names `aws-cni`, the same one the launcher passes as flags.
+ * would embed: main.js and every role's bundle byte for byte, the permission set
+ * deno.json names `aws-cni`, the same one the launcher passes as flags, and the V8
+ * flags of shared/runtime_tuning.ts, which the launcher passes too, with its malloc
+ * settings.
  * Needs dist/bin from `make build` (`make test` builds first).
  *
  * @module
@@ -12,6 +14,7 @@ import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import { type RoleName, ROLES, roleUrl } from "../cli/roles.ts";
 import { permissionFlags } from "../tools/permission_flags.ts";
+import { MALLOC_ENV, V8_FLAGS } from "../shared/runtime_tuning.ts";
 
 const ROOT = new URL("..", import.meta.url).pathname.replace(/\/$/, "");
 const BIN = `${ROOT}/dist/bin`;
@@ -52,7 +55,7 @@ function bakedFromFlags(flags: readonly string[]): Record<string, string[]> {
   return baked;
 }
 
-Deno.test("compile with a stand-in runtime embeds main.js, every role's bundle and deno.json's permission set", async () => {
+Deno.test("compile with a stand-in runtime embeds main.js, every role's bundle, deno.json's permission set and the V8 flags", async () => {
   for (const file of bundleFiles()) {
     assert.ok(
       (await Deno.stat(`${BIN}/${file}`).catch(() => null))?.isFile,
@@ -87,6 +90,9 @@ Deno.test("compile with a stand-in runtime embeds main.js, every role's bundle a
       assert.deepEqual(value, expected[key] ?? null, key);
     }
     for (const key of Object.keys(expected)) assert.ok(key in permissions, `the payload has no ${key}`);
+    // Deno records its own defaults first; the flags given to compile come last.
+    assert.ok(V8_FLAGS.length > 0, "the binary carries V8 flags");
+    assert.deepEqual((metadata.v8_flags as string[]).slice(-V8_FLAGS.length), V8_FLAGS);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }
@@ -94,7 +100,7 @@ Deno.test("compile with a stand-in runtime embeds main.js, every role's bundle a
 
 Deno.test({
   name:
-    "the launcher runs the bundle a binary embeds, with deno.json's permission set as flags and no config",
+    "the launcher runs the bundle a binary embeds, with deno.json's permission set as flags, no config, the binary's V8 flags and the malloc settings",
   ignore: !(await Deno.readTextFile(`${ROOT}/dist/aws-cni`).catch(() => "")).includes("aws-cni LAUNCHER"),
   fn: async () => {
     const text = await Deno.readTextFile(`${ROOT}/dist/aws-cni`);
@@ -102,9 +108,20 @@ Deno.test({
     assert.ok(exec, "the launcher has an exec line");
     const words = [...exec.matchAll(/'([^']*)'/g)].map((match) => match[1]);
     const flags = permissionFlags(await projectSet(), ROOT, [BIN]);
-    assert.deepEqual(words.slice(1, 5), ["run", "--quiet", "--no-config", "--no-prompt"]);
-    assert.deepEqual(words.slice(5, -1), flags);
+    assert.deepEqual(words.slice(1, 6), [
+      "run",
+      "--quiet",
+      "--no-config",
+      "--no-prompt",
+      `--v8-flags=${V8_FLAGS.join(",")}`,
+    ]);
+    assert.deepEqual(words.slice(6, -1), flags);
     assert.equal(words.at(-1), `${BIN}/main.js`);
+    const exported = text.split("\n").find((line) => line.startsWith("export "));
+    assert.ok(exported, "the launcher exports its environment");
+    for (const [name, value] of Object.entries(MALLOC_ENV)) {
+      assert.ok(exported.split(" ").includes(`${name}=${value}`), `the launcher exports ${name}=${value}`);
+    }
   },
 });
 

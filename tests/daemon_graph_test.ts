@@ -11,8 +11,12 @@ import assert from "node:assert/strict";
 
 const ROOT = new URL("..", import.meta.url);
 
-/** Lines of the daemon's own .ts modules at most: measured at 11,872 (the aim is 11,000), with room to grow. */
-const LINE_BUDGET = 12_000;
+/**
+ * Lines of the daemon's own .ts modules at most: measured at 11,996, then 12,637 with
+ * the warm pool's economy (demand-first growth, the adaptive pace, kept ENIs; about
+ * 640 lines), with a little room. The aim is 11,000.
+ */
+const LINE_BUDGET = 12_700;
 
 interface InfoModule {
   readonly specifier: string;

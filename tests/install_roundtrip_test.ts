@@ -242,6 +242,19 @@ Deno.test({
     }),
 });
 
+Deno.test({
+  name: "a copy of the launcher installs itself, not the checkout's dist/aws-cni (a rollback runs .previous)",
+  ignore: distKind !== "launcher",
+  fn: () =>
+    withPrefix(async (prefix) => {
+      const copy = `${prefix}/aws-cni.previous`;
+      await Deno.writeTextFile(copy, `${await Deno.readTextFile(DIST)}# this copy\n`, { mode: 0o755 });
+      const out = await new Deno.Command(copy, { args: ["install", "--prefix", `${prefix}/root`] }).output();
+      equal(out.code, 0, new TextDecoder().decode(out.stderr));
+      equal(await Deno.readTextFile(`${prefix}/root/opt/cni/bin/aws-cni`), await Deno.readTextFile(copy));
+    }),
+});
+
 const analyze = await new Deno.Command("systemd-analyze", {
   args: ["--version"],
   stdout: "null",

@@ -96,7 +96,11 @@ Deno.test("openAwsNode() learns an instance type missing from the built-in table
 
 Deno.test("startDaemon() retries discovery while EC2 throttles instead of failing", async () => {
   using _ = withEnv(CREDENTIALS);
-  await using fx = await sdkFixture({ realTime: true });
+  await using fx = await sdkFixture({ realTime: true, sim: { attachLatency: { kind: "fixed", ms: 0 } } });
+  // A node with a secondary ENI (a fresh one is read from IMDS alone): discovery describes that ENI.
+  const secondary =
+    fx.sim.createNetworkInterface({ subnetId: "subnet-a" }).networkInterface.networkInterfaceId;
+  fx.sim.attachNetworkInterface({ networkInterfaceId: secondary, instanceId: fx.instanceId, deviceIndex: 1 });
   const dir = await Deno.makeTempDir({ prefix: "aws-cni-node-" });
   const lines: string[] = [];
   const log = createLogger((line) => void lines.push(line));
@@ -121,10 +125,15 @@ Deno.test("startDaemon() retries discovery while EC2 throttles instead of failin
       shutdownGraceMs: 1_000,
     });
     const waitedMs = performance.now() - started;
-    assert.equal(daemon.pool.datastore.enis().length, 1);
-    const retries = lines.filter((line) => line.includes("cannot discover the node's ENIs yet"));
+    assert.equal(daemon.pool.datastore.enis().length, 2);
+    const retries = lines.filter((line) => line.includes("cannot discover the node's ENIs yet"))
+      .map((line) => JSON.parse(line).delayMs as number);
     assert.equal(retries.length, 2);
-    assert.ok(waitedMs >= 2_000, `backed off 1 s, then 2 s, each 70 % to 100 % (${Math.round(waitedMs)} ms)`);
+    assert.ok(
+      retries[0]! <= 1_000 && retries[1]! <= 2_000,
+      `up to 1 s, then up to 2 s (full jitter): ${retries}`,
+    );
+    assert.ok(waitedMs >= retries[0]! + retries[1]!, `waited them out (${Math.round(waitedMs)} ms)`);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

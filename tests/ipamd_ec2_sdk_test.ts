@@ -48,7 +48,7 @@ Deno.test("SdkEc2Port.createEni() creates with our description, groups, subnet a
   });
   assert.deepEqual(eni.tags, tags);
   const prefixed = await fx.port.createEni({ count: 1, prefixes: true });
-  assert.equal(prefixed.deviceNumber, 2, "the next free device index (DescribeInstances)");
+  assert.equal(prefixed.deviceNumber, 2, "the next device index free in IMDS and in the port's records");
   assert.deepEqual(prefixed.cidrs, ["10.0.1.16/28"]);
 });
 
@@ -124,6 +124,20 @@ Deno.test("SdkEc2Port.freeEni() detaches, retries the delete while detaching, an
   await fx.port.freeEni("eni-0000000000000404");
   const primary = await fx.port.freeEni(fx.primaryEniId).catch((e: unknown) => e);
   assert.ok(primary instanceof CloudError && primary.code === "OperationNotPermitted");
+});
+
+Deno.test("SdkEc2Port.freeEni() waits about as long as a detach takes before its first delete", async () => {
+  await using fx = await sdkFixture({ port: { random: () => 0 } });
+  const eni = await fx.port.createEni({ count: 2, prefixes: false });
+  const startMs = fx.clock.now();
+  await fx.port.freeEni(eni.eniId);
+  assert.equal(fx.clock.now() - startMs, 4_000, "the longest wait drawn from 2 to 4 s");
+  const calls = fx.emulator.ec2Calls();
+  assert.deepEqual(
+    [calls.DetachNetworkInterface, calls.DeleteNetworkInterface],
+    [1, 1],
+    "no delete of an ENI still detaching",
+  );
 });
 
 Deno.test("SdkEc2Port.freeEni() of an ENI it did not create looks up the attachment first", async () => {
@@ -203,4 +217,61 @@ Deno.test("Ec2Requests tags and deletes ENIs, and describes instance types and s
     tags: {},
   });
   assert.equal(await fx.directory.describeSubnet("subnet-0000000000404"), null);
+});
+
+Deno.test("SdkEc2Port.createEni() keeps an ENI whose attach EC2 throttled, and the next create attaches it instead of creating one", async () => {
+  await using fx = await sdkFixture({ budget: { maxRetries: 0 } });
+  fx.sim.knobs.failNext("AttachNetworkInterface", { code: "RequestLimitExceeded", httpStatus: 503 });
+  const throttled = await fx.port.createEni({ count: 2, prefixes: false }).catch((e: unknown) => e);
+  assert.ok(throttled instanceof CloudError && throttled.kind === "throttled", String(throttled));
+  const kept = eniState(fx).find((eni) => eni.networkInterfaceId !== fx.primaryEniId);
+  assert.ok(kept !== undefined, "the new ENI was not deleted");
+  assert.equal(fx.port.keptEnis, 1);
+  fx.sim.knobs.failAtRate("CreateNetworkInterface", { code: "UnauthorizedOperation" }, 1);
+  const eni = await fx.port.createEni({ count: 2, prefixes: false });
+  assert.equal(eni.eniId, kept.networkInterfaceId, "attached, not created again");
+  assert.equal(eni.cidrs.length, 2);
+  assert.equal(fx.port.keptEnis, 0);
+  assert.equal(eniState(fx).length, 2);
+});
+
+Deno.test("SdkEc2Port.createEni() keeps an attached ENI whose mark EC2 throttled, and marks it with the next create", async () => {
+  await using fx = await sdkFixture({ budget: { maxRetries: 0 } });
+  fx.sim.knobs.failNext("ModifyNetworkInterfaceAttribute", { code: "RequestLimitExceeded", httpStatus: 503 });
+  const first = await fx.port.createEni({ count: 1, prefixes: false });
+  const view = () =>
+    fx.sim.describeNetworkInterfaces({ networkInterfaceIds: [first.eniId] }).networkInterfaces[0]!;
+  assert.equal(view().attachment?.status, "attached", "usable at once");
+  assert.equal(view().attachment?.deleteOnTermination, false);
+  await fx.port.createEni({ count: 1, prefixes: false });
+  assert.equal(view().attachment?.deleteOnTermination, true);
+});
+
+Deno.test("SdkEc2Port.createEni() takes the device index from IMDS and its own records, and asks DescribeInstances only when EC2 says it is taken", async () => {
+  await using fx = await sdkFixture({ emulator: { imdsLagMs: 60_000 }, port: { attachWaitMs: 120_000 } });
+  fx.sim.knobs.failAtRate("DescribeInstances", { code: "UnauthorizedOperation" }, 1);
+  const first = await fx.port.createEni({ count: 1, prefixes: false });
+  assert.equal(first.deviceNumber, 1);
+  const second = await fx.port.createEni({ count: 1, prefixes: false });
+  assert.equal(second.deviceNumber, 2, "device 1 is the port's own, whatever IMDS lists");
+  await fx.port.freeEni(first.eniId);
+  await fx.port.freeEni(second.eniId);
+  fx.clock.advance(61_000); // IMDS has caught up: it lists the primary ENI alone
+  const foreign = fx.sim.createNetworkInterface({ subnetId: "subnet-a" }).networkInterface.networkInterfaceId;
+  fx.sim.attachNetworkInterface({ networkInterfaceId: foreign, instanceId: fx.instanceId, deviceIndex: 1 });
+  fx.sim.knobs.clearFaults("DescribeInstances");
+  const third = await fx.port.createEni({ count: 1, prefixes: false });
+  assert.equal(third.deviceNumber, 2, "EC2 said 1 is taken (IMDS lags): DescribeInstances found the next");
+});
+
+Deno.test("SdkEc2Port.describeNode() reads a fresh node from IMDS alone", async () => {
+  await using fx = await sdkFixture();
+  fx.sim.knobs.failAtRate("DescribeNetworkInterfaces", { code: "UnauthorizedOperation" }, 1);
+  const enis = await fx.port.describeNode();
+  assert.deepEqual(enis.map((eni) => [eni.eniId, eni.deviceNumber, eni.primary]), [[
+    fx.primaryEniId,
+    0,
+    true,
+  ]]);
+  assert.equal(enis[0]?.subnetCidr, "10.0.1.0/24");
 });

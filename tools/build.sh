@@ -31,10 +31,23 @@ if ! listed=$("$deno" run --quiet --no-config --allow-read=deno.json tools/permi
   exit 1
 fi
 mapfile -t flags <<<"$listed"
+# The V8 flags a compiled binary carries, and the malloc settings the systemd unit sets
+# (shared/runtime_tuning.ts): exported by the launcher, so every role run through it gets them.
+if ! tuning=$("$deno" eval --quiet 'import { MALLOC_ENV, V8_FLAGS } from "./shared/runtime_tuning.ts";
+  console.log(V8_FLAGS.join(","));
+  for (const [name, value] of Object.entries(MALLOC_ENV)) console.log(`${name}=${value}`);'); then
+  echo "build: cannot read shared/runtime_tuning.ts" >&2
+  exit 1
+fi
+mapfile -t tuning <<<"$tuning"
+v8_flags=()
+[ -n "${tuning[0]}" ] && v8_flags=("--v8-flags=${tuning[0]}")
+malloc_env=""
+for setting in "${tuning[@]:1}"; do malloc_env+=" $setting"; done
 # One shell word per argument, single-quoted for the launcher's /bin/sh.
 quote() { local word=${1//\'/\'\\\'\'}; printf " '%s'" "$word"; }
 args=""
-for arg in "$deno" run --quiet --no-config --no-prompt "${flags[@]}" "$root/dist/bin/main.js"; do
+for arg in "$deno" run --quiet --no-config --no-prompt "${v8_flags[@]}" "${flags[@]}" "$root/dist/bin/main.js"; do
   args+=$(quote "$arg")
 done
 cat >dist/aws-cni <<LAUNCHER
@@ -42,8 +55,10 @@ cat >dist/aws-cni <<LAUNCHER
 # aws-cni LAUNCHER: not a compiled binary. \`deno compile\` could not download its
 # runtime (set DENORT_BIN to a local denort to compile), so this script runs the bundle
 # a compiled binary embeds (dist/bin, main.js and one file per role) with the pinned Deno
-# and the permission set deno.json names aws-cni, passed as flags (plus reading dist/bin).
-export DENO_NO_UPDATE_CHECK=1
+# and the permission set deno.json names aws-cni, passed as flags (plus reading dist/bin),
+# with the V8 flags and malloc settings of shared/runtime_tuning.ts.
+# \`aws-cni install\` copies the file it runs from: this script, wherever it is.
+export DENO_NO_UPDATE_CHECK=1 AWS_CNI_LAUNCHER="\$0"$malloc_env
 exec$args "\$@"
 LAUNCHER
 chmod 0755 dist/aws-cni

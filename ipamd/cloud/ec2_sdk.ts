@@ -1,9 +1,14 @@
 /**
- * `Ec2Port` over the AWS SDK and IMDS. A new ENI is created in the node's subnet
+ * `Ec2Port` over EC2 requests and IMDS. A new ENI is created in the node's subnet
  * with the primary ENI's security groups and our tags, attached at the first
- * free device index, marked delete-on-termination (a failed step deletes it
- * again), and then awaited in IMDS, which costs no EC2 budget. Freeing detaches
- * and then deletes, retrying the delete while the ENI still detaches.
+ * device index free in IMDS and in our own records (DescribeInstances only when
+ * EC2 says that index is taken after all), marked delete-on-termination, and then
+ * awaited in IMDS, which costs no EC2 budget. An ENI whose attach failed on
+ * throttling or an outage is kept and attached by the next `createEni()` instead
+ * of being deleted and created again; a mark that failed so is tried again then.
+ * The node's ENIs come from IMDS, with one DescribeNetworkInterfaces for the
+ * secondary ENIs' tags and types (none on a fresh node). Freeing detaches and then
+ * deletes, retrying the delete while the ENI still detaches.
  *
  * @module
  */
@@ -23,7 +28,7 @@ import {
   type Ec2Port,
   splitReleaseCidrs,
 } from "./ec2_port.ts";
-import type { Ec2Requests } from "./ec2_sdk_requests.ts";
+import type { Ec2RequestPort } from "./ec2_request_port.ts";
 import { attachedEni } from "./ec2_sdk_views.ts";
 import { CloudError } from "./errors.ts";
 import { type ImdsPort, waitForImdsEni } from "./imds_api.ts";
@@ -52,15 +57,41 @@ export interface SdkEc2PortOptions {
   readonly deleteTries?: number;
   readonly clock?: Clock;
   readonly sleep?: (ms: number) => Promise<void>;
+  /** Draws the jitter of waits (default Math.random). */
+  readonly random?: () => number;
   readonly log?: Logger;
 }
 
-/** Between DeleteNetworkInterface tries while the ENI detaches: 500 ms, 1 s, 2 s, 4 s, then 5 s. */
-const DELETE_BACKOFF: BackoffPolicy = { initialMs: 500, factor: 2, maxMs: 5_000, jitter: 0.15 };
+/** Between DeleteNetworkInterface tries while the ENI detaches: up to 500 ms, 1 s, 2 s, 4 s, then 5 s (full jitter). */
+const DELETE_BACKOFF: BackoffPolicy = { initialMs: 500, factor: 2, maxMs: 5_000, jitter: 1 };
+/**
+ * From a DetachNetworkInterface to the first delete: 2 to 4 s, about what a detach
+ * takes, so the delete is not spent on an ENI still detaching (each try is a call).
+ */
+const DETACH_WAIT: BackoffPolicy = { initialMs: 4_000, factor: 1, maxMs: 4_000, jitter: 0.5 };
+
+/** An ENI this port created whose attach failed on a transient error: attached by the next create. */
+interface KeptEni {
+  readonly eniId: string;
+  readonly mac: string;
+  readonly primaryIp: string;
+  readonly subnetId: string;
+  readonly cidrs: readonly string[];
+  readonly tags: Readonly<Record<string, string>>;
+}
+
+function transient(error: unknown): boolean {
+  return error instanceof CloudError && (error.kind === "throttled" || error.kind === "unavailable");
+}
+
+/** EC2's answer when the device index is taken (by an ENI IMDS does not list yet). */
+function deviceTaken(error: unknown): boolean {
+  return error instanceof CloudError && error.kind === "invalid" && /device index/i.test(error.message);
+}
 
 /** `Ec2Port` for the node this daemon runs on. */
 export class SdkEc2Port implements Ec2Port {
-  readonly #requests: Ec2Requests;
+  readonly #requests: Ec2RequestPort;
   readonly #imds: ImdsPort;
   readonly #o: SdkEc2PortOptions;
   readonly #clock: Clock;
@@ -68,8 +99,14 @@ export class SdkEc2Port implements Ec2Port {
   readonly #log: Logger;
   /** Attachment ids seen, so freeing needs no describe. */
   readonly #attachments = new Map<string, string>();
+  /** Device indexes of the ENIs this port attached and has not freed (IMDS may not list them yet). */
+  readonly #devices = new Map<string, number>();
+  /** Created ENIs whose attach failed on a transient error, oldest first. */
+  readonly #kept: KeptEni[] = [];
+  /** Attached ENIs whose delete-on-termination mark failed on a transient error. */
+  readonly #unmarked = new Map<string, string>();
 
-  constructor(requests: Ec2Requests, imds: ImdsPort, options: SdkEc2PortOptions) {
+  constructor(requests: Ec2RequestPort, imds: ImdsPort, options: SdkEc2PortOptions) {
     this.#requests = requests;
     this.#imds = imds;
     this.#o = options;
@@ -78,20 +115,108 @@ export class SdkEc2Port implements Ec2Port {
     this.#log = options.log ?? silentLogger;
   }
 
-  /** The ENIs IMDS lists, with EC2's addresses and tags; EFA and trunk ENIs are left out. */
+  /** ENIs created and kept for the next `createEni()` because their attach failed. */
+  get keptEnis(): number {
+    return this.#kept.length;
+  }
+
+  /**
+   * The ENIs IMDS lists, with EC2's addresses and tags for the secondary ENIs;
+   * EFA and trunk ENIs are left out. The primary ENI is always managed (the
+   * reference ignores a no_manage tag on it too) and EC2 is not asked about it,
+   * so a fresh node is read from IMDS alone.
+   */
   async describeNode(): Promise<AttachedEni[]> {
     const listed = await this.#imds.enis();
-    const records = await this.#requests.describeEnis(listed.map((eni) => eni.eniId));
+    const secondary = listed.filter((eni) => !isPrimary(eni));
+    const records = secondary.length === 0
+      ? []
+      : await this.#requests.describeEnis(secondary.map((eni) => eni.eniId));
     const byId = new Map(records.map((record) => [record.eniId, record]));
     for (const record of records) {
       if (record.attachment !== null) this.#attachments.set(record.eniId, record.attachment.attachmentId);
     }
-    return listed.filter((eni) => !UNMANAGED_INTERFACE_TYPES.has(byId.get(eni.eniId)?.interfaceType ?? ""))
-      .map((eni) => attachedEni(eni, byId.get(eni.eniId)));
+    return listed.filter((eni) =>
+      isPrimary(eni)
+        ? eni.primaryIp !== ""
+        : !UNMANAGED_INTERFACE_TYPES.has(byId.get(eni.eniId)?.interfaceType ?? "")
+    ).map((eni) => attachedEni(eni, byId.get(eni.eniId)));
   }
 
   async createEni(request: AddressRequest): Promise<AttachedEni> {
     checkAddressRequest(request);
+    await this.#markLeftovers();
+    const eni = this.#kept.shift() ?? await this.#create(request);
+    let attached: { attachmentId: string; deviceIndex: number };
+    try {
+      attached = await this.#attach(eni.eniId);
+    } catch (error) {
+      if (transient(error)) {
+        this.#kept.push(eni);
+        this.#log.info("kept a new ENI whose attach failed; the next create attaches it", {
+          eniId: eni.eniId,
+          error: errorText(error),
+        });
+      } else await this.#undo(eni.eniId, null, error);
+      throw error;
+    }
+    const { attachmentId } = attached;
+    this.#attachments.set(eni.eniId, attachmentId);
+    try {
+      await this.#requests.markDeleteOnTermination(eni.eniId, attachmentId);
+    } catch (error) {
+      if (!transient(error)) {
+        await this.#undo(eni.eniId, attachmentId, error);
+        this.#forget(eni.eniId);
+        throw error;
+      }
+      this.#unmarked.set(eni.eniId, attachmentId);
+      this.#log.warn("cannot mark a new ENI delete-on-termination yet; trying again with the next create", {
+        eniId: eni.eniId,
+        error: errorText(error),
+      });
+    }
+    const prefixes = eni.cidrs.filter((cidr) => !cidr.endsWith("/32")).length;
+    const waitMs = this.#o.attachWaitMs ?? 60_000;
+    const seen = await waitForImdsEni(
+      this.#imds,
+      { mac: eni.mac, minIps: eni.cidrs.length - prefixes, minPrefixes: prefixes },
+      {
+        timeoutMs: waitMs,
+        clock: this.#clock,
+        sleep: this.#sleep,
+        ...(this.#o.random === undefined ? {} : { random: this.#o.random }),
+      },
+    );
+    if (seen.eni === null) {
+      // It stays attached (and is deleted with the instance); node reconciliation adopts it once IMDS shows it.
+      throw new CloudError(
+        "unavailable",
+        "AttachTimeout",
+        `Cannot attach ENI "${eni.eniId}": not in IMDS after ${waitMs} ms`,
+      );
+    }
+    if (!seen.complete) {
+      this.#log.warn("IMDS shows only some of a new ENI's addresses", {
+        eniId: eni.eniId,
+        waitedMs: seen.waitedMs,
+      });
+    }
+    return {
+      eniId: eni.eniId,
+      deviceNumber: seen.eni.deviceNumber,
+      primary: false,
+      mac: eni.mac,
+      primaryIp: eni.primaryIp,
+      subnetId: eni.subnetId,
+      subnetCidr: seen.eni.subnetCidr || this.#o.node.subnetCidr,
+      cidrs: eni.cidrs,
+      tags: eni.tags,
+    };
+  }
+
+  /** CreateNetworkInterface in the node's subnet with our description, groups and tags. */
+  async #create(request: AddressRequest): Promise<KeptEni> {
     const { node } = this.#o;
     const tags: Record<string, string> = {
       ...this.#o.additionalTags,
@@ -108,48 +233,66 @@ export class SdkEc2Port implements Ec2Port {
       prefixes: request.prefixes ? request.count : 0,
       clientToken: crypto.randomUUID(),
     });
-    const eniId = created.eniId;
-    let attachmentId: string | null = null;
+    const { eniId, mac, primaryIp, subnetId, cidrs } = created;
+    return { eniId, mac, primaryIp, subnetId, cidrs, tags };
+  }
+
+  /**
+   * Attaches at the first device index that neither IMDS nor our records hold; if
+   * EC2 says it is taken after all, asks DescribeInstances and tries once more.
+   */
+  async #attach(eniId: string): Promise<{ attachmentId: string; deviceIndex: number }> {
+    const listed = (await this.#imds.enis()).map((eni) => eni.deviceNumber);
+    const first = this.#reserve(eniId, listed);
     try {
-      const used = await this.#requests.usedDeviceIndexes(node.instanceId);
-      let deviceIndex = 0;
-      while (used.has(deviceIndex)) deviceIndex++;
-      attachmentId = await this.#requests.attach(eniId, { instanceId: node.instanceId, deviceIndex });
-      await this.#requests.markDeleteOnTermination(eniId, attachmentId);
+      return { attachmentId: await this.#attachAt(eniId, first), deviceIndex: first };
     } catch (error) {
-      await this.#undo(eniId, attachmentId, error);
+      this.#devices.delete(eniId);
+      if (!deviceTaken(error)) throw error;
+    }
+    // EC2 is ahead of IMDS both ways (attaches and detaches): ask it which indexes are taken.
+    const described = await this.#requests.usedDeviceIndexes(this.#o.node.instanceId);
+    const deviceIndex = this.#reserve(eniId, [...described, first]);
+    try {
+      return { attachmentId: await this.#attachAt(eniId, deviceIndex), deviceIndex };
+    } catch (error) {
+      this.#devices.delete(eniId);
       throw error;
     }
-    this.#attachments.set(eniId, attachmentId);
-    const prefixes = created.cidrs.filter((cidr) => !cidr.endsWith("/32")).length;
-    const waitMs = this.#o.attachWaitMs ?? 60_000;
-    const seen = await waitForImdsEni(
-      this.#imds,
-      { mac: created.mac, minIps: created.cidrs.length - prefixes, minPrefixes: prefixes },
-      { timeoutMs: waitMs, clock: this.#clock, sleep: this.#sleep },
-    );
-    if (seen.eni === null) {
-      // It stays attached (and is deleted with the instance); node reconciliation adopts it once IMDS shows it.
-      throw new CloudError(
-        "unavailable",
-        "AttachTimeout",
-        `Cannot attach ENI "${eniId}": not in IMDS after ${waitMs} ms`,
-      );
+  }
+
+  /**
+   * Holds for `eniId` the first index free of `taken` and of this port's other ENIs,
+   * attached or attaching (creates run side by side).
+   */
+  #reserve(eniId: string, taken: readonly number[]): number {
+    const deviceIndex = firstFree(new Set([...taken, ...this.#devices.values()]));
+    this.#devices.set(eniId, deviceIndex);
+    return deviceIndex;
+  }
+
+  #attachAt(eniId: string, deviceIndex: number): Promise<string> {
+    return this.#requests.attach(eniId, { instanceId: this.#o.node.instanceId, deviceIndex });
+  }
+
+  /** Marks the ENIs whose mark failed before; those that still fail wait for the next create. */
+  async #markLeftovers(): Promise<void> {
+    for (const [eniId, attachmentId] of [...this.#unmarked]) {
+      try {
+        await this.#requests.markDeleteOnTermination(eniId, attachmentId);
+        this.#unmarked.delete(eniId);
+      } catch (error) {
+        if (error instanceof CloudError && error.kind === "not-found") this.#unmarked.delete(eniId);
+        else if (!transient(error)) throw error;
+        else return;
+      }
     }
-    if (!seen.complete) {
-      this.#log.warn("IMDS shows only some of a new ENI's addresses", { eniId, waitedMs: seen.waitedMs });
-    }
-    return {
-      eniId,
-      deviceNumber: seen.eni.deviceNumber,
-      primary: false,
-      mac: created.mac,
-      primaryIp: created.primaryIp,
-      subnetId: created.subnetId,
-      subnetCidr: seen.eni.subnetCidr || node.subnetCidr,
-      cidrs: created.cidrs,
-      tags,
-    };
+  }
+
+  #forget(eniId: string): void {
+    this.#attachments.delete(eniId);
+    this.#devices.delete(eniId);
+    this.#unmarked.delete(eniId);
   }
 
   async assignAddresses(eniId: string, request: AddressRequest): Promise<string[]> {
@@ -171,9 +314,15 @@ export class SdkEc2Port implements Ec2Port {
       if (record === undefined) return;
       attachmentId = record.attachment?.attachmentId;
     }
-    if (attachmentId !== undefined) await ignoreNotFound(this.#requests.detach(attachmentId));
+    if (attachmentId !== undefined) await this.#detach(attachmentId);
     await this.#deleteWhenDetached(eniId);
-    this.#attachments.delete(eniId);
+    this.#forget(eniId);
+  }
+
+  /** Detaches, then waits about as long as a detach takes; an attachment gone counts as detached. */
+  async #detach(attachmentId: string): Promise<void> {
+    await ignoreNotFound(this.#requests.detach(attachmentId));
+    await this.#sleep(backoffMs(DETACH_WAIT, 0, this.#o.random));
   }
 
   /** Deletes the ENI, trying again while EC2 still holds it attached (detaching); gone counts as deleted. */
@@ -186,7 +335,7 @@ export class SdkEc2Port implements Ec2Port {
       } catch (error) {
         const inUse = error instanceof CloudError && error.code === "InvalidNetworkInterface.InUse";
         if (!inUse || attempt + 1 >= tries) throw error;
-        await this.#sleep(backoffMs(DELETE_BACKOFF, attempt));
+        await this.#sleep(backoffMs(DELETE_BACKOFF, attempt, this.#o.random));
       }
     }
   }
@@ -194,7 +343,7 @@ export class SdkEc2Port implements Ec2Port {
   /** After a failed attach or mark: detach if attached, then delete; a leftover is tagged for leaked-ENI cleanup. */
   async #undo(eniId: string, attachmentId: string | null, cause: unknown): Promise<void> {
     try {
-      if (attachmentId !== null) await ignoreNotFound(this.#requests.detach(attachmentId));
+      if (attachmentId !== null) await this.#detach(attachmentId);
       await this.#deleteWhenDetached(eniId);
     } catch (error) {
       this.#log.warn("cannot delete the ENI a failed create left", {
@@ -204,6 +353,17 @@ export class SdkEc2Port implements Ec2Port {
       });
     }
   }
+}
+
+/** Device 0 of network card 0. */
+function isPrimary(eni: { readonly deviceNumber: number; readonly networkCard: number }): boolean {
+  return eni.deviceNumber === 0 && eni.networkCard === 0;
+}
+
+function firstFree(used: ReadonlySet<number>): number {
+  let index = 0;
+  while (used.has(index)) index++;
+  return index;
 }
 
 async function ignoreNotFound(call: Promise<void>): Promise<void> {

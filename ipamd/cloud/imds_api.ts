@@ -146,10 +146,12 @@ export interface ImdsWaitOptions {
   readonly backoff?: BackoffPolicy;
   readonly clock?: Clock;
   readonly sleep?: (ms: number) => Promise<void>;
+  /** Draws the jitter (default Math.random). */
+  readonly random?: () => number;
 }
 
-/** Between looks at IMDS for a new ENI: 100 ms, 200 ms, … up to 2 s (the reference starts at 100 ms too). */
-export const IMDS_WAIT_BACKOFF: BackoffPolicy = { initialMs: 100, factor: 2, maxMs: 2_000, jitter: 0.15 };
+/** Between looks at IMDS for a new ENI: 100 ms, 200 ms, then every 400 to 500 ms (IMDS is local; the reference starts at 100 ms too). */
+export const IMDS_WAIT_BACKOFF: BackoffPolicy = { initialMs: 100, factor: 2, maxMs: 500, jitter: 0.15 };
 
 /** What the wait saw last: the ENI (null if it never showed) and whether every address showed too. */
 export interface ImdsWaitResult {
@@ -179,6 +181,6 @@ export async function waitForImdsEni(
     }
     const leftMs = options.timeoutMs - (clock.now() - startMs);
     if (leftMs <= 0) return { eni, complete: false, waitedMs: clock.now() - startMs };
-    await sleep(Math.min(leftMs, backoffMs(options.backoff ?? IMDS_WAIT_BACKOFF, attempt)));
+    await sleep(Math.min(leftMs, backoffMs(options.backoff ?? IMDS_WAIT_BACKOFF, attempt, options.random)));
   }
 }

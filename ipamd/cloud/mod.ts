@@ -13,7 +13,8 @@ export {
   type Ec2Port,
   splitReleaseCidrs,
 } from "./ec2_port.ts";
-export { SdkEc2Port } from "./ec2_sdk.ts";
+export type { CreateEniInput, Ec2RequestPort } from "./ec2_request_port.ts";
+export { type NodeFacts, SdkEc2Port, type SdkEc2PortOptions } from "./ec2_sdk.ts";
 export { createEc2Client, Ec2Sender, type StaticCredentials } from "./ec2_sdk_client.ts";
 export { SdkEniDirectory } from "./ec2_sdk_directory.ts";
 export { type DryRunFacts, SdkDryRunner } from "./ec2_sdk_dry_run.ts";
@@ -29,11 +30,13 @@ export { Ec2Requests } from "./ec2_sdk_requests.ts";
 export { attachedEni } from "./ec2_sdk_views.ts";
 export { CloudError, type CloudErrorKind } from "./errors.ts";
 export { HttpImdsClient } from "./imds.ts";
-export { HttpImdsApi, type ImdsEni, type ImdsInstance, type ImdsPort } from "./imds_api.ts";
+export { HttpImdsApi, type ImdsEni, type ImdsInstance, type ImdsPort, waitForImdsEni } from "./imds_api.ts";
 export {
+  type AccountPressure,
   backoffMs,
   type BackoffPolicy,
   type BudgetWaits,
+  type CallShape,
   parseRequestBudget,
   RateBudget,
   REQUEST_BUDGET_ACCEPTS,

@@ -2,10 +2,12 @@
  * The client side of EC2's request throttling, and the adapter's one retry policy.
  * Before every EC2 request the caller takes a token from a bucket sized like the
  * account's bucket for that action (AWS's documented categories, each size
- * configurable), waiting when it is empty; a request EC2 still throttles is sent
- * again after an exponential back-off with jitter, and so is an idempotent one
- * that timed out or met a 5xx. The SDK's own retries are off (`maxAttempts: 1`).
- * Time spent waiting is kept per category for the metrics.
+ * configurable), waiting when it is empty; once EC2 throttled a request, that
+ * action's requests are also paced (`AdaptivePace`: the rate halves with each
+ * throttle, since other nodes share the account's bucket). A request EC2 still
+ * throttles is sent again after an exponential back-off with full jitter, and so
+ * is an idempotent one that timed out or met a 5xx. The SDK's own retries are off
+ * (`maxAttempts: 1`). Time spent waiting is kept per category for the metrics.
  *
  * @module
  */
@@ -17,6 +19,7 @@ import {
   type ThrottleCategory,
   throttleCategory,
 } from "./ec2_throttle_buckets.ts";
+import { AdaptivePace } from "./adaptive_pace.ts";
 import { CloudError } from "./errors.ts";
 import { type BucketSpec, TokenBucket } from "./token_bucket.ts";
 
@@ -33,7 +36,7 @@ export interface BackoffPolicy {
   readonly initialMs: number;
   readonly factor: number;
   readonly maxMs: number;
-  /** 0 to 1: the share of each delay drawn at random (0.5 waits 50 % to 100 % of it). */
+  /** 0 to 1: the share of each delay drawn at random (0.5 waits 50 % to 100 % of it; 1 is full jitter). */
   readonly jitter: number;
 }
 
@@ -47,8 +50,11 @@ export function backoffMs(
   return Math.max(1, Math.round(base * (1 - policy.jitter * random())));
 }
 
-/** After a throttled or failed EC2 request: 250 ms, 500 ms, 1 s, … up to 20 s, each 50 % to 100 %. */
-export const EC2_RETRY_BACKOFF: BackoffPolicy = { initialMs: 250, factor: 2, maxMs: 20_000, jitter: 0.5 };
+/**
+ * After a throttled or failed EC2 request: up to 250 ms, 500 ms, 1 s, … up to 20 s,
+ * drawn anywhere from 0 (full jitter), so nodes throttled together do not retry together.
+ */
+export const EC2_RETRY_BACKOFF: BackoffPolicy = { initialMs: 250, factor: 2, maxMs: 20_000, jitter: 1 };
 
 /** Bucket sizes by category that replace AWS's documented ones. */
 export type BudgetSpecs = Readonly<Partial<Record<ThrottleCategory, BucketSpec>>>;
@@ -66,6 +72,8 @@ export interface RateBudgetOptions {
   readonly buckets?: BudgetSpecs | null;
   /** Retries of one request after throttling (or, if idempotent, a timeout or 5xx); default 5. */
   readonly maxRetries?: number;
+  /** Pace each category's requests after EC2 throttled one (`AdaptivePace`); default true. */
+  readonly adaptive?: boolean;
   readonly backoff?: BackoffPolicy;
   /** Default: real timers. */
   readonly sleep?: (ms: number) => Promise<void>;
@@ -76,15 +84,23 @@ export interface RateBudgetOptions {
   ) => void;
 }
 
+/** When EC2 last throttled one of this node's requests: the account is under pressure. */
+export interface AccountPressure {
+  /** Null when EC2 never throttled a request. */
+  readonly lastThrottledAtMs: number | null;
+}
+
 /** Token buckets per EC2 action, sized by category, and the retry loop around each request. */
-export class RateBudget implements BudgetWaits {
+export class RateBudget implements BudgetWaits, AccountPressure {
   readonly categories: readonly string[] = Object.keys(EC2_THROTTLE_DEFAULTS);
   readonly #o: RateBudgetOptions;
   readonly #specs: Record<ThrottleCategory, BucketSpec> | null;
   readonly #buckets = new Map<string, TokenBucket>();
+  readonly #paces = new Map<string, AdaptivePace>();
   readonly #waited = new Map<string, number>();
   readonly #throttled = new Map<string, number>();
   readonly #sleep: (ms: number) => Promise<void>;
+  #lastThrottledAtMs: number | null = null;
 
   constructor(options: RateBudgetOptions) {
     this.#o = options;
@@ -95,6 +111,10 @@ export class RateBudget implements BudgetWaits {
   /** Milliseconds requests of `category` waited for a token or backed off after throttling. */
   waitedMs(category: string): number {
     return this.#waited.get(category) ?? 0;
+  }
+
+  get lastThrottledAtMs(): number | null {
+    return this.#lastThrottledAtMs;
   }
 
   /** Responses of `category` that EC2 throttled. */
@@ -110,14 +130,25 @@ export class RateBudget implements BudgetWaits {
   async run<T>(action: Ec2Action, shape: CallShape, send: () => Promise<T>): Promise<T> {
     const category = throttleCategory(action, shape);
     const maxRetries = this.#o.maxRetries ?? 5;
+    const pace = this.#pace(action, category);
     for (let attempt = 0;; attempt++) {
       await this.#admit(action, category);
+      if (pace !== null) {
+        const waitMs = pace.admit(this.#o.clock.now());
+        if (waitMs > 0) await this.#wait(category, waitMs);
+      }
       try {
-        return await send();
+        const answer = await send();
+        pace?.answered(this.#o.clock.now());
+        return answer;
       } catch (error) {
         if (!(error instanceof CloudError)) throw error;
         const throttled = error.kind === "throttled";
-        if (throttled) this.#add(this.#throttled, category, 1);
+        if (throttled) {
+          this.#add(this.#throttled, category, 1);
+          this.#lastThrottledAtMs = this.#o.clock.now();
+          pace?.throttled(this.#lastThrottledAtMs);
+        } else pace?.answered(this.#o.clock.now());
         if (attempt >= maxRetries || !(throttled || (shape.idempotent && error.kind === "unavailable"))) {
           throw error;
         }
@@ -130,6 +161,19 @@ export class RateBudget implements BudgetWaits {
         else await this.#sleep(delayMs);
       }
     }
+  }
+
+  /** The pace of `action`'s requests (one per bucket), or null when pacing is off. */
+  #pace(action: Ec2Action, category: ThrottleCategory): AdaptivePace | null {
+    if (this.#o.adaptive === false) return null;
+    const key = category === "unfiltered-non-mutating" ? `${action}#unfiltered` : action;
+    let pace = this.#paces.get(key);
+    if (pace === undefined) {
+      const refill = (this.#specs ?? EC2_THROTTLE_DEFAULTS)[category].refillPerSecond;
+      pace = new AdaptivePace(refill, this.#o.random);
+      this.#paces.set(key, pace);
+    }
+    return pace;
   }
 
   /** Takes a token for `action`, waiting while its bucket is empty. */

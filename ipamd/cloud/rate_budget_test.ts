@@ -76,12 +76,14 @@ Deno.test("RateBudget with AWS's sizes lets a 100-request burst of describes thr
   assert.equal(b.waitedMs("unfiltered-non-mutating"), 100, "the unfiltered bucket holds 50 and refills 10/s");
 });
 
-Deno.test("RateBudget.run() retries throttling with back-off, for every request, and counts it", async () => {
-  const { budget: b, slept } = budget({ buckets: null });
+Deno.test("RateBudget.run() retries throttling with full-jitter back-off, for every request, and counts it", async () => {
+  const { budget: b, slept, clock } = budget({ buckets: null, adaptive: false });
+  assert.equal(b.lastThrottledAtMs, null);
   assert.equal(await b.run("AssignPrivateIpAddresses", CHANGE, failing(3, "throttled")), "ok");
-  assert.deepEqual(slept, [188, 375, 750]);
+  assert.deepEqual(slept, [125, 250, 500], "half of 250, 500 and 1000 ms with the draw at 0.5");
   assert.equal(b.throttled("AssignPrivateIpAddresses"), 3);
-  assert.equal(b.waitedMs("AssignPrivateIpAddresses"), 188 + 375 + 750);
+  assert.equal(b.waitedMs("AssignPrivateIpAddresses"), 125 + 250 + 500);
+  assert.equal(b.lastThrottledAtMs, clock.now() - 500, "when EC2 last said RequestLimitExceeded");
 });
 
 Deno.test("RateBudget.run() gives up after maxRetries with the last error", async () => {
@@ -129,4 +131,19 @@ Deno.test("parseRequestBudget() reads categories, off and empty, and rejects the
   assert.throws(() => parseRequestBudget("mutating"), SyntaxError);
   assert.throws(() => parseRequestBudget("mutating=1/0"), RangeError);
   assert.throws(() => parseRequestBudget("Mutating=1/1"), RangeError);
+});
+
+Deno.test("RateBudget.run() paces an action after EC2 throttled it, and stops pacing a minute later", async () => {
+  const { budget: b, slept, clock } = budget({ buckets: null, maxRetries: 0 });
+  await assert.rejects(b.run("AttachNetworkInterface", CHANGE, failing(1, "throttled")), CloudError);
+  slept.length = 0;
+  for (let i = 0; i < 3; i++) await b.run("AttachNetworkInterface", CHANGE, () => Promise.resolve("ok"));
+  // 3.5 per second after one throttle (5 refill × 0.7), then a quarter more after each answer.
+  assert.deepEqual(slept, [286, 229]);
+  await b.run("DetachNetworkInterface", CHANGE, () => Promise.resolve("ok"));
+  assert.deepEqual(slept, [286, 229], "each action has its own pace");
+  clock.advance(60_000);
+  slept.length = 0;
+  for (let i = 0; i < 3; i++) await b.run("AttachNetworkInterface", CHANGE, () => Promise.resolve("ok"));
+  assert.deepEqual(slept, [], "a minute without throttling ends the pacing");
 });

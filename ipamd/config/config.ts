@@ -78,6 +78,12 @@ interface Findings {
   readonly warnings: string[];
 }
 
+/**
+ * The longest ADD_WAIT_TIMEOUT: the plugin gives ipamd 65 s for an ADD (cni/mod.ts
+ * `IPAMD_DEADLINES`), within the 2 minutes kubelet gives the runtime for a sandbox.
+ */
+export const ADD_WAIT_MAX_S = 60;
+
 function row<T>(spec: Omit<EnvRow<T>, "doc">, doc: string): EnvRow<T> {
   return Object.freeze({ ...spec, doc });
 }
@@ -146,12 +152,13 @@ export const POOL_ENV: PoolEnvRows = Object.freeze({
   scaleDownWindowMs: row(
     {
       name: "POOL_SCALE_DOWN_WINDOW",
-      parser: seconds(0),
-      default: "300",
+      parser: orUnset(seconds(0), null),
+      default: "",
       flag: "--scale-down-window",
       referenceName: "none (frees at once)",
     },
-    "Seconds a demand peak keeps the pool from shrinking below it; 0 shrinks as soon as the targets allow.",
+    "Seconds a demand peak keeps the pool from shrinking below it; 0 shrinks as soon as the targets allow; " +
+      "unset = 300 with WARM_ENI_TARGET, 180 with IP targets or prefix delegation.",
   ),
 });
 
@@ -365,8 +372,8 @@ const HOST_ENV = Object.freeze({
     "Seconds since creation (createdAt tag) before a leaked ENI is deleted.",
   ),
   addWaitTimeoutMs: row(
-    { name: "ADD_WAIT_TIMEOUT", parser: seconds(1), default: "10", referenceName: "none" },
-    "Seconds an ADD waits for a free IP before it fails with try again later (CNI code 11).",
+    { name: "ADD_WAIT_TIMEOUT", parser: seconds(1, ADD_WAIT_MAX_S), default: "60", referenceName: "none" },
+    "Seconds an ADD waits for a free IP before it fails with try again later (CNI code 11); the plugin waits 65 s.",
   ),
   reconcileIntervalMs: row(
     {

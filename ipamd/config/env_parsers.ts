@@ -36,10 +36,10 @@ export function integer(min: number, max = Number.MAX_SAFE_INTEGER): Parser<numb
 }
 
 /** Whole seconds in the env, milliseconds in the result. */
-export function seconds(min: number): Parser<number> {
+export function seconds(min: number, max = MAX_SECONDS): Parser<number> {
   return {
-    accepts: `seconds ${min}–${MAX_SECONDS}`,
-    parse: (text) => toInteger(text, min, MAX_SECONDS) * 1000,
+    accepts: `seconds ${min}–${max}`,
+    parse: (text) => toInteger(text, min, max) * 1000,
   };
 }
 

@@ -5,6 +5,7 @@
  * @module
  */
 export {
+  ADD_WAIT_MAX_S,
   ConfigError,
   DEFAULT_SOCKET_PATH,
   describeConfig,

@@ -10,9 +10,9 @@
 import type { Clock, Logger } from "../../shared/mod.ts";
 import {
   checkPermissions,
-  CloudError,
   createEc2Client,
   Ec2Sender,
+  type EniDirectory,
   HttpImdsApi,
   HttpImdsClient,
   type ImdsEni,
@@ -182,18 +182,17 @@ async function typeInfo(name: string, directory: SdkEniDirectory): Promise<Insta
   }
 }
 
-/** The subnet's CIDR (from IMDS, else DescribeSubnets), logging how many addresses it has left. */
-async function subnetOf(primary: ImdsEni, directory: SdkEniDirectory, log: Logger): Promise<string> {
-  let subnet = null;
-  try {
-    subnet = await directory.describeSubnet(primary.subnetId);
-  } catch (error) {
-    // Without ec2:DescribeSubnets ipamd still runs on the CIDR IMDS gives; the IAM check names the permission.
-    if (!(error instanceof CloudError && error.kind === "unauthorized" && primary.subnetCidr !== "")) {
-      throw error;
-    }
-    log.warn("cannot describe the node's subnet; using the CIDR IMDS gives", { error: error.code });
-  }
+/**
+ * The subnet's CIDR: from IMDS, which costs no EC2 call, else DescribeSubnets
+ * (logging how many addresses the subnet has left).
+ */
+export async function subnetOf(
+  primary: Pick<ImdsEni, "subnetId" | "subnetCidr">,
+  directory: Pick<EniDirectory, "describeSubnet">,
+  log: Logger,
+): Promise<string> {
+  if (primary.subnetCidr !== "") return primary.subnetCidr;
+  const subnet = await directory.describeSubnet(primary.subnetId);
   if (subnet !== null) {
     log.info("node subnet", {
       subnetId: subnet.subnetId,

@@ -29,10 +29,12 @@ export interface StartupRetryOptions {
   /** Tries in all (default 30: about 12 minutes with the default back-off). */
   readonly tries?: number;
   readonly backoff?: BackoffPolicy;
+  /** Draws the jitter (default Math.random). */
+  readonly random?: () => number;
 }
 
-/** 1 s, 2 s, 4 s, … up to 30 s, each 70 % to 100 %. */
-export const STARTUP_BACKOFF: BackoffPolicy = { initialMs: 1_000, factor: 2, maxMs: 30_000, jitter: 0.3 };
+/** Up to 1 s, 2 s, 4 s, … up to 30 s, drawn from 0 (full jitter), so nodes started together spread out. */
+export const STARTUP_BACKOFF: BackoffPolicy = { initialMs: 1_000, factor: 2, maxMs: 30_000, jitter: 1 };
 
 /**
  * Runs `step` until it succeeds, waiting with back-off after a throttled or
@@ -53,7 +55,7 @@ export async function retryStartup<T>(
         (error.kind === "throttled" || error.kind === "unavailable");
       if (!transient || attempt + 1 >= tries) throw error;
       const delayMs = Math.max(
-        backoffMs(options.backoff ?? STARTUP_BACKOFF, attempt),
+        backoffMs(options.backoff ?? STARTUP_BACKOFF, attempt, options.random),
         error.retryAfterMs ?? 0,
       );
       options.log.warn(`cannot ${what} yet; trying again`, {

@@ -32,10 +32,10 @@ Deno.test("discoverManagedEnis() retries a throttled describe with back-off and 
     log: silentLogger,
     clock,
     sleep: (ms) => (slept.push(ms), Promise.resolve()),
+    random: () => 0.5,
   });
   assert.deepEqual(enis.map((eni) => eni.eniId), [node.networkInterfaceId]);
-  assert.equal(slept.length, 3);
-  assert.ok(slept[0]! >= 700 && slept[0]! <= 1_000 && slept[2]! >= 2_800, `back-off ${slept}`);
+  assert.deepEqual(slept, [500, 1_000, 2_000], "half of up to 1, 2 and 4 s: full jitter");
 });
 
 Deno.test("retryStartup() rethrows at once what waiting cannot fix, and gives up after its tries", async () => {

@@ -5,7 +5,7 @@
  *
  * @module
  */
-export { type AwsNode, type AwsNodeOptions, openAwsNode } from "./aws_node.ts";
+export { type AwsNode, type AwsNodeOptions, openAwsNode, subnetOf } from "./aws_node.ts";
 export { discoverManagedEnis, retryStartup, unmanagedReason } from "./discovery.ts";
 export { LeakedEniCleaner, type LeakedEniSweep } from "./leaked_enis.ts";
 export {

@@ -57,7 +57,7 @@ export interface MetricsOptions {
 }
 
 /** Buckets of the ADD wait, in seconds: most ADDs find a warm address at once. */
-const ADD_WAIT_BUCKETS = [0.001, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+const ADD_WAIT_BUCKETS = [0.001, 0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60];
 
 /** The daemon's metrics and the calls that feed them. */
 export class IpamdMetrics {

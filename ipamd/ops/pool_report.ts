@@ -77,6 +77,7 @@ export interface PoolReport {
     /** When a deferred decision (cooldown, ENI minimum age, decrease spacing) comes due. */
     readonly nextWakeMs: number | null;
   };
+  /** Why the pool cannot grow: a pause or a limit, else the wait of spare growth while EC2 throttles and the pool is short. */
   readonly growthBlock: GrowthBlock | null;
   /** The last cloud failures, newest first, and how many there were since start. */
   readonly cloudErrors: { readonly recent: readonly CloudFailure[]; readonly total: number };
@@ -88,7 +89,7 @@ export interface PoolReport {
 export interface PoolReportSource {
   readonly datastore: Datastore;
   readonly reconciler: Pick<Reconciler, "preview">;
-  readonly growth: Pick<GrowthState, "current">;
+  readonly growth: Pick<GrowthState, "current" | "spareHold">;
   readonly queue: Pick<AddressQueue, "waiting">;
   readonly limits: InstanceLimits;
   readonly settings: PoolSettings;
@@ -185,7 +186,7 @@ export function poolReport(source: PoolReportSource, nowMs: number): PoolReport 
       subnetSpare: plan.subnetSpare ?? null,
       nextWakeMs: plan.nextWakeMs,
     },
-    growthBlock: source.growth.current,
+    growthBlock: source.growth.current ?? (plan.shortIps > 0 ? source.growth.spareHold : null),
     cloudErrors: { recent: source.failures.list(), total: source.failures.total },
     iam: source.iam?.list() ?? [],
   };

@@ -9,7 +9,7 @@
 import { formatIpv4, parseCidr, parseIpv4 } from "../../shared/mod.ts";
 import { routeTableFor } from "../rpc/mod.ts";
 import type { IpamdConfig } from "../config/mod.ts";
-import type { Datastore } from "../pool/mod.ts";
+import { type Datastore, scaleDownWindowMs } from "../pool/mod.ts";
 
 /** Go's zero `time.Time`. */
 const GO_ZERO_TIME = "0001-01-01T00:00:00Z";
@@ -141,7 +141,7 @@ export function ipamdEnvSettings(config: IpamdConfig): Record<string, number | b
     ENABLE_PREFIX_DELEGATION: pool.prefixDelegation,
     MAX_ENI: pool.maxEni,
     IP_COOLDOWN_PERIOD: pool.ipCooldownMs / 1000,
-    POOL_SCALE_DOWN_WINDOW: pool.scaleDownWindowMs / 1000,
+    POOL_SCALE_DOWN_WINDOW: scaleDownWindowMs(pool) / 1000,
     POOL_SUBNET_AWARE: pool.subnetAware,
   };
 }

@@ -97,6 +97,12 @@ export class CoolingQueue {
     return expired;
   }
 
+  /** The earliest cooldown start, after an `expire()` (which keeps entries in order). */
+  first(): number | undefined {
+    for (const sinceMs of this.#bySinceMs.values()) return sinceMs;
+    return undefined;
+  }
+
   /** `[ip, sinceMs]` pairs, oldest first after an `expire()`. */
   entries(): [number, number][] {
     return [...this.#bySinceMs];

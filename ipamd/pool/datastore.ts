@@ -209,6 +209,26 @@ export class Datastore {
   }
 
   /**
+   * Adds what fits of `cidrs` to an ENI, one CIDR at a time, and says what did not
+   * (the ENI's own address, an overlap, a bad CIDR) and why: for EC2's answers,
+   * where one odd entry must not cost the rest.
+   */
+  addFitting(eniId: string, cidrs: readonly string[]): { added: string[]; misfits: string[] } {
+    const added: string[] = [];
+    const misfits: string[] = [];
+    for (const cidr of cidrs) {
+      try {
+        added.push(...this.addCidrs(eniId, [cidr]));
+      } catch (error) {
+        if (!(error instanceof RangeError || error instanceof SyntaxError)) throw error;
+        if (this.#enis.get(eniId) === undefined) throw error;
+        misfits.push(error.message);
+      }
+    }
+    return { added, misfits };
+  }
+
+  /**
    * Hands an address to `key`: the one it already holds, else the lowest free address on the
    * ENI with the lowest device number. Null when nothing is assignable.
    */
@@ -301,6 +321,13 @@ export class Datastore {
     const cooling = this.#cooling.size;
     const free = this.#total - assigned - cooling;
     return { enis: this.#enis.size, cidrs: this.#cidrs.size, total: this.#total, assigned, cooling, free };
+  }
+
+  /** When the first cooldown still running at `nowMs` ends (an address becomes assignable), or null. */
+  coolingEndsAtMs(nowMs: number): number | null {
+    this.#expire(nowMs);
+    const first = this.#cooling.first();
+    return first === undefined ? null : first + this.#cooldownMs;
   }
 
   /** Addresses still cooling at `nowMs`, oldest first. */

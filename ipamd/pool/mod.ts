@@ -30,6 +30,7 @@ export {
 } from "./growth.ts";
 export { CheckpointJournal, openJournal } from "./journal.ts";
 export { type FoundEni, Pool, type PoolLoop, type PoolObserver, type PoolOptions } from "./pool.ts";
+export { COOLING_WAIT_MS, planPool, scaleDownWindowMs } from "./policy.ts";
 export { type EniHooks, type PassOutcome, Reconciler } from "./reconciler.ts";
 export { SPARE_SHARE, SUBNET_RESERVE, type SubnetRoom, subnetSpare } from "./subnet_room.ts";
 export {

@@ -7,7 +7,9 @@
  * - placement is deterministic: grow the lowest device with room, release from the
  *   highest device and address first, free the highest eligible ENI;
  * - the pool never holds more addresses than max pods (rounded up to whole /28s);
- * - cooling addresses are not counted as usable and are never released;
+ * - cooling addresses count toward the warm target but are never handed out or
+ *   released before their cooldown ends; an ADD that would need one gets growth
+ *   unless its cooldown ends within 5 s;
  * - an ENI or address is only given back if the pool would not be low afterwards,
  *   so nothing flaps (WARM_ENI_TARGET=0 included), nor low at the demand peak of
  *   the scale-down window, so churn around a mean does not create and free ENIs;
@@ -36,6 +38,11 @@ export interface PolicyInput {
   readonly limits: InstanceLimits;
   readonly settings: PoolSettings;
   readonly nowMs: number;
+  /**
+   * False plans growth for the waiting ADDs alone, as if every warm target were 0
+   * (the account is throttled, so spare addresses wait); default true.
+   */
+  readonly spare?: boolean;
   /** The subnets' free addresses, for subnet-aware targets (POOL_SUBNET_AWARE) and where growth fits. */
   readonly room?: SubnetRoom | undefined;
 }
@@ -54,14 +61,28 @@ interface Shape {
   readonly wholeEnis: boolean;
   /** Whether single addresses or prefixes are ever given back (not in WARM_ENI_TARGET mode). */
   readonly releases: boolean;
-  /** Custom networking: the primary ENI carries no pod addresses. */
-  readonly noPrimary: boolean;
   /** Addresses missing for a given usable and total count. */
   deficit(usable: number, total: number): number;
+  /** Custom networking: the primary ENI carries no pod addresses. */
+  readonly noPrimary: boolean;
   /** Free addresses in an ENI's subnet or where a new ENI goes (null). */
   free(eniId: string | null): number;
   /** The spare addresses subnet-aware targets cut the targets to, or null when they do not. */
   readonly subnetSpare: number | null;
+}
+
+/**
+ * An ADD waits this long for a cooling address rather than making the pool grow.
+ * Cooling addresses count toward the warm target (as the reference counts them),
+ * but are never handed out before their cooldown ends.
+ */
+export const COOLING_WAIT_MS = 5_000;
+
+/** The scale-down window when POOL_SCALE_DOWN_WINDOW is unset: shorter where addresses go back one by one. */
+export function scaleDownWindowMs(settings: PoolSettings): number {
+  if (settings.scaleDownWindowMs !== null) return settings.scaleDownWindowMs;
+  const byAddress = settings.warmIpTarget > 0 || settings.minimumIpTarget > 0 || settings.prefixDelegation;
+  return byAddress ? 180_000 : 300_000;
 }
 
 /** Decides what the pool should do now. Pure: the same input always gives the same plan. */
@@ -71,16 +92,24 @@ export function planPool(snapshot: PoolSnapshot, input: PolicyInput): PoolPlan {
   const cooling = (address: AddressState) => address.kind === "cooling" && nowMs < address.untilMs;
   const inMode = (cidr: CidrSnapshot) => cidr.prefix === settings.prefixDelegation;
   const stats = statsOf(enis, inMode, cooling);
-  const shape = shapeOf(input, snapshot.waitingAdds, stats.usable);
-  const shortIps = shape.deficit(stats.usable, stats.total);
   const wake = new Wake();
+  let coolingSoon = 0;
   for (const eni of enis) {
     for (const cidr of eni.cidrs) {
+      if (!inMode(cidr)) continue;
       for (const address of cidr.addresses) {
-        if (address.kind === "cooling" && cooling(address)) wake.at(address.untilMs);
+        if (address.kind !== "cooling" || !cooling(address)) continue;
+        wake.at(address.untilMs);
+        if (address.untilMs <= nowMs + COOLING_WAIT_MS) coolingSoon++;
       }
     }
   }
+  const shape = shapeOf(input, snapshot.waitingAdds, {
+    cooling: stats.cooling,
+    coolingSoon,
+    usable: stats.usable,
+  });
+  const shortIps = shape.deficit(stats.usable, stats.total);
   if (shortIps > 0) {
     const { actions, blocked } = grow(enis, shape, stats, shortIps);
     return { actions, stats, shortIps, blocked, nextWakeMs: wake.ms, subnetSpare: shape.subnetSpare };
@@ -89,27 +118,44 @@ export function planPool(snapshot: PoolSnapshot, input: PolicyInput): PoolPlan {
   return { actions, stats, shortIps, blocked: null, nextWakeMs: wake.ms, subnetSpare: shape.subnetSpare };
 }
 
-function shapeOf({ limits, settings, room }: PolicyInput, waitingAdds: number, usable: number): Shape {
+function shapeOf(
+  { limits, settings, spare, room }: PolicyInput,
+  waitingAdds: number,
+  counted: { readonly cooling: number; readonly coolingSoon: number; readonly usable: number },
+): Shape {
   const unitSize = settings.prefixDelegation ? 16 : 1;
   const unitsPerEni = Math.max(limits.ipv4PerEni - 1, 0);
   const maxEnis = settings.maxEni > 0 ? Math.min(settings.maxEni, limits.maxEnis) : limits.maxEnis;
   const podCap = Math.ceil(limits.maxPods / unitSize) * unitSize;
   const eniCap = (maxEnis - (settings.customNetworking ? 1 : 0)) * unitsPerEni * unitSize;
   const warmIp = settings.warmIpTarget > 0 || settings.minimumIpTarget > 0;
+  // What the waiting ADDs lack: usable addresses, counting cooling ones that are about to be usable.
+  const forWaiting = (usable: number) => waitingAdds - usable - counted.coolingSoon;
+  // For the warm target, cooling addresses stand in for usable ones.
+  const warmUsable = (usable: number) => usable + counted.cooling;
   let deficit: Shape["deficit"];
   let warm = settings.prefixDelegation
     ? settings.warmPrefixTarget * unitSize
     : settings.warmEniTarget * unitsPerEni;
   warm = warmIp ? settings.warmIpTarget : Math.max(warm, 1); // a target of zero keeps one, as the reference
-  // What is free counts the pool's own usable addresses too, so taking or giving them back changes nothing.
-  const spare = room !== undefined && settings.subnetAware ? subnetSpare(warm, room.total() + usable) : warm;
-  if (spare < warm) {
-    deficit = (usable) => Math.max(spare + waitingAdds - usable, 0);
+  // Free in the subnets counts the pool's own usable addresses too: taking or giving them back moves no cut.
+  const cut = room !== undefined && settings.subnetAware
+    ? subnetSpare(warm, room.total() + counted.usable)
+    : warm;
+  if (spare === false) {
+    deficit = (usable) => Math.max(forWaiting(usable), 0);
+  } else if (cut < warm) {
+    deficit = (usable) => Math.max(cut + waitingAdds - warmUsable(usable), forWaiting(usable), 0);
   } else if (warmIp) {
     deficit = (usable, total) =>
-      Math.max(settings.warmIpTarget + waitingAdds - usable, settings.minimumIpTarget - total, 0);
+      Math.max(
+        settings.warmIpTarget + waitingAdds - warmUsable(usable),
+        forWaiting(usable),
+        settings.minimumIpTarget - total,
+        0,
+      );
   } else {
-    deficit = (usable) => Math.max(warm + waitingAdds - usable, 0);
+    deficit = (usable) => Math.max(warm + waitingAdds - warmUsable(usable), forWaiting(usable), 0);
   }
   return {
     unitSize,
@@ -117,12 +163,12 @@ function shapeOf({ limits, settings, room }: PolicyInput, waitingAdds: number, u
     maxEnis,
     capIps: Math.min(podCap, eniCap),
     capByPods: podCap < eniCap,
-    wholeEnis: !warmIp && !settings.prefixDelegation && spare === warm,
-    releases: warmIp || settings.prefixDelegation || spare < warm,
-    noPrimary: settings.customNetworking,
+    wholeEnis: !warmIp && !settings.prefixDelegation && cut === warm,
+    releases: warmIp || settings.prefixDelegation || cut < warm,
     deficit,
+    noPrimary: settings.customNetworking,
     free: (eniId) => room?.free(eniId) ?? Infinity,
-    subnetSpare: spare < warm ? spare : null,
+    subnetSpare: cut < warm ? cut : null,
   };
 }
 
@@ -201,9 +247,11 @@ function shrink(enis: readonly EniSnapshot[], context: ShrinkContext): PoolActio
     cidrs.reduce((sum, cidr) => sum + (inMode(cidr) ? cidr.addresses.length : 0), 0);
   let { usable, total } = context.stats;
   const peak = snapshot.peakDemand;
-  if (peak !== undefined && peak.addresses > total - usable) {
+  // What the window measures: the addresses pods hold (cooling ones count as warm, not as demand).
+  const held = total - usable - context.stats.cooling;
+  if (peak !== undefined && peak.addresses > held) {
     // Shrink as if the peak were here now, and look again once it leaves the window.
-    usable = Math.max(total - peak.addresses, 0);
+    usable = Math.max(usable - (peak.addresses - held), 0);
     wake.at(peak.untilMs);
   }
   const actions: PoolAction[] = [];

@@ -1,5 +1,5 @@
 import { deepStrictEqual as assertEquals } from "node:assert/strict";
-import { planPool } from "./policy.ts";
+import { COOLING_WAIT_MS, planPool, scaleDownWindowMs } from "./policy.ts";
 import {
   type AddressState,
   type CidrSnapshot,
@@ -151,17 +151,69 @@ Deno.test("planPool() never frees the primary ENI", () => {
   assertEquals(result.actions.filter((a) => a.kind === "free-eni"), []);
 });
 
-Deno.test("planPool() does not count cooling addresses as usable", () => {
-  const result = plan([eni(0, "acc")], { warmIpTarget: 2, minimumIpTarget: 0 });
+Deno.test("planPool() does not count cooling addresses as usable in WARM_ENI_TARGET mode", () => {
+  const result = plan([eni(0, "acc")], { warmEniTarget: 1 });
   assertEquals(result.stats.usable, 0);
-  assertEquals(result.actions, [{ kind: "create-eni", count: 2 }]);
+  assertEquals(result.stats.cooling, 2);
+  assertEquals(result.actions, [{ kind: "create-eni", count: 3 }]);
   // Cooled off long ago, the same addresses are usable again.
-  assertEquals(plan([eni(0, "aoo")], { warmIpTarget: 2 }).actions, []);
+  assertEquals(plan([eni(0, "aoo"), eni(1, "fff")], {}).actions, []);
+});
+
+Deno.test("planPool() counts cooling addresses toward the warm target with IP targets and prefixes, never for a waiting ADD", () => {
+  const warm = plan([eni(0, "acc")], { warmIpTarget: 2, minimumIpTarget: 0 });
+  assertEquals(warm.stats.usable, 0);
+  assertEquals(warm.actions, [], "two cooling addresses stand in for the two warm ones");
+  const waiting = plan([eni(0, "acc")], { warmIpTarget: 2 }, { waitingAdds: 1 });
+  assertEquals(
+    waiting.actions,
+    [{ kind: "create-eni", count: 1 }],
+    "the ADD gets growth: its cooldowns end in 29 s",
+  );
+  const prefixes = plan([eni(0, P16(10) + " " + "c".repeat(16), { prefix: true })], {
+    prefixDelegation: true,
+  }, {
+    limits: T3_SMALL_PD,
+  });
+  assertEquals(prefixes.actions, [], "a cooling /28 stands in for the warm prefix");
+});
+
+Deno.test("planPool() lets a waiting ADD wait for a cooldown that ends within COOLING_WAIT_MS", () => {
+  const soon: EniSnapshot = {
+    ...eni(0, "aa"),
+    cidrs: [
+      ...eni(0, "aa").cidrs,
+      {
+        cidr: "10.0.0.20/32",
+        prefix: false,
+        addresses: [{ kind: "cooling", untilMs: NOW + COOLING_WAIT_MS }],
+      },
+    ],
+  };
+  const limits = { ...T3_SMALL, ipv4PerEni: 7 };
+  assertEquals(plan([soon], { warmIpTarget: 1 }, { waitingAdds: 1, limits }).actions, [
+    { kind: "assign", eniId: "eni-0", count: 1 },
+  ], "one for the warm target: the ADD waits for the cooling address");
+  assertEquals(plan([soon], { warmIpTarget: 0, minimumIpTarget: 3 }, { waitingAdds: 1, limits }).actions, []);
+  const later: EniSnapshot = {
+    ...soon,
+    cidrs: [...eni(0, "aa").cidrs, {
+      ...soon.cidrs[2]!,
+      addresses: [{ kind: "cooling", untilMs: NOW + 6_000 }],
+    }],
+  };
+  assertEquals(plan([later], { warmIpTarget: 0, minimumIpTarget: 3 }, { waitingAdds: 1, limits }).actions, [
+    { kind: "assign", eniId: "eni-0", count: 1 },
+  ], "a cooldown ending later: the ADD gets growth");
 });
 
 Deno.test("planPool() never releases a cooling or assigned address, and wakes when the cooldown ends", () => {
   const result = plan([eni(0, "acacff")], { warmIpTarget: 1 }, { limits: { ...T3_SMALL, ipv4PerEni: 7 } });
-  assertEquals(result.actions, [{ kind: "release", eniId: "eni-0", cidrs: ["10.0.0.15/32"] }]);
+  assertEquals(result.actions, [{
+    kind: "release",
+    eniId: "eni-0",
+    cidrs: ["10.0.0.15/32", "10.0.0.14/32"],
+  }]);
   assertEquals(result.nextWakeMs, NOW - 1_000 + DEFAULT_POOL_SETTINGS.ipCooldownMs);
 });
 
@@ -271,4 +323,13 @@ Deno.test("planPool() keeps what the scale-down window's demand peak needs, and 
     { limits: T3_SMALL, settings: DEFAULT_POOL_SETTINGS, nowMs: NOW },
   );
   assertEquals(gone.actions, [{ kind: "free-eni", eniId: "eni-2" }]);
+});
+
+Deno.test("scaleDownWindowMs() is the setting when set, else 300 s with WARM_ENI_TARGET and 180 s where addresses go back one by one", () => {
+  const base = DEFAULT_POOL_SETTINGS;
+  assertEquals(scaleDownWindowMs(base), 300_000);
+  assertEquals(scaleDownWindowMs({ ...base, warmIpTarget: 2 }), 180_000);
+  assertEquals(scaleDownWindowMs({ ...base, minimumIpTarget: 10 }), 180_000);
+  assertEquals(scaleDownWindowMs({ ...base, prefixDelegation: true }), 180_000);
+  assertEquals(scaleDownWindowMs({ ...base, warmIpTarget: 2, scaleDownWindowMs: 0 }), 0);
 });

@@ -10,7 +10,7 @@
  * @module
  */
 import { type Clock, errorText, type Logger, silentLogger, type Timers } from "../../shared/mod.ts";
-import type { Ec2Port } from "../cloud/mod.ts";
+import type { AccountPressure, Ec2Port } from "../cloud/mod.ts";
 import {
   type Allocation,
   type AllocationKey,
@@ -19,6 +19,7 @@ import {
   type EniInput,
 } from "./datastore.ts";
 import { GrowthState } from "./growth.ts";
+import { scaleDownWindowMs } from "./policy.ts";
 import { type EniHooks, type PassOutcome, Reconciler } from "./reconciler.ts";
 import { ScaleDownWindow } from "./scale_down_window.ts";
 import type { SubnetRoom } from "./subnet_room.ts";
@@ -40,6 +41,10 @@ export interface PoolOptions {
   readonly room?: SubnetRoom | undefined;
   /** Growth pause after a full subnet (default 120 s, as the reference). */
   readonly subnetFullHoldMs?: number | undefined;
+  /** When EC2 last throttled the node's requests (the request budget), so spare growth waits for pods. */
+  readonly pressure?: AccountPressure | undefined;
+  /** Draws the jitter of pauses (default Math.random). */
+  readonly random?: (() => number) | undefined;
   /** How long a non-urgent wake-up may wait to be folded into the next pass (default 50 ms). */
   readonly settleMs?: number | undefined;
 }
@@ -81,7 +86,11 @@ export class Pool implements AsyncDisposable {
     this.#log = options.log ?? silentLogger;
     this.enis = options.enis;
     this.datastore = new Datastore({ cooldownMs: settings.ipCooldownMs });
-    this.growth = new GrowthState(clock, { subnetFullHoldMs: options.subnetFullHoldMs });
+    this.growth = new GrowthState(clock, {
+      subnetFullHoldMs: options.subnetFullHoldMs,
+      pressure: options.pressure,
+      random: options.random,
+    });
     this.queue = new AddressQueue({
       datastore: this.datastore,
       growth: this.growth,
@@ -96,7 +105,7 @@ export class Pool implements AsyncDisposable {
       datastore: this.datastore,
       demand: this.queue,
       growth: this.growth,
-      window: new ScaleDownWindow(settings.scaleDownWindowMs),
+      window: new ScaleDownWindow(scaleDownWindowMs(settings)),
       ec2: options.ec2,
       limits: options.limits,
       settings,
@@ -126,10 +135,16 @@ export class Pool implements AsyncDisposable {
     return allocation;
   }
 
-  /** Frees what `key` holds (its address cools down from now) and ends its waiting ADDs; null when it held nothing. */
+  /**
+   * Frees what `key` holds (its address cools down from now) and ends its waiting
+   * ADDs; null when it held nothing. ADDs still waiting get the address when its
+   * cooldown ends, unless the pool grew first.
+   */
   release(key: AllocationKey): Allocation | null {
     this.queue.cancel(key);
-    return this.datastore.release(key, this.#clock.now());
+    const released = this.datastore.release(key, this.#clock.now());
+    if (released !== null) this.queue.serve();
+    return released;
   }
 
   /** The datastore changed outside a pass (an ADD, a DEL, the node's ENIs): observers hear it, the loop looks again. */

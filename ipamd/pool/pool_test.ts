@@ -3,6 +3,7 @@ import { ManualClock } from "../../shared/clock.ts";
 import { ManualTimers } from "../../testing/manual_timers.ts";
 import { waitFor, withTimeout } from "../../testing/rpc_sockets.ts";
 import { Ec2Simulation, SimEc2Port, sleepOnManualClock } from "../../sim/ec2/mod.ts";
+import type { Ec2Port } from "../cloud/mod.ts";
 import { instanceLimits, lookupInstanceType } from "../limits/limits.ts";
 import { Pool } from "./pool.ts";
 import { DEFAULT_POOL_SETTINGS, type PoolSettings } from "./types.ts";
@@ -12,7 +13,10 @@ const META = { podNamespace: "default", podName: "p" };
 const key = (containerId: string) => ({ networkName: "aws-cni", containerId, ifName: "eth0" });
 
 /** A pool on a fresh simulated t3.small (3 ENIs of 3 addresses), its clock and timers moved by hand. */
-async function setup(settings: Partial<PoolSettings> = {}) {
+async function setup(
+  settings: Partial<PoolSettings> = {},
+  options: { wrap?: (port: Ec2Port) => Ec2Port; random?: () => number } = {},
+) {
   const clock = new ManualClock(Date.UTC(2026, 0, 1));
   const sim = new Ec2Simulation({
     vpcCidr: "10.0.0.0/16",
@@ -30,7 +34,14 @@ async function setup(settings: Partial<PoolSettings> = {}) {
   const timers = new ManualTimers(clock);
   const limits = instanceLimits(lookupInstanceType("t3.small"), { prefixDelegation: false });
   const events: string[] = [];
-  const pool = new Pool({ ec2, limits, settings: { ...DEFAULT_POOL_SETTINGS, ...settings }, clock, timers });
+  const pool = new Pool({
+    ec2: options.wrap?.(ec2) ?? ec2,
+    limits,
+    settings: { ...DEFAULT_POOL_SETTINGS, ...settings },
+    clock,
+    timers,
+    random: options.random,
+  });
   pool.observe({
     passed: (outcome) => void events.push(`passed ${outcome.applied.map((a) => a.kind).join(",")}`),
     changed: () => void events.push("changed"),
@@ -120,4 +131,73 @@ Deno.test("Pool[Symbol.asyncDispose]() stops the loop, ends waiting ADDs and lea
   await rejects(waiting, AddCancelledError);
   await loop.done;
   equal(timers.pending, 0);
+});
+
+Deno.test("Pool grows no spare address for an ADD that a cooling address serves within 5 s while spare growth waits", async () => {
+  const { pool, clock, timers, sim } = await setup({ warmIpTarget: 1 }, { random: () => 0.5 });
+  sim.knobs.failNext("AssignPrivateIpAddresses", { code: "RequestLimitExceeded", httpStatus: 503 });
+  const throttledAtMs = clock.now();
+  equal((await pool.reconciler.pass()).failed.length, 1);
+  clock.advanceTo(pool.growth.hold?.untilMs ?? clock.now());
+  equal(pool.growth.spareHeldUntilMs, throttledAtMs + 60_000, "spare growth waits after the throttle");
+  const a = pool.acquire(key("a"), META, 60_000);
+  const grown = await pool.reconciler.pass();
+  deepStrictEqual(grown.applied.map((action) => [action.kind, "count" in action ? action.count : 0]), [
+    ["assign", 2],
+  ]);
+  await a;
+  await pool.acquire(key("b"), META, 60_000);
+  pool.release(key("a"));
+  clock.advance(DEFAULT_POOL_SETTINGS.ipCooldownMs - 4_000);
+  const c = pool.acquire(key("c"), META, 60_000);
+  const outcome = await pool.reconciler.pass();
+  equal(outcome.applied.length, 0, "the ADD waits for the cooling address; spare growth still waits");
+  equal(outcome.plan.shortIps, 1, "the warm target is short");
+  timers.advance(4_000);
+  equal((await c).ip, pool.datastore.get(key("c"))?.ip);
+  ok(clock.now() < pool.growth.spareHeldUntilMs!, "served while spare growth still waits");
+});
+
+/** The port with `assignAddresses` replaced; counts its calls. */
+function assignAnswers(answer: (port: Ec2Port, eniId: string, count: number) => Promise<string[]>) {
+  const calls = { count: 0 };
+  const wrap = (port: Ec2Port): Ec2Port => ({
+    describeNode: () => port.describeNode(),
+    createEni: (request) => port.createEni(request),
+    assignAddresses: (eniId, request) => (calls.count++, answer(port, eniId, request.count)),
+    releaseAddresses: (eniId, cidrs) => port.releaseAddresses(eniId, cidrs),
+    freeEni: (eniId) => port.freeEni(eniId),
+  });
+  return { calls, wrap };
+}
+
+Deno.test("Pool keeps what fits of an Assign answer that lists the ENI's own address, and asks no more", async () => {
+  const { calls, wrap } = assignAnswers(async (port, eniId, count) => {
+    const cidrs = await port.assignAddresses(eniId, { count, prefixes: false });
+    const own = (await port.describeNode()).find((eni) => eni.eniId === eniId)!.primaryIp;
+    return [`${own}/32`, ...cidrs];
+  });
+  const { pool, clock } = await setup({ warmIpTarget: 2 }, { wrap, random: () => 0.5 });
+  const outcome = await pool.reconciler.pass();
+  deepStrictEqual(outcome.applied.map((action) => action.kind), ["assign"]);
+  equal(outcome.failed.length, 0);
+  equal(pool.datastore.stats(clock.now()).free, 2, "the two addresses EC2 assigned");
+  equal((await pool.reconciler.pass()).applied.length, 0);
+  equal(calls.count, 1, "the answer was kept, not repeated");
+});
+
+Deno.test("Pool backs off, further each time, from an Assign that brings nothing", async () => {
+  const { calls, wrap } = assignAnswers(() => Promise.resolve([]));
+  const { pool, clock } = await setup({ warmIpTarget: 2 }, { wrap, random: () => 0.5 });
+  const startMs = clock.now();
+  const pauses: number[] = [];
+  while (clock.now() < startMs + 60_000) {
+    const outcome = await pool.reconciler.pass();
+    const untilMs = outcome.hold?.untilMs ?? undefined;
+    if (untilMs !== undefined && outcome.failed.length > 0) pauses.push(untilMs - clock.now());
+    clock.advanceTo(Math.min(untilMs ?? Infinity, clock.now() + 5_000));
+  }
+  equal(pool.growth.whyNoAddress.reason, "cloud-error");
+  deepStrictEqual(pauses, [500, 1_000, 2_000, 4_000, 8_000, 15_000, 15_000, 15_000]);
+  equal(calls.count, 8, "one Assign per pause, not one per pass round");
 });

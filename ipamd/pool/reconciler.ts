@@ -13,10 +13,11 @@ import {
   type Logger,
   type Nap,
   realTimers,
+  settleAll,
   silentLogger,
   type Timers,
 } from "../../shared/mod.ts";
-import type { AttachedEni, Ec2Port } from "../cloud/mod.ts";
+import { type AttachedEni, CloudError, type Ec2Port } from "../cloud/mod.ts";
 import type { Datastore, EniInfo } from "./datastore.ts";
 import type { GrowthBlock, GrowthBlockReason, GrowthState } from "./growth.ts";
 import { planPool } from "./policy.ts";
@@ -77,6 +78,8 @@ export interface ReconcilerOptions {
 }
 
 const MAX_PLANS_PER_PASS = 64;
+/** Spare growth waits until the pool has been short this long (a pod that leaves at once costs nothing). */
+const SPARE_SETTLE_MS = 10_000;
 
 /** Runs passes of snapshot → policy → EC2 → datastore, one at a time; disposing drops a pending wake-up. */
 export class Reconciler implements Disposable {
@@ -89,6 +92,8 @@ export class Reconciler implements Disposable {
   #nap: Nap | null = null;
   #cancelSoon: (() => void) | undefined;
   #woken = false;
+  /** Since when the pool has been short of spare addresses alone (no ADD waiting), or null. */
+  #spareShortSinceMs: number | null = null;
   readonly #settleMs: number;
   readonly #timers: Timers;
 
@@ -174,7 +179,8 @@ export class Reconciler implements Disposable {
       const due = outcome.plan.nextWakeMs ?? Infinity;
       const holdEnd = outcome.hold?.untilMs ?? Infinity;
       const nowMs = this.#o.clock.now();
-      this.#nap = this.#timers.nap(Math.max(Math.min(intervalMs, due - nowMs, holdEnd - nowMs), 0));
+      const napMs = Math.min(intervalMs, due - nowMs, holdEnd - nowMs);
+      this.#nap = this.#timers.nap(Math.max(napMs, 0));
       await this.#nap.done;
       this.#nap = null;
     }
@@ -189,17 +195,30 @@ export class Reconciler implements Disposable {
     let plan = this.#plan();
     for (let round = 0; round < MAX_PLANS_PER_PASS; round++) {
       const growing = plan.shortIps > 0;
-      const actions = growing && this.#o.growth.hold !== null ? [] : plan.actions;
+      if (!growing || this.#o.demand.waiting > 0) this.#spareShortSinceMs = null;
+      let actions = growing && this.#o.growth.hold !== null ? [] : plan.actions;
+      if (actions.length > 0 && growing) actions = this.#demandFirst(plan);
       if (actions.length === 0) break;
       let ok = true;
-      for (const action of actions) {
-        try {
-          if (await this.#apply(action)) applied.push(action);
-        } catch (error) {
-          ok = false;
-          failed.push({ action, error: errorText(error) });
-          this.#onFailure(action, error);
-          if (growing) break;
+      const fail = (action: PoolAction, error: unknown) => {
+        ok = false;
+        failed.push({ action, error: errorText(error) });
+        this.#onFailure(action, error);
+      };
+      if (growing) {
+        // Growth steps go out together (an Assign and new ENIs), so a burst waits for the slowest, not the sum.
+        const results = await settleAll(this.#timers, actions.map((action) => () => this.#apply(action)));
+        results.forEach((result, i) => {
+          if (result.status === "rejected") fail(actions[i]!, result.reason);
+          else if (result.value) applied.push(actions[i]!);
+        });
+      } else {
+        for (const action of actions) {
+          try {
+            if (await this.#apply(action)) applied.push(action);
+          } catch (error) {
+            fail(action, error);
+          }
         }
       }
       plan = this.#plan();
@@ -207,20 +226,56 @@ export class Reconciler implements Disposable {
     }
     const { growth } = this.#o;
     growth.passEnded({ blocked: plan.blocked, shortIps: plan.shortIps, failures: failed.length });
+    plan = this.#withSpareWake(plan);
     const outcome: PassOutcome = { plan, applied, failed, blocked: plan.blocked, hold: growth.hold };
     this.#last = outcome;
     this.#o.onPass?.(outcome);
     return outcome;
   }
 
-  #plan(): PoolPlan {
+  /**
+   * Growth for waiting ADDs goes first: only the calls they need (each still asks
+   * for what the targets want, so spare addresses ride along at no extra call).
+   * Growth for spare addresses alone comes once the pool has been short for
+   * `SPARE_SETTLE_MS` while it still has an address to hand out (a pod that leaves
+   * at once costs nothing), and waits while the account throttles
+   * (`GrowthState.spareHeldUntilMs`).
+   */
+  #demandFirst(plan: PoolPlan): readonly PoolAction[] {
+    if (this.#o.demand.waiting > 0) {
+      const demand = this.#plan(false);
+      // Waiting ADDs that cooling addresses will serve within COOLING_WAIT_MS need no growth.
+      if (demand.shortIps > 0) return plan.actions.slice(0, demand.actions.length);
+    }
+    const nowMs = this.#o.clock.now();
+    this.#spareShortSinceMs ??= nowMs;
+    if (plan.stats.usable > 0 && nowMs < this.#spareShortSinceMs + SPARE_SETTLE_MS) return [];
+    return this.#o.growth.spareHeldUntilMs === null ? plan.actions : [];
+  }
+
+  /** `plan` with a wake-up when waiting spare growth comes due. */
+  #withSpareWake(plan: PoolPlan): PoolPlan {
+    if (plan.shortIps === 0 || plan.actions.length === 0 || this.#o.demand.waiting > 0) return plan;
+    const settleEnd = this.#spareShortSinceMs === null || plan.stats.usable === 0
+      ? null
+      : this.#spareShortSinceMs + SPARE_SETTLE_MS;
+    const nowMs = this.#o.clock.now();
+    const due = [settleEnd, this.#o.growth.spareHeldUntilMs].filter((ms): ms is number =>
+      ms !== null && ms > nowMs
+    );
+    if (plan.nextWakeMs !== null) due.push(plan.nextWakeMs);
+    return due.length === 0 ? plan : { ...plan, nextWakeMs: Math.min(...due) };
+  }
+
+  /** The policy's plan now; `spare` false plans growth for the waiting ADDs alone. */
+  #plan(spare = true): PoolPlan {
     const { datastore, limits, settings, clock } = this.#o;
     const nowMs = clock.now();
     const waitingAdds = this.#o.demand.waiting;
-    const { assigned, cooling } = datastore.stats(nowMs);
-    const peakDemand = this.#o.window.note(nowMs, assigned + cooling + waitingAdds);
+    // Demand is what pods hold or wait for (cooling addresses count toward the warm target instead).
+    const peakDemand = this.#o.window.note(nowMs, datastore.stats(nowMs).assigned + waitingAdds);
     const snapshot = datastore.snapshot(nowMs, { waitingAdds, lastDecreaseAtMs: this.#lastDecreaseAtMs });
-    const input = { limits, settings, nowMs, room: this.#o.room };
+    const input = { limits, settings, nowMs, spare, room: this.#o.room };
     return planPool({ ...snapshot, ...(peakDemand ? { peakDemand } : {}) }, input);
   }
 
@@ -231,15 +286,24 @@ export class Reconciler implements Disposable {
     switch (action.kind) {
       case "assign": {
         const cidrs = await ec2.assignAddresses(action.eniId, { count: action.count, prefixes });
-        datastore.addCidrs(action.eniId, cidrs);
-        this.#grew("assigned addresses", { eniId: action.eniId, count: cidrs.length });
+        const added = this.#keep(action.eniId, cidrs);
+        if (added.length === 0) {
+          // Growing again at once would ask again at once: pause as after a failure.
+          throw new CloudError(
+            "unavailable",
+            "EmptyAnswer",
+            `AssignPrivateIpAddresses on "${action.eniId}" brought no address the pool can use`,
+          );
+        }
+        this.#grew("assigned addresses", { eniId: action.eniId, count: added.length });
         return true;
       }
       case "create-eni": {
         const eni = await ec2.createEni({ count: action.count, prefixes });
-        datastore.adoptEni({ ...eni, createdAtMs: clock.now() });
-        await this.#o.enis?.added(eni);
-        this.#grew("created ENI", { eniId: eni.eniId, device: eni.deviceNumber, count: eni.cidrs.length });
+        datastore.addEni({ ...eni, createdAtMs: clock.now() });
+        const added = this.#keep(eni.eniId, eni.cidrs);
+        await this.#o.enis?.added({ ...eni, cidrs: added });
+        this.#grew("created ENI", { eniId: eni.eniId, device: eni.deviceNumber, count: added.length });
         return true;
       }
       case "release": {
@@ -269,6 +333,23 @@ export class Reconciler implements Disposable {
         return true;
       }
     }
+  }
+
+  /**
+   * Adds what fits of EC2's answer for `eniId` and returns it; the rest (an address
+   * the ENI already owns as its own, one another ENI holds) is logged and left out,
+   * never a reason to drop the answer and ask EC2 again.
+   */
+  #keep(eniId: string, cidrs: readonly string[]): string[] {
+    const { added, misfits } = this.#o.datastore.addFitting(eniId, cidrs);
+    if (misfits.length > 0) {
+      this.#log.warn("EC2's answer holds addresses the pool cannot take; keeping the rest", {
+        eniId,
+        kept: added.length,
+        left: misfits.join("; "),
+      });
+    }
+    return added;
   }
 
   #grew(msg: string, fields: Record<string, string | number>): void {

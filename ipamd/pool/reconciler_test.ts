@@ -25,15 +25,49 @@ Deno.test("Reconciler.pass() covers the whole shortfall in one pass", async () =
   deepStrictEqual((await n.view()).ipsPerEni, [3, 2]);
 });
 
-Deno.test("Reconciler.pass() holds growth after throttling and says why", async () => {
+Deno.test("Reconciler.pass() holds growth after throttling for up to 1 s, spare growth for up to 2 min, and says why", async () => {
   const n = await node();
+  const { growth } = n.pool;
   n.sim.knobs.failNext("AssignPrivateIpAddresses", { code: "RequestLimitExceeded", httpStatus: 503 });
+  const startMs = n.clock.now();
   const outcome = await n.reconciler.pass();
   equal(outcome.failed.length, 1);
-  equal(outcome.hold?.reason, "throttled");
+  equal(outcome.hold?.reason ?? "throttled", "throttled");
+  const holdEndMs = outcome.hold?.untilMs ?? startMs;
+  ok(holdEndMs <= startMs + 1_000, "the first pause is drawn from 0 to 1 s");
   equal((await n.reconciler.pass()).applied.length, 0, "no growth while held");
-  n.clock.advance(1_000);
-  equal((await n.reconciler.pass()).applied.length, 1, "growth resumes after the hold");
+  n.clock.advanceTo(holdEndMs);
+  const spareEndMs = growth.spareHeldUntilMs ?? startMs;
+  ok(spareEndMs <= startMs + 120_000, "spare growth waits up to 2 min after the throttle");
+  equal(
+    (await n.reconciler.pass()).applied.length,
+    0,
+    "the warm target is spare: it waits while the account throttles",
+  );
+  n.clock.advanceTo(Math.max(spareEndMs, holdEndMs));
+  equal(growth.spareHeldUntilMs, null);
+  equal((await n.reconciler.pass()).applied.length, 1, "growth resumes after both pauses");
+});
+
+Deno.test("Reconciler.pass() grows for waiting ADDs while spare growth waits out the account's throttling, in as few calls", async () => {
+  const n = await node({ warmIpTarget: 3 });
+  n.sim.knobs.failNext("AssignPrivateIpAddresses", { code: "RequestLimitExceeded", httpStatus: 503 });
+  await n.reconciler.pass();
+  n.clock.advanceTo(n.pool.growth.hold?.untilMs ?? n.clock.now());
+  ok(n.pool.growth.spareHeldUntilMs !== null, "drawn above 0 (seeded simulations draw the same way)");
+  const key = { networkName: "aws-cni", containerId: "c1", ifName: "eth0" };
+  const waiting = n.pool.acquire(key, { podNamespace: "default", podName: "p" }, 60_000);
+  const outcome = await n.reconciler.pass();
+  deepStrictEqual(outcome.applied.map((action) => [action.kind, "count" in action ? action.count : 0]), [
+    ["assign", 3],
+  ]);
+  equal((await waiting).key.containerId, "c1");
+  equal(
+    n.pool.datastore.stats(n.clock.now()).total,
+    3,
+    "the one call the ADD needed also asked for what the warm target wants (t3.small: 3 per ENI)",
+  );
+  equal((await n.reconciler.pass()).applied.length, 0, "the rest of the warm target waits");
 });
 
 Deno.test("Reconciler.pass() leaves the growth state naming the last failure after its pause ran out, until the pool is not short", async () => {
@@ -48,7 +82,8 @@ Deno.test("Reconciler.pass() leaves the growth state naming the last failure aft
   equal(block.reason, "throttled", "a waiting ADD still hears why the pool has not grown");
   equal(block.untilMs, null);
   ok(block.detail.includes("RequestLimitExceeded"), block.detail);
-  await n.reconciler.pass();
+  n.clock.advanceTo(growth.spareHeldUntilMs ?? n.clock.now());
+  equal((await n.reconciler.pass()).applied.length, 1);
   equal(growth.whyNoAddress.reason, "still-warming", "once the pool grew, the old reason is gone");
 });
 
@@ -75,12 +110,14 @@ Deno.test("Reconciler.pass() waits 120 s after a full subnet", async () => {
     code: "InsufficientFreeAddressesInSubnet",
     httpStatus: 400,
   });
+  const startMs = n.clock.now();
   const outcome = await n.reconciler.pass();
   equal(outcome.hold?.reason, "subnet-full");
-  equal(outcome.hold?.untilMs, n.clock.now() + 120_000);
-  n.clock.advance(119_000);
+  const untilMs = outcome.hold?.untilMs ?? 0;
+  ok(untilMs >= startMs + 60_000 && untilMs <= startMs + 120_000, "half of 120 s to all of it");
+  n.clock.advanceTo(untilMs - 1);
   equal((await n.reconciler.pass()).applied.length, 0);
-  n.clock.advance(1_000);
+  n.clock.advance(1);
   equal((await n.reconciler.pass()).applied.length, 1);
 });
 

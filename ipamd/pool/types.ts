@@ -71,8 +71,11 @@ export interface PoolSettings {
   readonly minEniAgeMs: number;
   /** Least time between two releases of addresses to EC2. */
   readonly decreaseIntervalMs: number;
-  /** How long a demand peak keeps the pool from shrinking below it. */
-  readonly scaleDownWindowMs: number;
+  /**
+   * How long a demand peak keeps the pool from shrinking below it; null: by mode
+   * (300 s with WARM_ENI_TARGET, 180 s with IP targets or prefixes; `scaleDownWindowMs()`).
+   */
+  readonly scaleDownWindowMs: number | null;
   /** Custom networking: the primary ENI carries no pod addresses. */
   readonly customNetworking: boolean;
   /** Spare addresses shrink as the subnets near exhaustion (see subnet_room.ts). */
@@ -90,7 +93,7 @@ export const DEFAULT_POOL_SETTINGS: PoolSettings = Object.freeze({
   ipCooldownMs: 30_000,
   minEniAgeMs: 60_000,
   decreaseIntervalMs: 30_000,
-  scaleDownWindowMs: 300_000,
+  scaleDownWindowMs: null,
   customNetworking: false,
   subnetAware: true,
 });

@@ -1,7 +1,9 @@
 /**
  * ADDs that find nothing assignable wait here, in arrival order, while the
- * reconciler grows the pool. A wait that runs out fails with the reason the pool
- * cannot serve it, which the plugin reports as CNI error 11 (try again later).
+ * reconciler grows the pool or a released address ends its cooldown (the queue
+ * keeps a timer on the first cooldown's end while ADDs wait). A wait that runs out
+ * fails with the reason the pool cannot serve it, which the plugin reports as CNI
+ * error 11 (try again later).
  *
  * @module
  */
@@ -67,6 +69,8 @@ export class AddressQueue {
   readonly #o: AddressQueueOptions;
   readonly #queue: Waiter[] = [];
   readonly #timers: Timers;
+  /** The timer on the first cooldown's end while ADDs wait, and when it fires. */
+  #cooldown: { readonly atMs: number; readonly cancel: () => void } | null = null;
 
   constructor(options: AddressQueueOptions) {
     this.#o = options;
@@ -111,6 +115,7 @@ export class AddressQueue {
           const index = this.#queue.indexOf(waiter);
           if (index < 0) return;
           this.#queue.splice(index, 1);
+          this.#watchCooldown();
           const nowMs = clock.now();
           const waitedMs = nowMs - waiter.startMs;
           const error = new NoAddressError(this.#o.growth.whyNoAddress, { waitedMs, nowMs });
@@ -119,6 +124,7 @@ export class AddressQueue {
         });
       }
       this.#queue.push(waiter);
+      this.#watchCooldown();
     });
   }
 
@@ -129,24 +135,45 @@ export class AddressQueue {
       this.#queue.splice(this.#queue.indexOf(waiter), 1);
       waiter.reject(new AddCancelledError(`ADD of "${key.containerId}" cancelled by its DEL`));
     }
+    this.#watchCooldown();
     return gone.length;
   }
 
   /** Ends every wait (ipamd is stopping). */
   cancelAll(why: string): void {
     for (const waiter of this.#queue.splice(0)) waiter.reject(new AddCancelledError(why));
+    this.#watchCooldown();
   }
 
-  /** Hands free addresses to waiters, first come first served. */
+  /**
+   * Hands free addresses to waiters, first come first served; call it whenever
+   * addresses joined the pool or were released. ADDs left waiting are served again
+   * when the first cooldown ends.
+   */
   serve(): void {
     const { datastore, clock, observer } = this.#o;
     while (this.#queue.length > 0) {
       const head = this.#queue[0]!;
       const allocation = datastore.assign(head.key, head.meta, clock.now());
-      if (allocation === null) return;
+      if (allocation === null) break;
       this.#queue.shift();
       observer?.served?.(clock.now() - head.startMs, true);
       head.resolve(allocation);
     }
+    this.#watchCooldown();
+  }
+
+  /** Keeps one timer on the first cooldown's end while ADDs wait, and none otherwise. */
+  #watchCooldown(): void {
+    const atMs = this.#queue.length === 0 ? null : this.#o.datastore.coolingEndsAtMs(this.#o.clock.now());
+    if (this.#cooldown?.atMs === atMs) return;
+    this.#cooldown?.cancel();
+    this.#cooldown = null;
+    if (atMs === null) return;
+    const cancel = this.#timers.after(atMs - this.#o.clock.now(), () => {
+      this.#cooldown = null;
+      this.serve();
+    });
+    this.#cooldown = { atMs, cancel };
   }
 }

@@ -136,3 +136,36 @@ Deno.test("AddressQueue.acquire() without a deadline sets no timer", async () =>
   queue.cancelAll("done");
   await rejects(wait, AddCancelledError);
 });
+
+Deno.test("AddressQueue serves a waiting ADD when a released address ends its cooldown, on the injected timers", async () => {
+  const { clock, datastore, queue, timers, events } = setup();
+  datastore.addCidrs("eni-0", ["10.0.0.10/32"]);
+  equal((await queue.acquire(key("old"), meta, 60_000)).ip, "10.0.0.10");
+  timers.advance(20_000);
+  datastore.release(key("old"), clock.now()); // cools down until 1 050 000
+  queue.serve();
+  timers.advance(1_000);
+  const waiting = queue.acquire(key("new"), meta, 60_000);
+  equal(timers.pending, 2, "the ADD's deadline and the cooldown's end");
+  timers.advance(28_999);
+  equal(queue.waiting, 1);
+  timers.advance(1);
+  equal((await waiting).ip, "10.0.0.10");
+  equal(clock.now(), 1_050_000);
+  deepStrictEqual(events.slice(-1), ["served 29000 true"]);
+  equal(timers.pending, 0, "no timer is left once nobody waits");
+});
+
+Deno.test("AddressQueue keeps no cooldown timer while nobody waits, and drops it with the last wait", async () => {
+  const { clock, datastore, queue, timers } = setup();
+  datastore.addCidrs("eni-0", ["10.0.0.10/32"]);
+  await queue.acquire(key("old"), meta, 60_000);
+  datastore.release(key("old"), clock.now());
+  queue.serve();
+  equal(timers.pending, 0);
+  const waiting = queue.acquire(key("new"), meta, 5_000);
+  equal(timers.pending, 2);
+  queue.cancel(key("new"));
+  await rejects(waiting, AddCancelledError);
+  equal(timers.pending, 0);
+});

@@ -9,7 +9,7 @@ export { combinationError, Ec2SimError, invalidValueError, missingParameterError
 export { checkMaxResults } from "./filters.ts";
 export { DRY_RUN_ACTIONS, Ec2IamPolicy, SIMULATED_ROLE_NAME } from "./iam.ts";
 export { sampleLatencyMs, SeededRandom } from "./random.ts";
-export { SimEc2Port, sleepOnManualClock } from "./sim_ec2_port.ts";
+export { callSimulated, SimEc2Port, sleepOnManualClock } from "./sim_ec2_port.ts";
 export { Ec2Simulation, type LatencyModel } from "./simulation.ts";
 export type { Ec2SimState } from "./snapshot.ts";
 export {} from "./throttle.ts";

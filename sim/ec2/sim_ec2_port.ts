@@ -56,6 +56,8 @@ export class SimEc2Port implements Ec2Port {
   readonly #waitTimeoutMs: number;
   readonly #placement: SimEc2PortOptions["placement"];
   readonly #subnetCidrs = new Map<string, string>();
+  /** Device indexes of the ENIs this port attached (or is attaching) and has not freed. */
+  readonly #devices = new Map<string, number>();
 
   constructor(sim: Ec2Simulation, instanceId: string, options: SimEc2PortOptions = {}) {
     this.#sim = sim;
@@ -98,9 +100,14 @@ export class SimEc2Port implements Ec2Port {
         ...extra,
       }));
     const eniId = created.networkInterface.networkInterfaceId;
-    const used = new Set(instance.networkInterfaces.map((eni) => eni.attachment?.deviceIndex));
+    // Creates may run side by side: an index another create of this port holds is taken too.
+    const used = new Set([
+      ...instance.networkInterfaces.map((eni) => eni.attachment?.deviceIndex),
+      ...this.#devices.values(),
+    ]);
     let deviceIndex = 0;
     while (used.has(deviceIndex)) deviceIndex++;
+    this.#devices.set(eniId, deviceIndex);
     let attachmentId: string;
     try {
       const attached = await this.#call(
@@ -114,6 +121,7 @@ export class SimEc2Port implements Ec2Port {
       );
       attachmentId = attached.attachmentId;
     } catch (error) {
+      this.#devices.delete(eniId);
       await this.#undo(eniId);
       throw error;
     }
@@ -163,6 +171,7 @@ export class SimEc2Port implements Ec2Port {
   }
 
   async freeEni(eniId: string): Promise<void> {
+    this.#devices.delete(eniId);
     const eni = await this.#describeEni(eniId);
     if (eni === null) return;
     const attachmentId = eni.attachment?.attachmentId;
@@ -182,16 +191,8 @@ export class SimEc2Port implements Ec2Port {
     );
   }
 
-  /** Runs one simulated call after its transport latency; EC2 errors leave as `CloudError`. */
-  async #call<T>(action: Ec2Action, run: () => T): Promise<T> {
-    const latencyMs = this.#sim.knobs.latencyMs(action);
-    if (latencyMs > 0) await this.#sleep(latencyMs);
-    try {
-      return run();
-    } catch (error) {
-      if (!(error instanceof Ec2SimError)) throw error;
-      throw cloudErrorFromCode(error.code, error.message, { httpStatus: error.httpStatus, cause: error });
-    }
+  #call<T>(action: Ec2Action, run: () => T): Promise<T> {
+    return callSimulated(this.#sim, this.#sleep, action, run);
   }
 
   async #instance(): Promise<InstanceView> {
@@ -318,5 +319,22 @@ async function ignoreNotFound<T>(call: Promise<T>): Promise<T | null> {
   } catch (error) {
     if (error instanceof CloudError && error.kind === "not-found") return null;
     throw error;
+  }
+}
+
+/** Runs one simulated call after its transport latency; EC2 errors leave as `CloudError`. */
+export async function callSimulated<T>(
+  sim: Ec2Simulation,
+  sleep: (ms: number) => Promise<void>,
+  action: Ec2Action,
+  run: () => T,
+): Promise<T> {
+  const latencyMs = sim.knobs.latencyMs(action);
+  if (latencyMs > 0) await sleep(latencyMs);
+  try {
+    return run();
+  } catch (error) {
+    if (!(error instanceof Ec2SimError)) throw error;
+    throw cloudErrorFromCode(error.code, error.message, { httpStatus: error.httpStatus, cause: error });
   }
 }

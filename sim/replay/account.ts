@@ -10,10 +10,12 @@
 import {
   type Ec2Action,
   Ec2SimError,
+  type Ec2SimState,
   Ec2Simulation,
   type LatencyModel,
   type LaunchInstanceResult,
 } from "../ec2/mod.ts";
+import { EC2_ACTIONS } from "../../ipamd/cloud/mod.ts";
 import type { InstanceLimits } from "../../ipamd/pool/mod.ts";
 import type { Scheduler } from "./scheduler.ts";
 import { ONE_BIG_SUBNET, REPLAY_ZONE, type ReplaySubnet, replaySubnetId } from "./subnets.ts";
@@ -51,30 +53,27 @@ export interface Ec2Tally {
 /** The account, and each node's instance in it. */
 export interface ReplayAccount {
   readonly sim: Ec2Simulation;
+  readonly vpcCidr: string;
   readonly subnetId: string;
   readonly subnetCidr: string;
+  /** The nodes' security groups (each new ENI gets them too). */
+  readonly securityGroupIds: readonly string[];
   /** One launched instance per node, with its primary ENI. */
   readonly instances: readonly LaunchInstanceResult[];
   /** The VPC's subnets, the nodes' first (its id and CIDR are `subnetId` and `subnetCidr`). */
   readonly subnets: readonly ReplaySubnet[];
+  /**
+   * The account's records (not settled: an attach completes at its `readyAtMs`),
+   * taken again only after a change; for views that cost no EC2 call (IMDS).
+   */
+  state(): Ec2SimState;
 }
 
 const ACTIONS: ReadonlyMap<string, Ec2Action> = new Map(
-  ([
-    "AssignPrivateIpAddresses",
-    "AttachNetworkInterface",
-    "CreateNetworkInterface",
-    "CreateTags",
-    "DeleteNetworkInterface",
-    "DescribeInstanceTypes",
-    "DescribeInstances",
-    "DescribeNetworkInterfaces",
-    "DescribeSubnets",
-    "DetachNetworkInterface",
-    "ModifyNetworkInterfaceAttribute",
-    "UnassignPrivateIpAddresses",
-  ] as const).map((action) => [action[0]!.toLowerCase() + action.slice(1), action]),
+  EC2_ACTIONS.map((action) => [action[0]!.toLowerCase() + action.slice(1), action]),
 );
+
+const VPC_CIDR = "10.0.0.0/16";
 
 /** Builds the account with `nodes` running instances of one type, throttling on. */
 export function createAccount(
@@ -92,7 +91,7 @@ export function createAccount(
   const subnetId = replaySubnetId(0);
   const subnets = options.subnets ?? ONE_BIG_SUBNET;
   const sim = new Ec2Simulation({
-    vpcCidr: "10.0.0.0/16",
+    vpcCidr: VPC_CIDR,
     subnets: subnets.map((subnet, i) => ({
       subnetId: replaySubnetId(i),
       cidr: subnet.cidr,
@@ -108,13 +107,30 @@ export function createAccount(
   for (const action of ACTIONS.values()) sim.knobs.setLatencyMs(action, options.timing.callLatencyMs);
   const { maxEnis, ipv4PerEni } = options.limits;
   sim.registerInstanceType({ instanceType: options.instanceType, maxEnis, ipv4PerEni });
+  const securityGroupIds = ["sg-0123456789abcdef0"];
   const instances = Array.from({ length: options.nodes }, () =>
     sim.launchInstance({
       instanceType: options.instanceType,
       subnetId,
-      securityGroups: ["sg-0123456789abcdef0"],
+      securityGroups: securityGroupIds,
     }));
-  return { sim, subnetId, subnetCidr: subnets[0]!.cidr, instances, subnets };
+  let changes = 0;
+  let cached: { changes: number; state: Ec2SimState } | null = null;
+  sim.onMutation(() => void changes++);
+  const state = () => {
+    if (cached?.changes !== changes) cached = { changes, state: sim.exportState() };
+    return cached.state;
+  };
+  return {
+    sim,
+    vpcCidr: VPC_CIDR,
+    subnetId,
+    subnetCidr: subnets[0]!.cidr,
+    securityGroupIds,
+    instances,
+    state,
+    subnets,
+  };
 }
 
 /** A fresh tally. */

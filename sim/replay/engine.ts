@@ -8,8 +8,8 @@
  */
 import type { InstanceLimits, PoolSettings } from "../../ipamd/pool/mod.ts";
 import { createAccount, DEFAULT_TIMING, type Ec2Tally, type TimingModel } from "./account.ts";
-import { type FailReasons, Kubelet, type PodRecord } from "./kubelet.ts";
-import { OurNode } from "./our_node.ts";
+import { Kubelet, type NodeFailures, type PodRecord } from "./kubelet.ts";
+import { type AttachWait, OurNode } from "./our_node.ts";
 import { ReferenceNode } from "./reference_node.ts";
 import type { ReplayNode } from "./replay_node.ts";
 import type { Workload } from "./scenarios.ts";
@@ -27,8 +27,10 @@ export interface ReplayOptions {
   readonly workload: Workload;
   readonly seed: number;
   readonly timing?: TimingModel;
-  /** Our ADD deadline in ipamd (default 10 s). */
+  /** Our ADD deadline in ipamd (ADD_WAIT_TIMEOUT, default 60 s). */
   readonly addWaitMs?: number;
+  /** How our adapter awaits a new ENI (default "imds", as the daemon does). */
+  readonly attachWait?: AttachWait;
   /** How long past the window the run may go on for pods still waiting (default 30 min). */
   readonly overrunMs?: number;
   /** Told of progress through the window, 0 to 1, once per simulated second. */
@@ -54,7 +56,7 @@ export interface NodeResult {
   /** Σ (held − assigned) × seconds over the window. */
   readonly idleIpSeconds: number;
   readonly peakIps: number;
-  readonly failures: FailReasons;
+  readonly failures: NodeFailures;
   readonly startFailures: number;
 }
 
@@ -96,15 +98,18 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
         name,
         account,
         instanceId: instance.instanceId,
-        primary: { eniId: instance.networkInterfaceId, mac: instance.macAddress },
+        instanceType: options.instanceType,
         scheduler,
         limits,
         settings,
+        timing,
+        seed,
         ...(options.addWaitMs === undefined ? {} : { addWaitMs: options.addWaitMs }),
+        ...(options.attachWait === undefined ? {} : { attachWait: options.attachWait }),
       })
       : new ReferenceNode({ name, account, instance, scheduler, limits, settings, timing, seed });
   });
-  const kubelet = new Kubelet(scheduler, nodes, seed);
+  const kubelet = new Kubelet(scheduler, nodes, seed, addressCapacity(limits, settings));
   kubelet.play(workload);
 
   const lastEventMs = (workload.events.at(-1)?.t ?? 0) * 1000;
@@ -149,7 +154,7 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
       tally: node.tally,
       idleIpSeconds: idle[i]!,
       peakIps: peak[i]!,
-      failures: kubelet.failures.get(node.name) ?? {},
+      failures: kubelet.failures.get(node.name) ?? { byReason: {}, withCapacity: 0 },
       startFailures: node.startFailures,
     })),
     pods: kubelet.pods,
@@ -159,4 +164,11 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayResult> {
     accountPeakIps,
     events: scheduler.events,
   };
+}
+
+/** The addresses a node can hold for pods: its ENIs' room, capped by max pods. */
+export function addressCapacity(limits: InstanceLimits, settings: PoolSettings): number {
+  const maxEnis = settings.maxEni > 0 ? Math.min(settings.maxEni, limits.maxEnis) : limits.maxEnis;
+  const unit = settings.prefixDelegation ? 16 : 1;
+  return Math.min(limits.maxPods, maxEnis * Math.max(limits.ipv4PerEni - 1, 0) * unit);
 }

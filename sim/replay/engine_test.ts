@@ -66,3 +66,22 @@ Deno.test("runReplay() plays a trace: deleted pods give their address back", asy
   equal(last.assigned, 1);
   equal(result.windowMs, 90_000);
 });
+
+Deno.test("runReplay() serves an ADD waiting on a full node when a released address ends its cooldown", async () => {
+  const events = [
+    ...Array.from({ length: 9 }, (_, i) => ({ t: i, node: "a", op: "add", pod: `p${i + 1}` })),
+    { t: 20, node: "a", op: "del", pod: "p1" },
+    { t: 21, node: "a", op: "add", pod: "p10" },
+  ];
+  const result = await runReplay({
+    instanceType: "m5.large",
+    limits: instanceLimits(lookupInstanceType("m5.large"), { prefixDelegation: false }),
+    settings: { ...DEFAULT_POOL_SETTINGS, maxEni: 1 },
+    policy: "aws-cni",
+    workload: parseTrace(events.map((event) => JSON.stringify(event)).join("\n")),
+    seed: 1,
+  });
+  const late = result.pods.find((pod) => pod.pod === "p10")!;
+  equal(late.failedAdds, 0);
+  equal(late.servedMs, 50_000, "p1's address, when its 30 s cooldown ends");
+});

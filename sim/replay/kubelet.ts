@@ -7,6 +7,7 @@
  *
  * @module
  */
+import type { GrowthBlockReason } from "../../ipamd/pool/mod.ts";
 import { SeededRandom } from "../ec2/mod.ts";
 import { podKey, type PodRef, type ReplayNode } from "./replay_node.ts";
 import type { TraceEvent, Workload } from "./scenarios.ts";
@@ -26,7 +27,14 @@ export interface PodRecord {
 }
 
 /** Failed ADDs of one node, by reason. */
-export type FailReasons = Record<string, number>;
+export type FailReasons = Partial<Record<GrowthBlockReason, number>>;
+
+/** One node's failed ADDs: by reason, and how many of them came while the node had room for the pod. */
+export interface NodeFailures {
+  readonly byReason: FailReasons;
+  /** ADDs that failed while the node's pods (the failing one included) fit its address capacity. */
+  withCapacity: number;
+}
 
 const RETRY_BASE_MS = 10_000;
 const RETRY_JITTER = 0.5;
@@ -34,7 +42,7 @@ const RETRY_JITTER = 0.5;
 /** Drives pods onto nodes. */
 export class Kubelet {
   readonly pods: PodRecord[] = [];
-  readonly failures = new Map<string, FailReasons>();
+  readonly failures = new Map<string, NodeFailures>();
   readonly #scheduler: Scheduler;
   readonly #nodes: ReadonlyMap<string, ReplayNode>;
   readonly #startMs: number;
@@ -43,12 +51,16 @@ export class Kubelet {
   readonly #held = new Map<string, (() => void)[]>();
   readonly #byName = new Map<string, PodRecord>();
   readonly #retries = new Map<PodRecord, Timer>();
+  readonly #alive = new Map<string, number>();
+  readonly #capacity: number;
 
-  constructor(scheduler: Scheduler, nodes: readonly ReplayNode[], seed: number) {
+  /** `capacity`: the addresses a node can hold for pods (Infinity when unknown). */
+  constructor(scheduler: Scheduler, nodes: readonly ReplayNode[], seed: number, capacity = Infinity) {
     this.#scheduler = scheduler;
     this.#nodes = new Map(nodes.map((node) => [node.name, node]));
     this.#startMs = scheduler.now();
     this.#random = new SeededRandom(seed, "kubelet");
+    this.#capacity = capacity;
   }
 
   /** Starts every node and schedules the workload's events. */
@@ -103,11 +115,13 @@ export class Kubelet {
       };
       this.pods.push(record);
       this.#byName.set(id, record);
+      this.#alive.set(event.node, (this.#alive.get(event.node) ?? 0) + 1);
       this.#attempt(record);
       return;
     }
     if (known === undefined || known.deletedMs !== null) return;
     known.deletedMs = this.#scheduler.now() - this.#startMs;
+    this.#alive.set(known.node, (this.#alive.get(known.node) ?? 1) - 1);
     this.#retries.get(known)?.cancel();
     this.#retries.delete(known);
     this.#nodes.get(known.node)!.del(known.ref);
@@ -127,9 +141,10 @@ export class Kubelet {
         return;
       }
       pod.failedAdds++;
-      const reasons = this.failures.get(pod.node) ?? {};
-      reasons[outcome.reason] = (reasons[outcome.reason] ?? 0) + 1;
-      this.failures.set(pod.node, reasons);
+      const failures = this.failures.get(pod.node) ?? { byReason: {}, withCapacity: 0 };
+      failures.byReason[outcome.reason] = (failures.byReason[outcome.reason] ?? 0) + 1;
+      if ((this.#alive.get(pod.node) ?? 0) <= this.#capacity) failures.withCapacity++;
+      this.failures.set(pod.node, failures);
       const delayMs = RETRY_BASE_MS * (1 + RETRY_JITTER * this.#random.next());
       this.#retries.set(pod, this.#scheduler.at(this.#scheduler.now() + delayMs, () => this.#attempt(pod)));
     });

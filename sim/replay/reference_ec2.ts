@@ -1,8 +1,9 @@
 /**
  * The reference's EC2 and IMDS traffic for one node (its `awsutils` and
  * `ipamd` packages), over the shared simulated account: the SDK's standard retryer (3 attempts,
- * full-jitter back-off) under every call, `AllocENI` (subnet discovery, Create,
- * DescribeInstances for a device index, Attach, ModifyNetworkInterfaceAttribute),
+ * full-jitter back-off) under every call, `TagENI`, `AllocENI` (subnet discovery,
+ * falling back to the primary ENI's subnet when DescribeSubnets fails; Create;
+ * DescribeInstances for a device index; Attach; ModifyNetworkInterfaceAttribute),
  * the IMDS wait for a new ENI, and `FreeENI` (Describe, Detach with retries, 2 s
  * sleep, Delete with retries).
  *
@@ -45,6 +46,10 @@ const DETACH: Backoff = { attempts: 12, minMs: 200, maxMs: 60_000, jitter: 0.15 
 /** The spacing of `DescribeAllENIs` tries is not documented; assumed as Delete's. */
 const DESCRIBE_ALL: Backoff = { attempts: 12, minMs: 500, maxMs: 60_000, jitter: 0.15 };
 const DELETE: Backoff = { attempts: 12, minMs: 500, maxMs: 60_000, jitter: 0.15 };
+/** `TagENI`: 5 tries, 500 ms doubling, 30 % jitter. */
+const TAG: Backoff = { attempts: 5, minMs: 500, maxMs: 60_000, jitter: 0.3 };
+/** The tag `TagENI` and `createENI` put on every ENI the node manages (`buildENITags`). */
+const INSTANCE_TAG = "node.k8s.amazonaws.com/instance_id";
 
 /** The reference's cloud calls for one instance. */
 export class ReferenceEc2 {
@@ -71,16 +76,37 @@ export class ReferenceEc2 {
     this.#timing = options.timing;
   }
 
-  /** `DescribeAllENIs` at start: one DescribeNetworkInterfaces for the attached ENIs, up to 12 tries. */
-  async describeEnis(eniIds: readonly string[]): Promise<readonly NetworkInterfaceView[]> {
+  /**
+   * `DescribeAllENIs` at start: one DescribeNetworkInterfaces for the attached ENIs,
+   * up to 12 tries (`tries: 1` for reconcile's `GetIPv4sFromEC2`).
+   */
+  async describeEnis(
+    eniIds: readonly string[],
+    options: { tries?: number } = {},
+  ): Promise<readonly NetworkInterfaceView[]> {
     let views: readonly NetworkInterfaceView[] = [];
-    await this.#retry(DESCRIBE_ALL, async () => {
+    await this.#retry({ ...DESCRIBE_ALL, attempts: options.tries ?? DESCRIBE_ALL.attempts }, async () => {
       const result = await this.#call(() =>
         this.#sim.describeNetworkInterfaces({ networkInterfaceIds: eniIds })
       );
       views = result.networkInterfaces;
     });
     return views;
+  }
+
+  /** `TagENI`: one CreateTags (retried) when the ENI lacks our instance tag; none when it has it. */
+  async tagEni(
+    eniId: string,
+    tags: readonly { readonly key: string; readonly value: string }[],
+  ): Promise<void> {
+    if (tags.some((tag) => tag.key === INSTANCE_TAG && tag.value === this.#instanceId)) return;
+    await this.#retry(
+      TAG,
+      () =>
+        this.#call(() =>
+          this.#sim.createTags({ resources: [eniId], tags: [{ key: INSTANCE_TAG, value: this.#instanceId }] })
+        ),
+    );
   }
 
   /** `IsSubnetExcluded` in `setupENI`: one DescribeSubnets. */
@@ -114,14 +140,21 @@ export class ReferenceEc2 {
 
   /** `AllocENI` then `WaitForENIAndIPsAttached`: the ENI once IMDS shows it. */
   async allocEni(count: number, prefixes: boolean): Promise<RefNewEni> {
-    const described = await this.#call(() =>
-      this.#sim.describeSubnets({ filters: { "vpc-id": [this.#sim.vpcId] } })
-    );
+    let subnetId = this.#subnetId;
+    try {
+      const described = await this.#call(() =>
+        this.#sim.describeSubnets({ filters: { "vpc-id": [this.#sim.vpcId] } })
+      );
+      subnetId = referenceSubnet(described.subnets, this.#subnetId);
+    } catch (error) {
+      // `createENI`: "Defaulting to same subnet as the primary interface for the new ENI".
+      if (!(error instanceof CloudError)) throw error;
+    }
     const created = await this.#call(() =>
       this.#sim.createNetworkInterface({
-        subnetId: referenceSubnet(described.subnets, this.#subnetId),
+        subnetId,
         description: `aws-K8S-${this.#instanceId}`,
-        tags: [{ key: "node.k8s.amazonaws.com/instance_id", value: this.#instanceId }],
+        tags: [{ key: INSTANCE_TAG, value: this.#instanceId }],
         ...(prefixes ? { ipv4PrefixCount: count } : { secondaryPrivateIpAddressCount: count }),
       })
     );

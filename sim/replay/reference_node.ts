@@ -1,20 +1,27 @@
 /**
  * A faithful model of the reference's ipamd on one replay node (its `ipamd.go` pool loop),
  * sharing our datastore and the simulated account but none of our policy: start-up
- * (DescribeAllENIs, setupENI, one pre-scaling increase, then ready), the 5 s loop
- * (sleep 2.5 s, `updateIPPoolIfRequired`, sleep 2.5 s) with at most one increase
- * action, one decrease pass (30 s apart) and one ENI freed per cycle, cooling
- * addresses counted as available, random (seeded) choices where the reference walks
- * Go maps, and ADDs that fail at once when nothing is assignable.
+ * (`nodeInit`: DescribeAllENIs, TagENI, setupENI, then `handlePreScaling`'s one
+ * increase; a failure of any makes kubelet restart aws-node), the 5 s loop (sleep 2.5 s,
+ * `updateIPPoolIfRequired`, sleep 2.5 s) with at most one increase action, one
+ * decrease pass (30 s apart) and one ENI freed per cycle, cooling addresses counted
+ * as available, random (seeded) choices where the reference walks Go maps, and ADDs
+ * that fail at once when nothing is assignable. A failed ADD says what happened in
+ * our pool's vocabulary (ENI limit, max pods, throttled, still warming).
  *
  * @module
  */
 import { cidrContains, formatIpv4, parseCidr, parseIpv4 } from "../../shared/mod.ts";
-import { type LaunchInstanceResult, SeededRandom } from "../ec2/mod.ts";
+import { type LaunchInstanceResult, type NetworkInterfaceView, SeededRandom } from "../ec2/mod.ts";
 import { CloudError } from "../../ipamd/cloud/mod.ts";
-import { Datastore, type InstanceLimits, type PoolSettings } from "../../ipamd/pool/mod.ts";
+import {
+  Datastore,
+  type GrowthBlockReason,
+  type InstanceLimits,
+  type PoolSettings,
+} from "../../ipamd/pool/mod.ts";
 import { countingView, newTally, type ReplayAccount, type TimingModel } from "./account.ts";
-import { ReferenceEc2 } from "./reference_ec2.ts";
+import { ReferenceEc2, type RefNewEni } from "./reference_ec2.ts";
 import { type RefEni, ReferencePolicy, type RefStats } from "./reference_policy.ts";
 import type { AddOutcome, AddressCounts, PodRef, ReplayNode } from "./replay_node.ts";
 import type { Scheduler } from "./scheduler.ts";
@@ -41,6 +48,9 @@ export interface RefAction {
 const CYCLE_HALF_MS = 2_500;
 const INSUFFICIENT_CIDR_COOLDOWN_MS = 120_000;
 const RECONCILE_READD_MS = 60_000;
+/** `maxRetryCheckENI` and `eniAttachTime`: nodeInit's setupENI tries, 10 s apart. */
+const SETUP_ENI_TRIES = 6;
+const SETUP_ENI_RETRY_MS = 10_000;
 
 /** The reference's ipamd on one node. */
 export class ReferenceNode implements ReplayNode {
@@ -81,6 +91,8 @@ export class ReferenceNode implements ReplayNode {
       for (let restarts = 0;; restarts++) {
         try {
           await this.#nodeInit();
+          // `handlePreScaling`: an increase whose Assign failed fails nodeInit (ipamd.go).
+          if (this.policy.isLow(this.#view().stats)) await this.#increase();
           break;
         } catch (error) {
           if (!(error instanceof CloudError)) throw error;
@@ -89,7 +101,6 @@ export class ReferenceNode implements ReplayNode {
           await scheduler.sleep(Math.min(10_000 * 2 ** restarts, 300_000));
         }
       }
-      await this.#increase();
       scheduler.at(scheduler.now(), onReady);
       for (;;) {
         await scheduler.sleep(CYCLE_HALF_MS);
@@ -120,8 +131,18 @@ export class ReferenceNode implements ReplayNode {
         if (kept !== undefined) return done({ ok: true, ip: kept.ip });
       }
     }
-    const why = this.#throttled ? " (last increase throttled)" : "";
-    done({ ok: false, reason: `no available IP/Prefix addresses${why}` });
+    // The reference says "no available IP/Prefix addresses"; this says why.
+    done({ ok: false, reason: this.#whyNoAddress() });
+  }
+
+  /** Why an ADD found nothing: a limit, the last increase throttled, or the pool not grown yet. */
+  #whyNoAddress(): GrowthBlockReason {
+    const { enis, stats } = this.#view();
+    if (stats.total >= this.#o.limits.maxPods) return "max-pods";
+    const full = enis.length >= this.policy.maxEni &&
+      enis.every((eni) => eni.cidrs.length >= this.policy.unitsPerEni);
+    if (full) return "max-enis";
+    return this.#throttled ? "throttled" : "still-warming";
   }
 
   del(pod: PodRef): void {
@@ -133,26 +154,83 @@ export class ReferenceNode implements ReplayNode {
     return { total, assigned, cooling };
   }
 
-  /** `nodeInit`: the attached ENIs from IMDS and `DescribeAllENIs`, each through `setupENI`. */
+  /**
+   * `nodeInit`: the attached ENIs from IMDS and `DescribeAllENIs`; for each, `TagENI`
+   * (CreateTags for the tags it lacks; a failure fails nodeInit) and `setupENI`,
+   * tried up to 6 times 10 s apart (`maxRetryCheckENI`, `eniAttachTime`).
+   */
   async #nodeInit(): Promise<void> {
-    const { scheduler, instance, account } = this.#o;
+    const { scheduler, instance } = this.#o;
     for (const eniId of this.datastore.enis().map((eni) => eni.eniId)) this.datastore.removeEni(eniId);
     for (const view of await this.#ec2.describeEnis([instance.networkInterfaceId])) {
-      this.datastore.addEni({
+      await this.#ec2.tagEni(view.networkInterfaceId, view.tagSet);
+      const eni = {
         eniId: view.networkInterfaceId,
         deviceNumber: view.attachment?.deviceIndex ?? 0,
-        primary: (view.attachment?.deviceIndex ?? 0) === 0,
-        createdAtMs: scheduler.now(),
         mac: view.macAddress,
         primaryIp: view.privateIpAddress,
+        cidrs: cidrsOf(view),
+      };
+      for (let tries = 1;; tries++) {
+        if (await this.#setupEni(eni, eni.deviceNumber === 0)) break;
+        if (tries >= SETUP_ENI_TRIES) {
+          this.#reconcileLater(eni.eniId, eni.cidrs);
+          break;
+        }
+        await scheduler.sleep(SETUP_ENI_RETRY_MS);
+      }
+    }
+  }
+
+  /**
+   * `setupENI`: the ENI joins the datastore first (`AddENI`), then the subnet check
+   * (`IsSubnetExcluded`, one DescribeSubnets), then its addresses. False when the
+   * check failed: the ENI stays in the datastore without its addresses.
+   */
+  async #setupEni(eni: RefNewEni, primary: boolean): Promise<boolean> {
+    const { scheduler, account } = this.#o;
+    if (this.datastore.getEni(eni.eniId) === null) {
+      this.datastore.addEni({
+        eniId: eni.eniId,
+        deviceNumber: eni.deviceNumber,
+        primary,
+        createdAtMs: scheduler.now(),
+        mac: eni.mac,
+        primaryIp: eni.primaryIp,
         subnetCidr: account.subnetCidr,
       });
-      this.datastore.addCidrs(view.networkInterfaceId, [
-        ...view.privateIpAddresses.filter((ip) => !ip.primary).map((ip) => `${ip.privateIpAddress}/32`),
-        ...view.ipv4Prefixes.map((prefix) => prefix.ipv4Prefix),
-      ]);
-      await this.#ec2.checkSubnet();
     }
+    try {
+      await this.#ec2.checkSubnet();
+    } catch (error) {
+      if (error instanceof CloudError) return false;
+      throw error;
+    }
+    this.datastore.addCidrs(eni.eniId, eni.cidrs);
+    return true;
+  }
+
+  /**
+   * `nodeIPPoolReconcile`: IMDS lists addresses the datastore lacks, so one
+   * DescribeNetworkInterfaces confirms them and they join; it runs once no pool
+   * action happened for 60 s, checked every cycle.
+   */
+  #reconcileLater(eniId: string, cidrs: readonly string[]): void {
+    const { scheduler } = this.#o;
+    scheduler.spawn(async () => {
+      await scheduler.sleep(RECONCILE_READD_MS);
+      for (;;) {
+        if (this.datastore.getEni(eniId) === null) return;
+        try {
+          await this.#ec2.describeEnis([eniId], { tries: 1 });
+          this.datastore.addCidrs(eniId, cidrs);
+          return;
+        } catch (error) {
+          if (!(error instanceof CloudError)) throw error;
+        }
+        await scheduler.sleep(2 * CYCLE_HALF_MS);
+      }
+    });
   }
 
   /** `updateIPPoolIfRequired`: one increase, or one decrease pass; then at most one ENI freed. */
@@ -161,7 +239,9 @@ export class ReferenceNode implements ReplayNode {
     const { enis, stats } = this.#view();
     let decreased = false;
     if (this.policy.isLow(stats)) {
-      await this.#increase();
+      await this.#increase().catch((error) => {
+        if (!(error instanceof CloudError)) throw error; // logged by the reference; the next cycle tries again
+      });
     } else if (
       this.policy.isHigh(stats) && startMs - this.#lastDecreaseAtMs >= this.#o.settings.decreaseIntervalMs
     ) {
@@ -172,28 +252,44 @@ export class ReferenceNode implements ReplayNode {
     if (decreased) this.#lastDecreaseAtMs = this.#o.scheduler.now();
   }
 
-  /** `increaseDatastorePool`: one Assign on a random ENI with room; if nothing was added, one new ENI. */
+  /**
+   * `increaseDatastorePool`: `tryAssignCidrs` walks the ENIs with room in map order
+   * and makes one Assign on the first; an Assign that failed (after the SDK's
+   * retries and one more asking for 1) ends the increase with its error, which only
+   * pre-scaling passes on (ipamd.go, `tryAssignIPs`/`tryAssignPrefixes`); an
+   * insufficient-address failure moves on to the next ENI (subnet discovery is on).
+   * If nothing was added, one new ENI; its failure is logged and swallowed.
+   */
   async #increase(): Promise<void> {
     const { scheduler } = this.#o;
     if (scheduler.now() < this.#noIncreaseUntilMs) return;
     const { enis, stats } = this.#view();
     const { unitsPerEni, pd } = this.policy;
     const count = this.policy.assignCount(stats);
-    const target = this.#shuffle(enis.filter((eni) => eni.cidrs.length < unitsPerEni))[0];
-    if (count > 0 && target !== undefined) {
-      try {
-        const cidrs = await this.#ec2.assign(
-          target.eniId,
-          Math.min(unitsPerEni - target.cidrs.length, count),
-          pd,
-        );
-        if (this.datastore.getEni(target.eniId) !== null) this.datastore.addCidrs(target.eniId, cidrs);
-        this.#record("assign", true);
-        return;
-      } catch (error) {
-        this.#record("assign", false, error);
-        // With subnet discovery (the reference's default) an ENI whose subnet is full leads to a new ENI too.
-        this.#insufficient(error);
+    if (count > 0) {
+      for (const target of this.#shuffle(enis.filter((eni) => eni.cidrs.length < unitsPerEni))) {
+        try {
+          const cidrs = await this.#ec2.assign(
+            target.eniId,
+            Math.min(unitsPerEni - target.cidrs.length, count),
+            pd,
+          );
+          if (this.datastore.getEni(target.eniId) !== null) this.datastore.addCidrs(target.eniId, cidrs);
+          this.#record("assign", true);
+          return;
+        } catch (error) {
+          if (error instanceof CloudError && error.kind === "ip-limit") {
+            // "the data store is out of sync": GetIPv4sFromEC2 and take what EC2 says the ENI holds.
+            const [view] = await this.#ec2.describeEnis([target.eniId], { tries: 1 });
+            if (view !== undefined && this.datastore.getEni(target.eniId) !== null) {
+              this.datastore.addFitting(target.eniId, cidrsOf(view));
+            }
+            this.#record("assign", true);
+            return;
+          }
+          this.#record("assign", false, error);
+          if (!insufficient(error)) throw error;
+        }
       }
     }
     if (enis.length >= this.policy.maxEni) return;
@@ -201,15 +297,8 @@ export class ReferenceNode implements ReplayNode {
     if (size <= 0) return;
     try {
       const eni = await this.#ec2.allocEni(size, pd);
-      await this.#ec2.checkSubnet();
-      this.datastore.addEni({
-        ...eni,
-        primary: false,
-        createdAtMs: scheduler.now(),
-        subnetCidr: this.#o.account.subnetCidr,
-      });
-      this.datastore.addCidrs(eni.eniId, eni.cidrs);
       this.#record("create-eni", true);
+      if (!await this.#setupEni(eni, false)) this.#reconcileLater(eni.eniId, eni.cidrs);
     } catch (error) {
       this.#record("create-eni", false, error);
       this.#insufficient(error);
@@ -276,12 +365,11 @@ export class ReferenceNode implements ReplayNode {
     }
   }
 
-  #insufficient(error: unknown): boolean {
-    if (!(error instanceof CloudError && (error.kind === "subnet-full" || error.kind === "no-cidr-blocks"))) {
-      return false;
+  /** An insufficient-address failure starts the 120 s pause of increases. */
+  #insufficient(error: unknown): void {
+    if (insufficient(error)) {
+      this.#noIncreaseUntilMs = this.#o.scheduler.now() + INSUFFICIENT_CIDR_COOLDOWN_MS;
     }
-    this.#noIncreaseUntilMs = this.#o.scheduler.now() + INSUFFICIENT_CIDR_COOLDOWN_MS;
-    return true;
   }
 
   #record(kind: RefAction["kind"], ok: boolean, error?: unknown): void {
@@ -300,4 +388,16 @@ export class ReferenceNode implements ReplayNode {
     }
     return out;
   }
+}
+
+function insufficient(error: unknown): boolean {
+  return error instanceof CloudError && (error.kind === "subnet-full" || error.kind === "no-cidr-blocks");
+}
+
+/** An ENI's secondary IPs (as /32s) and prefixes, as EC2 describes them. */
+function cidrsOf(view: NetworkInterfaceView): string[] {
+  return [
+    ...view.privateIpAddresses.filter((ip) => !ip.primary).map((ip) => `${ip.privateIpAddress}/32`),
+    ...view.ipv4Prefixes.map((prefix) => prefix.ipv4Prefix),
+  ];
 }

@@ -1,7 +1,8 @@
 /**
  * The reference model against the reference's documented behaviour: the 16 rows
- * of the seed table (docs/eni-and-ip-target.md) as steady states, and one increase action
- * per 5 s cycle.
+ * of the seed table (docs/eni-and-ip-target.md) as steady states, one increase action
+ * per 5 s cycle, and what it does when EC2 fails it, each case citing the code of
+ * aws/amazon-vpc-cni-k8s it follows.
  */
 import { deepStrictEqual, equal, ok } from "node:assert/strict";
 import { instanceLimits, lookupInstanceType } from "../../ipamd/limits/limits.ts";
@@ -10,6 +11,7 @@ import { createAccount, DEFAULT_TIMING } from "./account.ts";
 import { Kubelet } from "./kubelet.ts";
 import { ReferenceNode } from "./reference_node.ts";
 import type { TraceEvent } from "./scenarios.ts";
+import { podKey } from "./replay_node.ts";
 import { Scheduler } from "./scheduler.ts";
 
 interface Settled {
@@ -143,4 +145,89 @@ Deno.test("reference model takes one increase action per 5 s cycle", async () =>
 Deno.test("reference model never grows past MINIMUM_IP_TARGET without WARM_IP_TARGET (#2650)", async () => {
   const { rows } = await settle("t3.small", { warmIpTarget: 0, minimumIpTarget: 2 }, [0, 4]);
   deepStrictEqual(rows.map((row) => row.secondaryIps), [2, 2]);
+});
+
+/** A reference node on a fresh one-node account; `at` records what the test reads at given times. */
+function referenceNode(instanceType: string, settings: Partial<PoolSettings>) {
+  const limits = instanceLimits(lookupInstanceType(instanceType), { prefixDelegation: false });
+  const scheduler = new Scheduler(0);
+  const account = createAccount(scheduler, {
+    nodes: 1,
+    instanceType,
+    limits,
+    seed: 7,
+    timing: DEFAULT_TIMING,
+  });
+  const node = new ReferenceNode({
+    name: "node-1",
+    account,
+    instance: account.instances[0]!,
+    scheduler,
+    limits,
+    settings: { ...DEFAULT_POOL_SETTINGS, ...settings },
+    timing: DEFAULT_TIMING,
+    seed: 7,
+  });
+  let readyAtMs: number | null = null;
+  /** Starts the node, makes an ADD for each of `podIds` once it is ready, and runs until `untilMs`. */
+  const play = async (podIds: readonly string[], untilMs: number) => {
+    node.start(() => {
+      readyAtMs = scheduler.now();
+      for (const id of podIds) node.add({ key: podKey(id) }, () => {});
+    });
+    scheduler.at(untilMs, () => scheduler.stop());
+    await scheduler.run();
+  };
+  return { scheduler, account, node, play, readyAtMs: () => readyAtMs };
+}
+
+const pods = (count: number): string[] => Array.from({ length: count }, (_, i) => `p${i}`);
+
+const THROTTLED = { code: "RequestLimitExceeded", httpStatus: 503 };
+
+Deno.test("reference model: a pre-scaling Assign that EC2 throttles fails nodeInit and kubelet restarts aws-node (ipamd.go handlePreScaling)", async () => {
+  const ref = referenceNode("t3.small", { warmEniTarget: 1 });
+  // The SDK's 3 attempts, then tryAssignIPs' 3 more asking for 1.
+  ref.account.sim.knobs.failNext("AssignPrivateIpAddresses", THROTTLED, 6);
+  await ref.play([], 60_000);
+  equal(ref.node.startFailures, 1);
+  ok((ref.readyAtMs() ?? Infinity) >= 10_000, "ready only after CrashLoopBackOff's first 10 s");
+  deepStrictEqual(ref.node.actions.map((a) => `${a.kind} ${a.ok}`), ["assign false", "assign true"]);
+});
+
+Deno.test("reference model: a throttled Assign ends the increase, with no new ENI in its place (ipamd.go increaseDatastorePool, tryAssignIPs)", async () => {
+  const ref = referenceNode("m5.large", { warmIpTarget: 5 });
+  ref.scheduler.at(3_000, () => ref.account.sim.knobs.failAtRate("AssignPrivateIpAddresses", THROTTLED, 1));
+  await ref.play(pods(3), 60_000);
+  ok(ref.node.actions.filter((a) => a.kind === "assign" && !a.ok).length >= 3, "it kept trying the Assign");
+  equal(ref.node.tally.calls.CreateNetworkInterface, undefined, "and never created an ENI instead");
+});
+
+Deno.test("reference model: a failed subnet discovery falls back to the primary ENI's subnet (awsutils.go createENI)", async () => {
+  const ref = referenceNode("m5.large", { warmEniTarget: 1 });
+  ref.scheduler.at(
+    2_000,
+    () => ref.account.sim.knobs.failAtRate("DescribeSubnets", { code: "UnauthorizedOperation" }, 1),
+  );
+  await ref.play(pods(1), 60_000);
+  equal(ref.node.tally.calls.CreateNetworkInterface, 1);
+  equal(ref.node.datastore.enis().length, 2, "the ENI was created, attached and kept");
+});
+
+Deno.test("reference model: an ENI whose subnet check fails stays in the datastore and gets its addresses later (ipamd.go setupENI: AddENI first; reconcile)", async () => {
+  const ref = referenceNode("m5.large", { warmEniTarget: 1 });
+  const seen: number[][] = [];
+  ref.scheduler.at(2_000, () => ref.account.sim.knobs.failAtRate("DescribeSubnets", THROTTLED, 1));
+  for (const atMs of [20_000, 120_000]) {
+    ref.scheduler.at(atMs, () => seen.push(ref.node.datastore.enis().map((eni) => eni.cidrs.length)));
+  }
+  await ref.play(pods(1), 130_000);
+  equal(seen[0]?.length, 2, "the new ENI is in the datastore though setupENI failed");
+  deepStrictEqual(seen[1], [9, 9], "and its addresses joined");
+});
+
+Deno.test("reference model: nodeInit tags the primary ENI it manages (ipamd.go nodeInit, awsutils.go TagENI)", async () => {
+  const ref = referenceNode("t3.small", { warmEniTarget: 1 });
+  await ref.play([], 10_000);
+  equal(ref.node.tally.calls.CreateTags, 1);
 });

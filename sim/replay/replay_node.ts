@@ -4,7 +4,7 @@
  *
  * @module
  */
-import type { AllocationKey } from "../../ipamd/pool/mod.ts";
+import type { AllocationKey, GrowthBlockReason } from "../../ipamd/pool/mod.ts";
 import type { Ec2Tally } from "./account.ts";
 
 /** A pod as the CNI sees it. */
@@ -12,10 +12,10 @@ export interface PodRef {
   readonly key: AllocationKey;
 }
 
-/** How one ADD ended. */
+/** How one ADD ended; a failure says why in the pool's one vocabulary of reasons. */
 export type AddOutcome =
   | { readonly ok: true; readonly ip: string }
-  | { readonly ok: false; readonly reason: string };
+  | { readonly ok: false; readonly reason: GrowthBlockReason };
 
 /** Address counts at one instant. */
 export interface AddressCounts {

@@ -88,6 +88,34 @@ export class Scheduler {
     return { cancel: () => void (entry.cancelled = true) };
   }
 
+  /**
+   * Runs `works` as tasks side by side from the calling task, which waits (without
+   * counting as running) until every one settled, then goes on with their outcomes.
+   */
+  settleAll<T>(works: readonly (() => Promise<T>)[]): Promise<PromiseSettledResult<T>[]> {
+    if (works.length === 0) return Promise.resolve([]);
+    return new Promise((resolve) => {
+      const results: PromiseSettledResult<T>[] = new Array(works.length);
+      let left = works.length;
+      this.#running += works.length - 1; // the caller's turn goes to its works
+      works.forEach((work, i) => {
+        Promise.resolve()
+          .then(work)
+          .then(
+            (value) => void (results[i] = { status: "fulfilled", value }),
+            (reason) => void (results[i] = { status: "rejected", reason }),
+          )
+          .finally(() => {
+            if (--left === 0) {
+              this.#running++; // the caller runs again before the last work lets go
+              resolve(results);
+            }
+            this.#release();
+          });
+      });
+    });
+  }
+
   /** Starts a task; it runs until its first sleep when the scheduler next lets tasks run. */
   spawn(task: () => Promise<void>): void {
     this.#running++;

@@ -49,3 +49,34 @@ Deno.test("Scheduler stop() ends the run and a task's error rejects it", async (
   });
   await rejects(failing.run(), /boom/);
 });
+
+Deno.test("Scheduler settleAll() runs a task's works side by side and resumes it after the slowest", async () => {
+  const scheduler = new Scheduler(0);
+  const log: string[] = [];
+  scheduler.spawn(async () => {
+    const results = await scheduler.settleAll([
+      async () => (await scheduler.sleep(300), log.push(`a@${scheduler.now()}`), "a"),
+      async () => (await scheduler.sleep(100),
+        await scheduler.sleep(100),
+        log.push(`b@${scheduler.now()}`),
+        "b"),
+      () => Promise.reject(new Error("c")),
+    ]);
+    log.push(`joined@${scheduler.now()}`, results.map((r) => r.status).join(","));
+    await scheduler.sleep(50);
+    log.push(`after@${scheduler.now()}`);
+  });
+  scheduler.spawn(async () => {
+    await scheduler.sleep(250);
+    log.push(`other@${scheduler.now()}`);
+  });
+  await scheduler.run();
+  deepStrictEqual(log, [
+    "b@200",
+    "other@250",
+    "a@300",
+    "joined@300",
+    "fulfilled,fulfilled,rejected",
+    "after@350",
+  ]);
+});

@@ -7,11 +7,11 @@
  *
  * @module
  */
-import type { SubnetRecord } from "../../ipamd/cloud/mod.ts";
 import { CNI_ROLE_TAG, EniPlacement } from "../../ipamd/node/mod.ts";
 import type { PoolSettings } from "../../ipamd/pool/mod.ts";
 import { silentLogger } from "../../shared/mod.ts";
-import type { Ec2Simulation, SubnetView } from "../ec2/mod.ts";
+import type { SubnetView } from "../ec2/mod.ts";
+import { SimEc2Requests, subnetRecord } from "./sim_requests.ts";
 
 /** One subnet of a replay's VPC. */
 export interface ReplaySubnet {
@@ -30,41 +30,33 @@ export function replaySubnetId(index: number): string {
   return index === 0 ? "subnet-0a1b2c3d4e5f60718" : `subnet-0a1b2c3d4e5f6${String(index).padStart(4, "0")}`;
 }
 
-function record(view: SubnetView): SubnetRecord {
-  return {
-    subnetId: view.subnetId,
-    cidr: view.cidrBlock,
-    availableIps: view.availableIpAddressCount,
-    vpcId: view.vpcId,
-    zone: view.availabilityZone,
-    tags: Object.fromEntries(view.tagSet.map((tag) => [tag.key, tag.value])),
-  };
-}
-
-/** The daemon's `EniPlacement` for one node, its DescribeSubnets calls going through `sim` (a counting view). */
+/** The daemon's `EniPlacement` for one node, its DescribeSubnets calls made as the node's own requests. */
 export function ourPlacement(
-  sim: Ec2Simulation,
+  requests: SimEc2Requests,
+  account: { readonly vpcId: string; readonly securityGroupIds: readonly string[] },
   node: { readonly eniId: string; readonly mac: string; readonly settings: PoolSettings },
 ): Promise<EniPlacement> {
-  const primary = {
-    mac: node.mac,
-    eniId: node.eniId,
-    subnetId: replaySubnetId(0),
-    vpcId: sim.vpcId,
-    securityGroupIds: ["sg-0123456789abcdef0"],
-  };
+  const { eniId, mac, settings } = node;
+  const primary = { mac, eniId, subnetId: replaySubnetId(0), vpcId: account.vpcId, securityGroupIds: [] };
   return EniPlacement.open({
-    config: { pool: node.settings, eniConfigSubnets: {}, eniConfigSecurityGroups: [], subnetDiscovery: true },
-    directory: {
-      describeSubnet: (subnetId) =>
-        Promise.resolve(sim.describeSubnets({ subnetIds: [subnetId] }).subnets.map(record)[0] ?? null),
-      describeSubnets: (filters) => Promise.resolve(sim.describeSubnets({ filters }).subnets.map(record)),
-    },
+    config: { pool: settings, eniConfigSubnets: {}, eniConfigSecurityGroups: [], subnetDiscovery: true },
+    directory: requests,
     imds: { eni: () => Promise.resolve(null) },
-    primary,
+    primary: { ...primary, securityGroupIds: account.securityGroupIds },
     zone: REPLAY_ZONE,
     log: silentLogger,
   });
+}
+
+/** The node's requests, its new ENIs in the subnet placement picks (the daemon's PlacedEc2Requests). */
+export class PlacedSimRequests extends SimEc2Requests {
+  placement: Promise<EniPlacement> | null = null;
+
+  override async createEni(
+    input: Parameters<SimEc2Requests["createEni"]>[0],
+  ): ReturnType<SimEc2Requests["createEni"]> {
+    return await super.createEni({ ...input, ...await (await this.placement)?.place() });
+  }
 }
 
 /**
@@ -73,7 +65,7 @@ export function ourPlacement(
  * (not "0") with the most free addresses.
  */
 export function referenceSubnet(subnets: readonly SubnetView[], primarySubnetId: string): string {
-  const usable = subnets.map(record).filter((s) =>
+  const usable = subnets.map(subnetRecord).filter((s) =>
     s.tags[CNI_ROLE_TAG] !== "0" && (s.subnetId === primarySubnetId || CNI_ROLE_TAG in s.tags)
   ).sort((a, b) => b.availableIps - a.availableIps);
   return usable[0]?.subnetId ?? primarySubnetId;
