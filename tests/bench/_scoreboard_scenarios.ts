@@ -10,8 +10,8 @@ import type { PoolSettings } from "../../ipamd/pool/types.ts";
 import type { ReplayOptions } from "../../sim/replay/engine.ts";
 import { scenario, type Workload } from "../../sim/replay/scenarios.ts";
 
-/** What a scenario measures: a cold node's burst, a node's churn, or a fleet's launch. */
-export type ScenarioKind = "burst" | "churn" | "launch";
+/** What a scenario measures: a cold node's burst, a node's churn, a fleet's launch, or a fleet in small subnets. */
+export type ScenarioKind = "burst" | "churn" | "launch" | "subnets";
 
 /** One scoreboard scenario. */
 export interface ScoreScenario {
@@ -40,6 +40,8 @@ export interface RunMetrics {
   readonly failedAddsWithCapacity: number;
   /** Wait of pods for an address, p99, in ms. */
   readonly waitP99Ms: number;
+  /** Pods that never got an address. */
+  readonly unserved: number;
 }
 
 /** A target: what it says, and whether one seed's run met it (null: reported only, with why). */
@@ -85,11 +87,20 @@ const fewerIdle: Target = {
       : ours.idleIpSeconds <= reference.idleIpSeconds,
 };
 
+const noStranded: Target = {
+  id: "stranded",
+  metric: "unserved",
+  text: "0 where the reference strands some",
+  judge: (ours, reference) =>
+    reference.unserved > 0 ? ours.unserved === 0 : { reported: "the reference stranded no pod" },
+};
+
 /** The targets of each kind. */
 export const TARGETS: Readonly<Record<ScenarioKind, readonly Target[]>> = {
   burst: [faster(0.5), noFailures],
   churn: [fewerCalls, fewerIdle, noFailures],
   launch: [faster(0.6), fewerCalls, noFailures],
+  subnets: [noStranded],
 };
 
 /** The metrics each kind shows, in order (those with a target and those reported). */
@@ -97,6 +108,7 @@ export const METRICS: Readonly<Record<ScenarioKind, readonly (keyof RunMetrics)[
   burst: ["allServedMs", "failedAddsWithCapacity", "ec2Calls"],
   churn: ["ec2Calls", "idleIpSeconds", "failedAddsWithCapacity", "waitP99Ms"],
   launch: ["allServedMs", "ec2Calls", "failedAddsWithCapacity", "throttled"],
+  subnets: ["unserved", "idleIpSeconds", "ec2Calls", "waitP99Ms"],
 };
 
 /** What each metric is called in the table, per kind where it differs. */
@@ -116,13 +128,15 @@ export function metricName(kind: ScenarioKind, metric: keyof RunMetrics): string
       return "failed ADDs while the node had room";
     case "waitP99Ms":
       return "pod wait for an address, p99";
+    case "unserved":
+      return "pods never addressed";
   }
 }
 
 const CHURN = (nodes?: number) => (seed: number) => scenario("churn", { seed, nodes });
 const LAUNCH = (nodes: number) => (seed: number) => scenario("launch", { seed, nodes });
 
-/** The scoreboard's scenarios, on an m5.xlarge (4 ENIs of 15 IPv4 addresses, 58 pods). */
+/** The scoreboard's scenarios, on an m5.xlarge (4 ENIs of 15 IPv4 addresses, 58 pods) but for the small subnets' m5.large. */
 export const SCENARIOS: readonly ScoreScenario[] = [
   {
     id: "burst",
@@ -179,5 +193,22 @@ export const SCENARIOS: readonly ScoreScenario[] = [
     instanceType: "m5.xlarge",
     settings: { warmIpTarget: 2, minimumIpTarget: 10 },
     workload: LAUNCH(150),
+  },
+  {
+    id: "subnets",
+    title:
+      "subnets: 60 m5.large in a /24 with a tagged /26, 220 pods over 20 min, subnet-aware targets (default)",
+    kind: "subnets",
+    instanceType: "m5.large",
+    settings: {},
+    workload: (seed) => scenario("subnets", { seed }),
+  },
+  {
+    id: "subnets-unaware",
+    title: "subnets: the same with POOL_SUBNET_AWARE=false",
+    kind: "subnets",
+    instanceType: "m5.large",
+    settings: { subnetAware: false },
+    workload: (seed) => scenario("subnets", { seed }),
   },
 ];

@@ -59,6 +59,7 @@ export async function runOnce(
     failedAdds: total.failedAdds,
     failedAddsWithCapacity: total.failedAddsWithCapacity,
     waitP99Ms: total.waitMs?.p99 ?? 0,
+    unserved: total.unserved,
   };
 }
 
