@@ -107,6 +107,11 @@ export async function runDaemon(io: Io): Promise<number> {
         log.info("the node's IAM role may make every EC2 call ipamd makes that DryRun can check");
       } else log.error(line.msg, line.fields);
     }).catch(() => {});
+    // Listening starts before readiness is announced: a stop asked for meanwhile is orderly too.
+    using signals = listenForStop(() => {
+      log.info("stopping on signal");
+      stopping = true;
+    });
     const ready = await announceReady(config, {
       conflistDir: values["write-conflist"],
       notifySocket: io.env["NOTIFY_SOCKET"],
@@ -117,17 +122,7 @@ export async function runDaemon(io: Io): Promise<number> {
       io.stderr("aws-cni --daemon: cannot write the CNI network configuration (see the log)\n");
       return 1;
     }
-    await new Promise<void>((resolve) => {
-      const onSignal = () => {
-        Deno.removeSignalListener("SIGTERM", onSignal);
-        Deno.removeSignalListener("SIGINT", onSignal);
-        log.info("stopping on signal");
-        stopping = true;
-        resolve();
-      };
-      Deno.addSignalListener("SIGTERM", onSignal);
-      Deno.addSignalListener("SIGINT", onSignal);
-    });
+    await signals.stopped;
     return 0;
   } catch (error) {
     // Whatever stopped the start (what was started is released by now) is one line; later failures are not.
@@ -151,4 +146,21 @@ function logWriter(config: IpamdConfig, io: Io): { write: (line: string) => void
 async function ensureDir(path: string): Promise<void> {
   const dir = path.slice(0, path.lastIndexOf("/"));
   if (dir !== "") await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
+}
+
+/** The first SIGTERM or SIGINT from now on: `stopped` settles after `onStop` ran; disposing stops listening. */
+function listenForStop(onStop: () => void): { readonly stopped: Promise<void> } & Disposable {
+  const { promise, resolve } = Promise.withResolvers<void>();
+  const dispose = () => {
+    Deno.removeSignalListener("SIGTERM", onSignal);
+    Deno.removeSignalListener("SIGINT", onSignal);
+  };
+  const onSignal = () => {
+    dispose();
+    onStop();
+    resolve();
+  };
+  Deno.addSignalListener("SIGTERM", onSignal);
+  Deno.addSignalListener("SIGINT", onSignal);
+  return { stopped: promise, [Symbol.dispose]: dispose };
 }
