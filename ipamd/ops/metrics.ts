@@ -167,6 +167,24 @@ export class IpamdMetrics {
       labelNames: ["version", "runtime"],
       registers,
     }).set({ version: VERSION, runtime: `deno ${Deno.version.deno}` }, 1);
+    // The process's memory, read when scraped, under the names prom-client's default metrics give them.
+    const memoryGauge = (name: string, help: string, pick: (usage: Deno.MemoryUsage) => number) =>
+      new Gauge({
+        name,
+        help,
+        registers,
+        collect() {
+          this.set(pick(Deno.memoryUsage()));
+        },
+      });
+    memoryGauge("process_resident_memory_bytes", "Resident memory size in bytes", (m) => m.rss);
+    memoryGauge("nodejs_heap_size_total_bytes", "Process heap size from V8 in bytes", (m) => m.heapTotal);
+    memoryGauge("nodejs_heap_size_used_bytes", "Process heap size used from V8 in bytes", (m) => m.heapUsed);
+    memoryGauge(
+      "nodejs_external_memory_bytes",
+      "Memory outside V8's heap held by its objects (buffers, native handles) in bytes",
+      (m) => m.external,
+    );
     this.#addWait = new Histogram({
       name: "awscni_add_ip_wait_seconds",
       help: "How long an ADD waited for an address (0 when one was free)",

@@ -195,3 +195,20 @@ Deno.test("awscni_iam_permission_missing is 1 for each action the node's role la
   equal(sample(text, 'awscni_iam_permission_missing{action="DescribeSubnets"}'), 0);
   equal(iam.list().find((s) => s.action === "UnassignPrivateIpAddresses")?.state, "granted");
 });
+
+Deno.test("IpamdMetrics reports the process's resident memory and V8 heap when scraped", async () => {
+  const metrics = new IpamdMetrics({ limits: LIMITS, settings: SETTINGS });
+  const body = await metrics.render();
+  for (
+    const name of [
+      "process_resident_memory_bytes",
+      "nodejs_heap_size_total_bytes",
+      "nodejs_heap_size_used_bytes",
+      "nodejs_external_memory_bytes",
+    ]
+  ) {
+    ok(body.includes(`# TYPE ${name} gauge\n`), name);
+    ok(sample(body, name)! > 0, `${name} is read`);
+  }
+  ok(sample(body, "nodejs_heap_size_used_bytes")! <= sample(body, "nodejs_heap_size_total_bytes")!);
+});

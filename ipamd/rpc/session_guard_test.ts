@@ -13,11 +13,13 @@ import assert from "node:assert/strict";
 import { Buffer } from "node:buffer";
 import * as http2 from "node:http2";
 import * as net from "node:net";
-import { waitFor, withTimeout } from "../../testing/rpc_sockets.ts";
+import { tempDir, waitFor, withTimeout } from "../../testing/rpc_sockets.ts";
 import { IpamdClient } from "../../cni/rpc/client.ts";
 import { RpcPath, ServingStatus } from "../../shared/rpc/messages.ts";
 import { startTestServer } from "../../testing/rpc_server_fixture.ts";
 import { deferSessionDestroy, guardServerSessions } from "./session_guard.ts";
+import { HEALTH_SERVER_DEFINITION } from "./service_defs.ts";
+import { unary } from "./unary.ts";
 
 const SHORT = { deadlineMs: 2000 };
 
@@ -185,4 +187,53 @@ Deno.test("deferSessionDestroy() makes destroy() take effect on a later macrotas
 
 Deno.test("guardServerSessions() refuses a grpc-js server it cannot guard", () => {
   assert.throws(() => guardServerSessions(new grpc.Server()), /Cannot guard HTTP\/2 sessions/);
+});
+
+/** The per-connection state grpc-js keeps in a server (private fields, read for this check only). */
+function sessionState(server: grpc.Server): { sessions: number; listenerSessions: number } {
+  const internals = server as unknown as {
+    sessions: Map<unknown, unknown>;
+    http2Servers: Map<unknown, { sessions: Set<unknown> }>;
+  };
+  assert.ok(internals.sessions instanceof Map, "grpc-js no longer keeps its sessions in `sessions`");
+  let listenerSessions = 0;
+  for (const { sessions } of internals.http2Servers.values()) listenerSessions += sessions.size;
+  return { sessions: internals.sessions.size, listenerSessions };
+}
+
+Deno.test("guarded sessions still close: one-call connections leave grpc-js no per-connection state", async () => {
+  await using dir = await tempDir();
+  const socketPath = `${dir.path}/guarded.sock`;
+  const server = new grpc.Server();
+  server.addService(HEALTH_SERVER_DEFINITION, {
+    Check: unary(() => Promise.resolve({ status: ServingStatus.SERVING }), () => {}),
+    Watch: () => {},
+  });
+  await new Promise<void>((resolve, reject) =>
+    server.bindAsync(`unix:${socketPath}`, grpc.ServerCredentials.createInsecure(), (error) => {
+      if (error !== null) return reject(error);
+      guardServerSessions(server);
+      resolve();
+    })
+  );
+  try {
+    for (let i = 0; i < 20; i++) {
+      // Half say goodbye with GOAWAY (node:http2's close()), half drop the connection (IpamdClient).
+      if (i % 2 === 0) {
+        const { session } = connect(socketPath);
+        await withTimeout(healthCheck(session));
+        const done = closed(session);
+        session.close();
+        await withTimeout(done);
+      } else {
+        const client = new IpamdClient(socketPath);
+        await client.healthCheck(SHORT).catch(() => {});
+        await client.close();
+      }
+    }
+    await waitFor(() => sessionState(server).sessions === 0 && sessionState(server).listenerSessions === 0)
+      .catch(() => assert.deepEqual(sessionState(server), { sessions: 0, listenerSessions: 0 }));
+  } finally {
+    server.forceShutdown();
+  }
 });
