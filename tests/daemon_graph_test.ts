@@ -14,10 +14,10 @@ const ROOT = new URL("..", import.meta.url);
 /**
  * Lines of the daemon's own .ts modules at most. Measured at 11,872 once the
  * simulation left the daemon, 11,996 with the IAM check and max pods, 12,637 with
- * the warm pool's economy (demand-first growth, the adaptive pace, kept ENIs) and
- * 12,862 with custom networking, subnet discovery and subnet-aware targets, 12,892 with
- * the memory gauges. The
- * aim is 11,000: missed; the budget stops further growth without a look.
+ * the warm pool's economy (demand-first growth, the adaptive pace, kept ENIs),
+ * 12,862 with custom networking, subnet discovery and subnet-aware targets, and
+ * 12,892 with the memory gauges. The aim is 11,000: missed; the budget stops
+ * further growth without a look.
  */
 const LINE_BUDGET = 12_900;
 
