@@ -27,26 +27,7 @@ async function settle(
   settings: Partial<PoolSettings>,
   counts: readonly number[],
 ): Promise<{ rows: Settled[]; node: ReferenceNode }> {
-  const info = lookupInstanceType(instanceType);
-  const limits = instanceLimits(info, { prefixDelegation: false });
-  const scheduler = new Scheduler(0);
-  const account = createAccount(scheduler, {
-    nodes: 1,
-    instanceType,
-    limits,
-    seed: 7,
-    timing: DEFAULT_TIMING,
-  });
-  const node = new ReferenceNode({
-    name: "node-1",
-    account,
-    instance: account.instances[0]!,
-    scheduler,
-    limits,
-    settings: { ...DEFAULT_POOL_SETTINGS, ...settings },
-    timing: DEFAULT_TIMING,
-    seed: 7,
-  });
+  const { scheduler, node } = referenceNode(instanceType, settings);
   const spacingS = 20;
   const events: TraceEvent[] = [];
   const rows: Settled[] = [];
