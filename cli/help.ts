@@ -4,8 +4,7 @@
  *
  * @module
  */
-import type { Io } from "../shared/mod.ts";
-import { VERSION } from "../shared/mod.ts";
+import { type Io, VERSION } from "../shared/mod.ts";
 import { helpFor, unknownCommandText } from "./usage.ts";
 
 /** Answers `verb` with `io.args` as what followed it. */
